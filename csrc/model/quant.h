@@ -1,0 +1,86 @@
+/* TFLite's fixed-point arithmetic, in one place.
+ *
+ * Quantized kernels must give exactly the bits of TFLite's reference kernels, on every CPU.
+ * That rests on these few rules: how a real multiplier becomes a Q31 multiplier and a shift
+ * (frexp, then round-half-away-from-zero), and how a product is rounded back (a saturating
+ * doubling high multiply, then a round-half-away-from-zero right shift). Kernels call these and
+ * nothing else; SIMD kernels must reproduce them lane for lane. */
+#ifndef TFLITE_RT_QUANT_H
+#define TFLITE_RT_QUANT_H
+
+#include <stdint.h>
+
+/* A real multiplier m ~= multiplier * 2^(shift - 31), multiplier in [2^30, 2^31) or 0. */
+typedef struct {
+  int32_t multiplier;
+  int32_t shift; /* positive: left shift */
+} tr_qmul;
+
+/* TFLite's QuantizeMultiplier. */
+tr_qmul tr_quantize_multiplier(double real_multiplier);
+/* QuantizeMultiplierSmallerThanOneExp: requires 0 < m < 1; shift is <= 0. */
+tr_qmul tr_quantize_multiplier_smaller_than_one(double real_multiplier);
+/* QuantizeMultiplierGreaterThanOne: requires m > 1; shift is >= 0. */
+tr_qmul tr_quantize_multiplier_greater_than_one(double real_multiplier);
+
+/* The multiplier (Q31) of a product scale a*b/c, computed in double as TFLite does for
+ * convolutions and fully connected layers (operands widened from float one by one). */
+double tr_conv_real_multiplier(float input_scale, float filter_scale, float output_scale);
+
+/* PreprocessSoftmaxScaling / PreprocessLogSoftmax... helpers live with the ops that use them. */
+
+static inline int32_t tr_saturating_rounding_doubling_high_mul(int32_t a, int32_t b) {
+  if (a == b && a == INT32_MIN) return INT32_MAX;
+  int64_t ab = (int64_t)a * (int64_t)b;
+  int64_t nudge = ab >= 0 ? (1ll << 30) : (1 - (1ll << 30));
+  /* division (not shift): rounds toward zero, as the reference does */
+  return (int32_t)((ab + nudge) / (1ll << 31));
+}
+
+static inline int32_t tr_rounding_divide_by_pot(int32_t x, int32_t exponent) {
+  int32_t mask = (int32_t)((1ll << exponent) - 1);
+  int32_t remainder = x & mask;
+  int32_t threshold = (mask >> 1) + (x < 0 ? 1 : 0);
+  return (x >> exponent) + (remainder > threshold ? 1 : 0);
+}
+
+/* MultiplyByQuantizedMultiplier (the double-rounding variant TFLite builds by default). */
+static inline int32_t tr_multiply_by_quantized_multiplier(int32_t x, int32_t multiplier, int32_t shift) {
+  int32_t left = shift > 0 ? shift : 0;
+  int32_t right = shift > 0 ? 0 : -shift;
+  return tr_rounding_divide_by_pot(
+      tr_saturating_rounding_doubling_high_mul((int32_t)((uint32_t)x << left), multiplier), right);
+}
+
+/* MultiplyByQuantizedMultiplierSmallerThanOneExp: shift <= 0. */
+static inline int32_t tr_multiply_by_quantized_multiplier_smaller_than_one(int32_t x, int32_t multiplier,
+                                                                           int32_t shift) {
+  return tr_rounding_divide_by_pot(tr_saturating_rounding_doubling_high_mul(x, multiplier), -shift);
+}
+
+/* MultiplyByQuantizedMultiplierGreaterThanOne: shift >= 0. */
+static inline int32_t tr_multiply_by_quantized_multiplier_greater_than_one(int32_t x, int32_t multiplier,
+                                                                           int32_t shift) {
+  return tr_saturating_rounding_doubling_high_mul((int32_t)((uint32_t)x << shift), multiplier);
+}
+
+/* The 64-bit-input MultiplyByQuantizedMultiplier that TFLite uses for int16 activations. */
+static inline int32_t tr_multiply_by_quantized_multiplier_64(int64_t x, int32_t multiplier, int32_t shift) {
+  int32_t reduced = multiplier < 0x7FFF0000 ? ((multiplier + (1 << 15)) >> 16) : 0x7FFF;
+  int32_t total_shift = 15 - shift;
+  x = x * (int64_t)reduced + ((int64_t)1 << (total_shift - 1));
+  return (int32_t)(x >> total_shift);
+}
+
+static inline int32_t tr_clamp_i32(int32_t x, int32_t lo, int32_t hi) {
+  return x < lo ? lo : (x > hi ? hi : x);
+}
+
+/* The [lo, hi] range of a fused activation on a quantized output (CalculateActivationRangeQuantized). */
+void tr_activation_range_quantized(int32_t activation, int32_t type, float scale, int32_t zero_point,
+                                   int32_t *lo, int32_t *hi);
+
+/* Round half away from zero, as std::round / TfLiteRound. */
+static inline float tr_round_f32(float x) { return __builtin_roundf(x); }
+
+#endif

@@ -1,0 +1,3 @@
+#include "runtime/op_table.h"
+
+void tr_register_movement_ops(tr_op_table *table) { (void)table; }

@@ -1,0 +1,334 @@
+/* CONV_2D: NHWC input, OHWI filter, optional bias, grouped when the input has a multiple of
+ * the filter's input channels.
+ *
+ * ip: [kind (NN_*), activation, stride_h, stride_w, dilation_h, dilation_w, pad_top, pad_left,
+ *      filter_is_const, hybrid_per_channel]
+ *
+ * All variants share one shape of loop: a tile of 4 output pixels of one output row by 8
+ * output channels, accumulated over the filter taps with the weights packed as
+ * [group][tap][in_channel][out_channel padded to 8], so the innermost loop is 8 contiguous
+ * weights. Taps that fall into the padding read a row holding the input zero point (zeros for
+ * float), which contributes nothing, exactly as the reference kernels skip them. */
+#include "ops/nn/nn_common.h"
+
+#define TILE_M 4
+#define TILE_N 8
+
+typedef struct {
+  int32_t kind, act, sh, sw, dh, dw, pt, pl, filter_const, per_channel;
+  int32_t B, H, W, IC, OH, OW, OC, KH, KW, ICg, OCg, OCp, groups;
+  int32_t packed;
+  float *wf;      /* float weights, packed */
+  int16_t *wq;    /* integer weights minus their zero point, packed */
+  void *pad;      /* per batch, IC values that stand for "outside the image" */
+  tr_qmul *qm;    /* per output channel */
+  int32_t in_zp, out_zp, act_lo, act_hi;
+  float flo, fhi;
+  /* hybrid */
+  int8_t *hq;
+  float *hscale;  /* per batch input scale */
+  int32_t *hzp;   /* per batch input zero point */
+  float *cscale;  /* per output channel filter scale */
+} conv_state;
+
+static void conv_release(tr_node *n) {
+  conv_state *s = (conv_state *)n->state;
+  if (s) {
+    free(s->wf);
+    free(s->wq);
+    free(s->pad);
+    free(s->qm);
+    free(s->hq);
+    free(s->hscale);
+    free(s->hzp);
+    free(s->cscale);
+  }
+  free(s);
+}
+
+static void pack_weights(conv_state *s, const tr_tensor *filter) {
+  const int32_t taps = s->KH * s->KW;
+  for (int32_t g = 0; g < s->groups; g++)
+    for (int32_t t = 0; t < taps; t++)
+      for (int32_t ic = 0; ic < s->ICg; ic++) {
+        size_t dst = (((size_t)g * taps + t) * s->ICg + ic) * s->OCp;
+        for (int32_t oc = 0; oc < s->OCp; oc++) {
+          size_t src = ((size_t)(g * s->OCg + oc) * taps + t) * s->ICg + ic;
+          if (s->kind == NN_F32) {
+            s->wf[dst + oc] = oc < s->OCg ? ((const float *)filter->data)[src] : 0.0f;
+          } else if (oc >= s->OCg) {
+            s->wq[dst + oc] = 0;
+          } else if (filter->type == TR_UINT8) {
+            s->wq[dst + oc] = (int16_t)(((const uint8_t *)filter->data)[src] - filter->zero_point);
+          } else {
+            /* int8 filters are symmetric in every TFLite variant that reaches here */
+            s->wq[dst + oc] = (int16_t)((const int8_t *)filter->data)[src];
+          }
+        }
+      }
+  s->packed = 1;
+}
+
+static tr_status conv_prepare(tr_node *n) {
+  const tr_tensor *in = n->inputs[0], *filter = n->inputs[1], *out = n->outputs[0];
+  conv_state *s = (conv_state *)calloc(1, sizeof(conv_state));
+  if (!s) return tr_fail(n, "out of memory");
+  n->state = s;
+  s->kind = n->ip[0];
+  s->act = n->ip[1];
+  s->sh = n->ip[2];
+  s->sw = n->ip[3];
+  s->dh = n->ip[4];
+  s->dw = n->ip[5];
+  s->pt = n->ip[6];
+  s->pl = n->ip[7];
+  s->filter_const = n->ip[8];
+  s->per_channel = n->ip[9];
+  s->B = in->dims[0];
+  s->H = in->dims[1];
+  s->W = in->dims[2];
+  s->IC = in->dims[3];
+  s->OC = filter->dims[0];
+  s->KH = filter->dims[1];
+  s->KW = filter->dims[2];
+  s->ICg = filter->dims[3];
+  s->OH = out->dims[1];
+  s->OW = out->dims[2];
+  s->groups = s->IC / s->ICg;
+  s->OCg = s->OC / s->groups;
+  s->OCp = (int32_t)nn_round_up((size_t)s->OCg, TILE_N);
+  const size_t wcount = (size_t)s->groups * s->KH * s->KW * s->ICg * s->OCp;
+  const size_t padcount = (size_t)s->B * s->IC;
+  tr_activation_range_f32(s->act, &s->flo, &s->fhi);
+  if (s->kind == NN_F32) {
+    s->wf = (float *)malloc(wcount * sizeof(float) + 1);
+    s->pad = calloc(padcount + 1, sizeof(float));
+    if (!s->wf || !s->pad) return tr_fail(n, "out of memory");
+    return TR_OK;
+  }
+  s->wq = (int16_t *)malloc(wcount * sizeof(int16_t) + 1);
+  s->qm = (tr_qmul *)calloc((size_t)s->OC + 1, sizeof(tr_qmul));
+  s->pad = calloc(padcount + 1, s->kind == NN_I16 ? sizeof(int16_t) : 1);
+  if (!s->wq || !s->qm || !s->pad) return tr_fail(n, "out of memory");
+  if (s->kind == NN_HYBRID) {
+    s->hq = (int8_t *)malloc((size_t)tr_num_elements(in) + 1);
+    s->hscale = (float *)calloc((size_t)s->B + 1, sizeof(float));
+    s->hzp = (int32_t *)calloc((size_t)s->B + 1, sizeof(int32_t));
+    s->cscale = (float *)calloc((size_t)s->OC + 1, sizeof(float));
+    if (!s->hq || !s->hscale || !s->hzp || !s->cscale) return tr_fail(n, "out of memory");
+    for (int32_t c = 0; c < s->OC; c++)
+      s->cscale[c] = s->per_channel ? nn_channel_scale(filter, c) : nn_channel_scale(filter, 0);
+    return TR_OK;
+  }
+  s->in_zp = in->zero_point;
+  s->out_zp = out->zero_point;
+  nn_channel_multipliers(in, filter, out, s->OC, s->qm);
+  tr_activation_range_quantized(s->act, out->type, out->scale, out->zero_point, &s->act_lo, &s->act_hi);
+  for (size_t i = 0; i < padcount; i++) {
+    if (s->kind == NN_I8) ((int8_t *)s->pad)[i] = (int8_t)s->in_zp;
+    else if (s->kind == NN_U8) ((uint8_t *)s->pad)[i] = (uint8_t)s->in_zp;
+    else ((int16_t *)s->pad)[i] = (int16_t)s->in_zp;
+  }
+  return TR_OK;
+}
+
+typedef struct {
+  conv_state *s;
+  const void *in;
+  const void *bias;
+  int32_t bias64;
+  void *out;
+} conv_ctx;
+
+/* The input row of each of the tile's pixels for one tap, or the padding row. Returns how
+ * many of them are inside the image. */
+static inline int tile_rows(const conv_state *s, const char *in, const char *pad, size_t esize,
+                            int32_t b, int32_t iy, int32_t ox0, int32_t nr, int32_t fx, int32_t coff,
+                            const char **a) {
+  int any = 0;
+  for (int32_t r = 0; r < TILE_M; r++) {
+    const int32_t ix = (ox0 + r) * s->sw - s->pl + fx * s->dw;
+    if (r < nr && ix >= 0 && ix < s->W) {
+      a[r] = in + ((((size_t)b * s->H + iy) * s->W + ix) * s->IC + coff) * esize;
+      any = 1;
+    } else {
+      a[r] = pad + ((size_t)b * s->IC + coff) * esize;
+    }
+  }
+  return any;
+}
+
+static void conv_f32_rows(void *vctx, int64_t begin, int64_t end) {
+  const conv_ctx *c = (const conv_ctx *)vctx;
+  const conv_state *s = c->s;
+  const float *bias = (const float *)c->bias;
+  const int32_t taps = s->KH * s->KW;
+  for (int64_t row = begin; row < end; row++) {
+    const int32_t b = (int32_t)(row / s->OH), oy = (int32_t)(row % s->OH);
+    for (int32_t g = 0; g < s->groups; g++) {
+      for (int32_t ox0 = 0; ox0 < s->OW; ox0 += TILE_M) {
+        const int32_t nr = s->OW - ox0 < TILE_M ? s->OW - ox0 : TILE_M;
+        for (int32_t ob = 0; ob < s->OCg; ob += TILE_N) {
+          float acc[TILE_M][TILE_N];
+          for (int32_t t = 0; t < TILE_N; t++) {
+            const int32_t oc = g * s->OCg + ob + t;
+            const float v = (bias && ob + t < s->OCg) ? bias[oc] : 0.0f;
+            for (int32_t r = 0; r < TILE_M; r++) acc[r][t] = v;
+          }
+          for (int32_t fy = 0; fy < s->KH; fy++) {
+            const int32_t iy = oy * s->sh - s->pt + fy * s->dh;
+            if (iy < 0 || iy >= s->H) continue;
+            for (int32_t fx = 0; fx < s->KW; fx++) {
+              const char *a[TILE_M];
+              if (!tile_rows(s, (const char *)c->in, (const char *)s->pad, sizeof(float), b, iy, ox0, nr,
+                             fx, g * s->ICg, a))
+                continue;
+              const float *a0 = (const float *)a[0], *a1 = (const float *)a[1];
+              const float *a2 = (const float *)a[2], *a3 = (const float *)a[3];
+              const float *w = s->wf + (((size_t)g * taps + fy * s->KW + fx) * s->ICg) * s->OCp + ob;
+              for (int32_t ic = 0; ic < s->ICg; ic++) {
+                const float x0 = a0[ic], x1 = a1[ic], x2 = a2[ic], x3 = a3[ic];
+                const float *wr = w + (size_t)ic * s->OCp;
+                for (int32_t t = 0; t < TILE_N; t++) {
+                  const float wv = wr[t];
+                  acc[0][t] += x0 * wv;
+                  acc[1][t] += x1 * wv;
+                  acc[2][t] += x2 * wv;
+                  acc[3][t] += x3 * wv;
+                }
+              }
+            }
+          }
+          const int32_t nc = s->OCg - ob < TILE_N ? s->OCg - ob : TILE_N;
+          for (int32_t r = 0; r < nr; r++) {
+            float *o = (float *)c->out + (((size_t)b * s->OH + oy) * s->OW + ox0 + r) * s->OC + g * s->OCg + ob;
+            for (int32_t t = 0; t < nc; t++) o[t] = tr_clamp_f32(acc[r][t], s->flo, s->fhi);
+          }
+        }
+      }
+    }
+  }
+}
+
+/* The integer tile: acc += (x - input zero point) * (w - filter zero point). ACC is int32_t
+ * for 8-bit activations and int64_t for int16 ones. */
+#define CONV_Q_TILE(NAME, IN_T, ACC_T)                                                                \
+  static void NAME(const conv_state *s, const conv_ctx *c, int32_t b, int32_t oy, int32_t g,          \
+                   int32_t ox0, int32_t nr, int32_t ob, int32_t zp, ACC_T acc[TILE_M][TILE_N]) {       \
+    const int32_t taps = s->KH * s->KW;                                                               \
+    for (int32_t r = 0; r < TILE_M; r++)                                                              \
+      for (int32_t t = 0; t < TILE_N; t++) acc[r][t] = 0;                                             \
+    for (int32_t fy = 0; fy < s->KH; fy++) {                                                          \
+      const int32_t iy = oy * s->sh - s->pt + fy * s->dh;                                             \
+      if (iy < 0 || iy >= s->H) continue;                                                             \
+      for (int32_t fx = 0; fx < s->KW; fx++) {                                                        \
+        const char *a[TILE_M];                                                                        \
+        if (!tile_rows(s, (const char *)c->in, (const char *)s->pad, sizeof(IN_T), b, iy, ox0, nr, fx, \
+                       g * s->ICg, a))                                                                \
+          continue;                                                                                   \
+        const IN_T *a0 = (const IN_T *)a[0], *a1 = (const IN_T *)a[1];                                \
+        const IN_T *a2 = (const IN_T *)a[2], *a3 = (const IN_T *)a[3];                                \
+        const int16_t *w = s->wq + (((size_t)g * taps + fy * s->KW + fx) * s->ICg) * s->OCp + ob;     \
+        for (int32_t ic = 0; ic < s->ICg; ic++) {                                                     \
+          const int32_t x0 = a0[ic] - zp, x1 = a1[ic] - zp, x2 = a2[ic] - zp, x3 = a3[ic] - zp;       \
+          const int16_t *wr = w + (size_t)ic * s->OCp;                                                \
+          for (int32_t t = 0; t < TILE_N; t++) {                                                      \
+            const int32_t wv = wr[t];                                                                 \
+            acc[0][t] += x0 * wv;                                                                     \
+            acc[1][t] += x1 * wv;                                                                     \
+            acc[2][t] += x2 * wv;                                                                     \
+            acc[3][t] += x3 * wv;                                                                     \
+          }                                                                                           \
+        }                                                                                             \
+      }                                                                                               \
+    }                                                                                                 \
+  }
+
+CONV_Q_TILE(tile_i8, int8_t, int32_t)
+CONV_Q_TILE(tile_u8, uint8_t, int32_t)
+CONV_Q_TILE(tile_i16, int16_t, int64_t)
+
+static void conv_q_rows(void *vctx, int64_t begin, int64_t end) {
+  const conv_ctx *c = (const conv_ctx *)vctx;
+  const conv_state *s = c->s;
+  for (int64_t row = begin; row < end; row++) {
+    const int32_t b = (int32_t)(row / s->OH), oy = (int32_t)(row % s->OH);
+    for (int32_t g = 0; g < s->groups; g++) {
+      for (int32_t ox0 = 0; ox0 < s->OW; ox0 += TILE_M) {
+        const int32_t nr = s->OW - ox0 < TILE_M ? s->OW - ox0 : TILE_M;
+        for (int32_t ob = 0; ob < s->OCg; ob += TILE_N) {
+          const int32_t nc = s->OCg - ob < TILE_N ? s->OCg - ob : TILE_N;
+          const size_t obase = (((size_t)b * s->OH + oy) * s->OW + ox0) * s->OC + g * s->OCg + ob;
+          if (s->kind == NN_I16) {
+            int64_t acc[TILE_M][TILE_N];
+            tile_i16(s, c, b, oy, g, ox0, nr, ob, 0, acc);
+            for (int32_t r = 0; r < nr; r++) {
+              int16_t *o = (int16_t *)c->out + obase + (size_t)r * s->OC;
+              for (int32_t t = 0; t < nc; t++) {
+                const int32_t oc = g * s->OCg + ob + t;
+                int64_t v = acc[r][t];
+                if (c->bias) v += c->bias64 ? ((const int64_t *)c->bias)[oc] : ((const int32_t *)c->bias)[oc];
+                int32_t q = tr_multiply_by_quantized_multiplier_64(v, s->qm[oc].multiplier, s->qm[oc].shift);
+                o[t] = (int16_t)tr_clamp_i32(q + s->out_zp, s->act_lo, s->act_hi);
+              }
+            }
+            continue;
+          }
+          int32_t acc[TILE_M][TILE_N];
+          if (s->kind == NN_U8) tile_u8(s, c, b, oy, g, ox0, nr, ob, s->in_zp, acc);
+          else if (s->kind == NN_I8) tile_i8(s, c, b, oy, g, ox0, nr, ob, s->in_zp, acc);
+          else tile_i8(s, c, b, oy, g, ox0, nr, ob, s->hzp[b], acc);
+          for (int32_t r = 0; r < nr; r++) {
+            for (int32_t t = 0; t < nc; t++) {
+              const int32_t oc = g * s->OCg + ob + t;
+              const size_t at = obase + (size_t)r * s->OC + t;
+              if (s->kind == NN_HYBRID) {
+                float v = s->per_channel ? (float)acc[r][t] * s->cscale[oc] * s->hscale[b]
+                                         : (float)acc[r][t] * (s->hscale[b] * s->cscale[oc]);
+                if (c->bias) v += ((const float *)c->bias)[oc];
+                ((float *)c->out)[at] = tr_clamp_f32(v, s->flo, s->fhi);
+                continue;
+              }
+              int32_t v = acc[r][t];
+              if (c->bias) v += ((const int32_t *)c->bias)[oc];
+              v = tr_multiply_by_quantized_multiplier(v, s->qm[oc].multiplier, s->qm[oc].shift) + s->out_zp;
+              v = tr_clamp_i32(v, s->act_lo, s->act_hi);
+              if (s->kind == NN_U8) ((uint8_t *)c->out)[at] = (uint8_t)v;
+              else ((int8_t *)c->out)[at] = (int8_t)v;
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+static tr_status conv_eval(tr_node *n) {
+  conv_state *s = (conv_state *)n->state;
+  const tr_tensor *in = n->inputs[0], *filter = n->inputs[1];
+  const tr_tensor *bias = n->ninputs > 2 ? n->inputs[2] : NULL;
+  if (!s->packed || !s->filter_const) pack_weights(s, filter);
+  conv_ctx c = {s, in->data, bias ? bias->data : NULL, bias && bias->type == TR_INT64, n->outputs[0]->data};
+  if (s->kind == NN_F32) {
+    tr_parallel_for(n, (int64_t)s->B * s->OH, conv_f32_rows, &c);
+    return TR_OK;
+  }
+  if (s->kind == NN_HYBRID) {
+    const int64_t per_batch = (int64_t)s->H * s->W * s->IC;
+    for (int32_t b = 0; b < s->B; b++) {
+      const float *x = (const float *)in->data + b * per_batch;
+      if (s->per_channel) {
+        nn_quantize_asymmetric(x, per_batch, s->hq + b * per_batch, &s->hscale[b], &s->hzp[b]);
+      } else {
+        nn_quantize_symmetric(x, per_batch, s->hq + b * per_batch, &s->hscale[b]);
+        s->hzp[b] = 0;
+      }
+      memset((int8_t *)s->pad + (size_t)b * s->IC, (int8_t)s->hzp[b], (size_t)s->IC);
+    }
+    c.in = s->hq;
+  }
+  tr_parallel_for(n, (int64_t)s->B * s->OH, conv_q_rows, &c);
+  return TR_OK;
+}
+
+const tr_op tr_op_conv_2d = {"CONV_2D", conv_prepare, conv_eval, conv_release};

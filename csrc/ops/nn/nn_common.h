@@ -1,0 +1,102 @@
+/* Helpers shared by the nn kernels: per-channel requantization parameters and the input
+ * quantization of hybrid (float activation, int8 weight) kernels. */
+#ifndef TFLITE_RT_OPS_NN_COMMON_H
+#define TFLITE_RT_OPS_NN_COMMON_H
+
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model/quant.h"
+#include "runtime/node.h"
+
+/* Kernel variants chosen by the Python prepare (ip[0] of conv-like ops). */
+enum { NN_F32 = 0, NN_I8 = 1, NN_U8 = 2, NN_I16 = 3, NN_HYBRID = 4 };
+
+static inline float nn_channel_scale(const tr_tensor *t, int32_t c) {
+  return (t->nquant > 1 && t->scales) ? t->scales[c] : t->scale;
+}
+
+static inline int32_t nn_channel_zero_point(const tr_tensor *t, int32_t c) {
+  return (t->nquant > 1 && t->zero_points) ? (int32_t)t->zero_points[c] : t->zero_point;
+}
+
+/* One multiplier/shift per output channel, from the double product TFLite uses. */
+static inline void nn_channel_multipliers(const tr_tensor *input, const tr_tensor *filter,
+                                          const tr_tensor *output, int32_t channels, tr_qmul *out) {
+  for (int32_t c = 0; c < channels; c++)
+    out[c] = tr_quantize_multiplier(
+        tr_conv_real_multiplier(input->scale, nn_channel_scale(filter, c), output->scale));
+}
+
+static inline void nn_minmax_f32(const float *x, int64_t n, float *lo, float *hi) {
+  float mn = x[0], mx = x[0];
+  for (int64_t i = 1; i < n; i++) {
+    if (x[i] < mn) mn = x[i];
+    if (x[i] > mx) mx = x[i];
+  }
+  *lo = mn;
+  *hi = mx;
+}
+
+/* Symmetric int8 quantization of a float vector to [-127, 127] (SymmetricQuantizeFloats). */
+static inline void nn_quantize_symmetric(const float *x, int64_t n, int8_t *q, float *scale) {
+  if (n <= 0) {
+    *scale = 1.0f;
+    return;
+  }
+  float mn, mx;
+  nn_minmax_f32(x, n, &mn, &mx);
+  const float range = fabsf(mn) > fabsf(mx) ? fabsf(mn) : fabsf(mx);
+  if (range == 0.0f) {
+    memset(q, 0, (size_t)n);
+    *scale = 1.0f;
+    return;
+  }
+  *scale = range / 127.0f;
+  const float inv = 127.0f / range;
+  for (int64_t i = 0; i < n; i++) {
+    int32_t v = (int32_t)tr_round_f32(x[i] * inv);
+    q[i] = (int8_t)(v > 127 ? 127 : (v < -127 ? -127 : v));
+  }
+}
+
+/* Asymmetric int8 quantization with a nudged zero point (AsymmetricQuantizeFloats); the
+ * zero point plays the role of the input offset. */
+static inline void nn_quantize_asymmetric(const float *x, int64_t n, int8_t *q, float *scale,
+                                          int32_t *zero_point) {
+  *scale = 1.0f;
+  *zero_point = 0;
+  if (n <= 0) return;
+  float mn, mx;
+  nn_minmax_f32(x, n, &mn, &mx);
+  const double rmin = (double)(mn < 0.0f ? mn : 0.0f);
+  const double rmax = (double)(mx > 0.0f ? mx : 0.0f);
+  if (rmin == rmax) {
+    memset(q, 0, (size_t)n);
+    return;
+  }
+  const double qmin = -128.0, qmax = 127.0;
+  const double s = (rmax - rmin) / (qmax - qmin);
+  const double zp_from_min = qmin - rmin / s;
+  const double zp_from_max = qmax - rmax / s;
+  const double err_min = fabs(qmin) + fabs(rmin / s);
+  const double err_max = fabs(qmax) + fabs(rmax / s);
+  const double zp = err_min < err_max ? zp_from_min : zp_from_max;
+  int32_t nudged;
+  if (zp <= qmin) nudged = -128;
+  else if (zp >= qmax) nudged = 127;
+  else nudged = (int32_t)round(zp);
+  *scale = (float)s;
+  *zero_point = nudged;
+  const float inv = (float)(1.0 / (double)*scale);
+  for (int64_t i = 0; i < n; i++) {
+    int32_t v = (int32_t)tr_round_f32((float)nudged + x[i] * inv);
+    q[i] = (int8_t)(v > 127 ? 127 : (v < -128 ? -128 : v));
+  }
+}
+
+static inline size_t nn_round_up(size_t n, size_t m) { return (n + m - 1) / m * m; }
+
+#endif

@@ -1,0 +1,150 @@
+/* gemmlowp-style fixed-point transcendental functions, as TFLite's reference kernels use them.
+ *
+ * A value in format Qi (i integer bits) is an int32 raw r meaning r / 2^(31 - i). Products of
+ * Qa and Qb values are Q(a+b) and use the saturating rounding doubling high multiply; sums are
+ * plain (wrapping) int32 additions, exactly as gemmlowp's FixedPoint<int32_t, i> behaves.
+ * Candidates to move into model/quant.h once other families need them. */
+#ifndef TFLITE_RT_OPS_REDUCE_FIXEDPOINT_H
+#define TFLITE_RT_OPS_REDUCE_FIXEDPOINT_H
+
+#include <math.h>
+#include <stdint.h>
+
+#include "model/quant.h"
+
+static inline int32_t tr_fp_add(int32_t a, int32_t b) { return (int32_t)((uint32_t)a + (uint32_t)b); }
+static inline int32_t tr_fp_sub(int32_t a, int32_t b) { return (int32_t)((uint32_t)a - (uint32_t)b); }
+static inline int32_t tr_fp_mul(int32_t a, int32_t b) { return tr_saturating_rounding_doubling_high_mul(a, b); }
+
+/* x * 2^exponent with saturation for exponent > 0, rounding for exponent < 0. */
+static inline int32_t tr_fp_mul_by_pot(int32_t x, int exponent) {
+  if (exponent == 0) return x;
+  if (exponent < 0) return tr_rounding_divide_by_pot(x, -exponent);
+  const int32_t threshold = (int32_t)((1u << (31 - exponent)) - 1);
+  if (x > threshold) return INT32_MAX;
+  if (x < -threshold) return INT32_MIN;
+  return (int32_t)((uint32_t)x << exponent);
+}
+
+/* Changes the number of integer bits of a raw value from src to dst. */
+static inline int32_t tr_fp_rescale(int32_t x, int src_bits, int dst_bits) {
+  return tr_fp_mul_by_pot(x, src_bits - dst_bits);
+}
+
+static inline int tr_clz32(uint32_t x) { return x ? __builtin_clz(x) : 32; }
+
+/* exp(a) for a in [-1/4, 0), a and result in Q0. */
+static inline int32_t tr_fp_exp_quarter(int32_t a) {
+  const int32_t exp_minus_eighth = 1895147668; /* exp(-1/8) */
+  const int32_t one_third = 715827883;
+  /* Taylor expansion around -1/8: x = a + 1/8 */
+  const int32_t x = tr_fp_add(a, 1 << 28);
+  const int32_t x2 = tr_fp_mul(x, x);
+  const int32_t x3 = tr_fp_mul(x2, x);
+  const int32_t x4 = tr_fp_mul(x2, x2);
+  const int32_t x4_over_4 = tr_fp_mul_by_pot(x4, -2);
+  const int32_t poly = tr_fp_mul_by_pot(tr_fp_add(tr_fp_mul(tr_fp_add(x4_over_4, x3), one_third), x2), -1);
+  return tr_fp_add(exp_minus_eighth, tr_fp_mul(exp_minus_eighth, tr_fp_add(x, poly)));
+}
+
+/* exp(a) for a <= 0 given with `bits` integer bits; the result is Q0. */
+static inline int32_t tr_fp_exp_on_negative_values(int32_t a, int bits) {
+  static const int32_t multipliers[7] = {1672461947, 1302514674, 790015084, 290630308,
+                                         39332535,   720401,     242}; /* exp(-2^k), k=-2..4 */
+  const int frac = 31 - bits;
+  const int32_t quarter = (int32_t)(1u << (frac - 2));
+  const int32_t mask = quarter - 1;
+  const int32_t a_mod_quarter_minus_quarter = tr_fp_sub(a & mask, quarter);
+  int32_t result = tr_fp_exp_quarter(tr_fp_rescale(a_mod_quarter_minus_quarter, bits, 0));
+  const int32_t remainder = tr_fp_sub(a_mod_quarter_minus_quarter, a);
+  for (int k = -2; k <= 4; k++) {
+    if (bits > k) {
+      const int shift = frac + k;
+      if (remainder & (int32_t)(1u << shift)) result = tr_fp_mul(result, multipliers[k + 2]);
+    }
+  }
+  if (bits > 5) {
+    const int32_t clamp = -(1 << (36 - bits)); /* -32 */
+    if (a < clamp) result = 0;
+  }
+  if (a == 0) result = INT32_MAX;
+  return result;
+}
+
+/* 1 / (1 + a) for a in [0, 1), a in Q0; the result is Q0. Newton-Raphson as gemmlowp does it. */
+static inline int32_t tr_fp_one_over_one_plus_x(int32_t a) {
+  const int64_t sum = (int64_t)a + (int64_t)INT32_MAX;
+  const int32_t half_denominator = (int32_t)((sum + (sum >= 0 ? 1 : -1)) / 2);
+  const int32_t c48_17 = 1515870810;   /* 48/17 in Q2 */
+  const int32_t cm32_17 = -1010580540; /* -32/17 in Q2 */
+  const int32_t one_q2 = 1 << 29;
+  int32_t x = tr_fp_add(c48_17, tr_fp_mul(half_denominator, cm32_17));
+  for (int i = 0; i < 3; i++) {
+    const int32_t hdx = tr_fp_mul(half_denominator, x);
+    const int32_t one_minus = tr_fp_sub(one_q2, hdx);
+    x = tr_fp_add(x, tr_fp_rescale(tr_fp_mul(x, one_minus), 4, 2));
+  }
+  /* x / 2, from Q1 to Q0 */
+  return tr_fp_rescale(x, 1, 0);
+}
+
+/* TFLite's GetReciprocal: 1/x for x with x_integer_digits integer bits, as a Q0 value scaled
+ * by 2^-num_bits_over_unit. */
+static inline int32_t tr_fp_reciprocal(int32_t x, int x_integer_digits, int *num_bits_over_unit) {
+  const int headroom_plus_one = tr_clz32((uint32_t)x);
+  *num_bits_over_unit = x_integer_digits - headroom_plus_one;
+  const int32_t shifted_minus_one = (int32_t)(((uint32_t)x << headroom_plus_one) - (1u << 31));
+  return tr_fp_one_over_one_plus_x(shifted_minus_one);
+}
+
+/* TFLite's GetInvSqrtQuantizedMultiplierExp: 1/sqrt(input) as a multiplier and shift. */
+static inline void tr_inv_sqrt_multiplier(int32_t input, int reverse_shift, int32_t *multiplier, int32_t *shift) {
+  if (input <= 1) {
+    *multiplier = INT32_MAX;
+    *shift = 0;
+    return;
+  }
+  int32_t s = 11;
+  while (input >= (1 << 29)) {
+    input /= 4;
+    ++s;
+  }
+  const unsigned max_left_shift_bits = (unsigned)tr_clz32((uint32_t)input) - 1;
+  const unsigned left_shift_bit_pairs = max_left_shift_bits / 2 - 1;
+  s -= (int32_t)left_shift_bit_pairs;
+  input <<= 2 * left_shift_bit_pairs;
+  /* Newton-Raphson in Q3 */
+  const int32_t fp_input = input >> 1;
+  const int32_t half_input = tr_fp_mul_by_pot(fp_input, -1);
+  const int32_t half_three = (1 << 28) + (1 << 27);
+  int32_t x = 1 << 28;
+  for (int i = 0; i < 5; i++) {
+    const int32_t x3 = tr_fp_rescale(tr_fp_mul(tr_fp_mul(x, x), x), 9, 3);
+    x = tr_fp_rescale(tr_fp_sub(tr_fp_mul(half_three, x), tr_fp_mul(half_input, x3)), 6, 3);
+  }
+  const int32_t half_sqrt_2 = 1518500250;
+  x = tr_fp_mul(x, half_sqrt_2);
+  if (s < 0) {
+    x = (int32_t)((uint32_t)x << -s);
+    s = 0;
+  }
+  *multiplier = x;
+  *shift = s * reverse_shift;
+}
+
+/* TFLite's PreprocessSoftmaxScaling. */
+static inline tr_qmul tr_softmax_input_scaling(double beta, double input_scale, int integer_bits) {
+  double real = beta * input_scale * (double)(1 << (31 - integer_bits));
+  const double cap = (double)((1ll << 31) - 1);
+  if (real > cap) real = cap;
+  return tr_quantize_multiplier_greater_than_one(real);
+}
+
+/* TFLite's CalculateInputRadius. */
+static inline int32_t tr_input_radius(int integer_bits, int left_shift, int total_signed_bits) {
+  const double max_rescaled = 1.0 * (double)((1 << integer_bits) - 1) *
+                              (double)(1ll << (total_signed_bits - integer_bits)) / (double)(1ll << left_shift);
+  return (int32_t)floor(max_rescaled);
+}
+
+#endif

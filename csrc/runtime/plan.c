@@ -1,0 +1,331 @@
+/* The executor: a tensor table, and per subgraph a list of prepared nodes run in order. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "runtime/node.h"
+#include "runtime/op_table.h"
+#include "threadpool/pool.h"
+
+typedef struct {
+  int32_t num_nodes, capacity;
+  tr_node *nodes;
+  int64_t *node_ns;
+  int64_t *node_count;
+  int32_t num_inputs, num_outputs;
+  int32_t *inputs, *outputs;
+  int32_t running; /* guards against a subgraph re-entering itself */
+} tr_subgraph;
+
+struct tr_plan {
+  int32_t num_tensors;
+  tr_tensor *tensors;
+  int32_t num_subgraphs;
+  tr_subgraph *subgraphs;
+  tr_pool *pool;
+  int32_t profiling;
+  char error[1024];
+};
+
+size_t tr_type_size(int32_t type) {
+  switch (type) {
+    case TR_FLOAT32: case TR_INT32: case TR_UINT32: return 4;
+    case TR_FLOAT16: case TR_INT16: case TR_UINT16: return 2;
+    case TR_UINT8: case TR_INT8: case TR_BOOL: case TR_INT4: return 1;
+    case TR_INT64: case TR_UINT64: case TR_FLOAT64: case TR_COMPLEX64: return 8;
+    case TR_COMPLEX128: return 16;
+    case TR_RESOURCE: case TR_VARIANT: return 4;
+    default: return 0;
+  }
+}
+
+static tr_status plan_fail(tr_plan *plan, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(plan->error, sizeof(plan->error), fmt, ap);
+  va_end(ap);
+  return TR_ERROR;
+}
+
+tr_status tr_fail(tr_node *node, const char *fmt, ...) {
+  tr_plan *plan = node->plan;
+  int n = snprintf(plan->error, sizeof(plan->error), "%s (subgraph %d, node %d): ",
+                   node->op ? node->op->name : "?", node->subgraph, node->index);
+  if (n < 0 || (size_t)n >= sizeof(plan->error)) return TR_ERROR;
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(plan->error + n, sizeof(plan->error) - (size_t)n, fmt, ap);
+  va_end(ap);
+  return TR_ERROR;
+}
+
+const char *tr_plan_error(const tr_plan *plan) { return plan->error; }
+
+tr_plan *tr_plan_create(int32_t num_tensors, int32_t num_subgraphs, int32_t num_threads) {
+  if (num_tensors < 0 || num_subgraphs < 1) return NULL;
+  tr_plan *plan = (tr_plan *)calloc(1, sizeof(tr_plan));
+  if (!plan) return NULL;
+  plan->tensors = (tr_tensor *)calloc((size_t)num_tensors + 1, sizeof(tr_tensor));
+  plan->subgraphs = (tr_subgraph *)calloc((size_t)num_subgraphs, sizeof(tr_subgraph));
+  if (!plan->tensors || !plan->subgraphs) {
+    tr_plan_destroy(plan);
+    return NULL;
+  }
+  plan->num_tensors = num_tensors;
+  plan->num_subgraphs = num_subgraphs;
+  plan->pool = tr_pool_create(num_threads);
+  return plan;
+}
+
+static void release_node(tr_node *node) {
+  if (node->op && node->op->release) node->op->release(node);
+  else free(node->state);
+  free(node->inputs);
+  free(node->outputs);
+  free(node->ip);
+  free(node->fp);
+}
+
+void tr_plan_destroy(tr_plan *plan) {
+  if (!plan) return;
+  if (plan->subgraphs) {
+    for (int32_t s = 0; s < plan->num_subgraphs; s++) {
+      tr_subgraph *sg = &plan->subgraphs[s];
+      for (int32_t i = 0; i < sg->num_nodes; i++) release_node(&sg->nodes[i]);
+      free(sg->nodes);
+      free(sg->node_ns);
+      free(sg->node_count);
+      free(sg->inputs);
+      free(sg->outputs);
+    }
+  }
+  tr_pool_destroy(plan->pool);
+  free(plan->subgraphs);
+  free(plan->tensors);
+  free(plan);
+}
+
+tr_status tr_plan_set_tensor(tr_plan *plan, int32_t id, int32_t type, int32_t ndim,
+                             const int32_t *dims, void *data, int64_t nbytes, float scale,
+                             int32_t zero_point, int32_t nquant, int32_t quant_axis,
+                             const float *scales, const int64_t *zero_points) {
+  if (id < 0 || id >= plan->num_tensors) return plan_fail(plan, "tensor id %d out of range", id);
+  if (ndim < 0 || ndim > TR_MAX_DIMS)
+    return plan_fail(plan, "tensor %d has rank %d; at most %d is supported", id, ndim, TR_MAX_DIMS);
+  if (tr_type_size(type) == 0 && type != TR_STRING)
+    return plan_fail(plan, "tensor %d has unsupported type code %d", id, type);
+  tr_tensor *t = &plan->tensors[id];
+  memset(t, 0, sizeof(*t));
+  t->type = type;
+  t->ndim = ndim;
+  int64_t count = 1;
+  for (int32_t i = 0; i < ndim; i++) {
+    if (dims[i] < 0) return plan_fail(plan, "tensor %d has negative dimension %d", id, dims[i]);
+    t->dims[i] = dims[i];
+    count *= dims[i];
+  }
+  if (type != TR_STRING && data && nbytes < count * (int64_t)tr_type_size(type))
+    return plan_fail(plan, "tensor %d: %lld bytes given for %lld elements", id, (long long)nbytes,
+                     (long long)count);
+  t->data = data;
+  t->nbytes = nbytes;
+  t->scale = scale;
+  t->zero_point = zero_point;
+  t->nquant = nquant;
+  t->quant_axis = quant_axis;
+  t->scales = scales;
+  t->zero_points = zero_points;
+  return TR_OK;
+}
+
+static tr_status copy_ids(tr_plan *plan, int32_t n, const int32_t *src, int32_t **dst) {
+  *dst = (int32_t *)calloc((size_t)(n > 0 ? n : 1), sizeof(int32_t));
+  if (!*dst) return plan_fail(plan, "out of memory");
+  for (int32_t i = 0; i < n; i++) {
+    if (src[i] < 0 || src[i] >= plan->num_tensors)
+      return plan_fail(plan, "subgraph tensor id %d out of range", src[i]);
+    (*dst)[i] = src[i];
+  }
+  return TR_OK;
+}
+
+tr_status tr_plan_set_subgraph(tr_plan *plan, int32_t subgraph, int32_t num_nodes,
+                               int32_t num_inputs, const int32_t *inputs, int32_t num_outputs,
+                               const int32_t *outputs) {
+  if (subgraph < 0 || subgraph >= plan->num_subgraphs)
+    return plan_fail(plan, "subgraph %d out of range", subgraph);
+  tr_subgraph *sg = &plan->subgraphs[subgraph];
+  if (sg->nodes) return plan_fail(plan, "subgraph %d declared twice", subgraph);
+  if (num_nodes < 0 || num_inputs < 0 || num_outputs < 0)
+    return plan_fail(plan, "subgraph %d: negative count", subgraph);
+  size_t cap = (size_t)(num_nodes > 0 ? num_nodes : 1);
+  sg->nodes = (tr_node *)calloc(cap, sizeof(tr_node));
+  sg->node_ns = (int64_t *)calloc(cap, sizeof(int64_t));
+  sg->node_count = (int64_t *)calloc(cap, sizeof(int64_t));
+  if (!sg->nodes || !sg->node_ns || !sg->node_count) return plan_fail(plan, "out of memory");
+  sg->capacity = num_nodes;
+  sg->num_inputs = num_inputs;
+  sg->num_outputs = num_outputs;
+  if (copy_ids(plan, num_inputs, inputs, &sg->inputs) != TR_OK) return TR_ERROR;
+  return copy_ids(plan, num_outputs, outputs, &sg->outputs);
+}
+
+tr_status tr_plan_add_node(tr_plan *plan, int32_t subgraph, int32_t builtin_code,
+                           int32_t num_inputs, const int32_t *inputs, int32_t num_outputs,
+                           const int32_t *outputs, int32_t nip, const int32_t *ip, int32_t nfp,
+                           const float *fp) {
+  if (subgraph < 0 || subgraph >= plan->num_subgraphs)
+    return plan_fail(plan, "subgraph %d out of range", subgraph);
+  tr_subgraph *sg = &plan->subgraphs[subgraph];
+  if (sg->num_nodes >= sg->capacity) return plan_fail(plan, "subgraph %d: too many nodes", subgraph);
+  const tr_op *op = tr_builtin_op(builtin_code);
+  if (!op) return plan_fail(plan, "no kernel for builtin operator code %d", builtin_code);
+  if (num_inputs < 0 || num_outputs < 0 || nip < 0 || nfp < 0)
+    return plan_fail(plan, "negative count for node %d", sg->num_nodes);
+  tr_node *node = &sg->nodes[sg->num_nodes];
+  memset(node, 0, sizeof(*node));
+  node->op = op;
+  node->builtin_code = builtin_code;
+  node->index = sg->num_nodes;
+  node->subgraph = subgraph;
+  node->plan = plan;
+  node->ninputs = num_inputs;
+  node->noutputs = num_outputs;
+  node->nip = nip;
+  node->nfp = nfp;
+  node->inputs = (tr_tensor **)calloc((size_t)num_inputs + 1, sizeof(tr_tensor *));
+  node->outputs = (tr_tensor **)calloc((size_t)num_outputs + 1, sizeof(tr_tensor *));
+  node->ip = (int32_t *)calloc((size_t)nip + 1, sizeof(int32_t));
+  node->fp = (float *)calloc((size_t)nfp + 1, sizeof(float));
+  sg->num_nodes++; /* from here on the node is released with the plan */
+  if (!node->inputs || !node->outputs || !node->ip || !node->fp) return plan_fail(plan, "out of memory");
+  for (int32_t i = 0; i < num_inputs; i++) {
+    if (inputs[i] == -1) continue;
+    if (inputs[i] < 0 || inputs[i] >= plan->num_tensors)
+      return tr_fail(node, "input tensor id %d out of range", inputs[i]);
+    node->inputs[i] = &plan->tensors[inputs[i]];
+  }
+  for (int32_t i = 0; i < num_outputs; i++) {
+    if (outputs[i] < 0 || outputs[i] >= plan->num_tensors)
+      return tr_fail(node, "output tensor id %d out of range", outputs[i]);
+    node->outputs[i] = &plan->tensors[outputs[i]];
+  }
+  if (nip) memcpy(node->ip, ip, (size_t)nip * sizeof(int32_t));
+  if (nfp) memcpy(node->fp, fp, (size_t)nfp * sizeof(float));
+  if (op->prepare) return op->prepare(node);
+  return TR_OK;
+}
+
+static int64_t now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+tr_status tr_plan_invoke(tr_plan *plan, int32_t subgraph) {
+  if (subgraph < 0 || subgraph >= plan->num_subgraphs)
+    return plan_fail(plan, "subgraph %d out of range", subgraph);
+  tr_subgraph *sg = &plan->subgraphs[subgraph];
+  if (sg->num_nodes != sg->capacity)
+    return plan_fail(plan, "subgraph %d is not fully prepared", subgraph);
+  if (sg->running) return plan_fail(plan, "subgraph %d calls itself", subgraph);
+  sg->running = 1;
+  plan->error[0] = '\0';
+  tr_status status = TR_OK;
+  for (int32_t i = 0; i < sg->num_nodes && status == TR_OK; i++) {
+    tr_node *node = &sg->nodes[i];
+    if (plan->profiling) {
+      int64_t t0 = now_ns();
+      status = node->op->eval(node);
+      sg->node_ns[i] += now_ns() - t0;
+      sg->node_count[i]++;
+    } else {
+      status = node->op->eval(node);
+    }
+  }
+  sg->running = 0;
+  return status;
+}
+
+tr_status tr_run_subgraph(tr_node *node, int32_t subgraph) {
+  return tr_plan_invoke(node->plan, subgraph);
+}
+
+static tr_subgraph *subgraph_of(tr_node *node, int32_t subgraph) {
+  if (subgraph < 0 || subgraph >= node->plan->num_subgraphs) return NULL;
+  return &node->plan->subgraphs[subgraph];
+}
+
+int32_t tr_subgraph_num_inputs(tr_node *node, int32_t subgraph) {
+  tr_subgraph *sg = subgraph_of(node, subgraph);
+  return sg ? sg->num_inputs : -1;
+}
+
+int32_t tr_subgraph_num_outputs(tr_node *node, int32_t subgraph) {
+  tr_subgraph *sg = subgraph_of(node, subgraph);
+  return sg ? sg->num_outputs : -1;
+}
+
+tr_tensor *tr_subgraph_input(tr_node *node, int32_t subgraph, int32_t i) {
+  tr_subgraph *sg = subgraph_of(node, subgraph);
+  if (!sg || i < 0 || i >= sg->num_inputs) return NULL;
+  return &node->plan->tensors[sg->inputs[i]];
+}
+
+tr_tensor *tr_subgraph_output(tr_node *node, int32_t subgraph, int32_t i) {
+  tr_subgraph *sg = subgraph_of(node, subgraph);
+  if (!sg || i < 0 || i >= sg->num_outputs) return NULL;
+  return &node->plan->tensors[sg->outputs[i]];
+}
+
+typedef struct {
+  tr_range_fn fn;
+  void *ctx;
+  int64_t n;
+  int32_t chunks;
+} range_job;
+
+static void run_range_chunk(void *arg, int32_t task) {
+  range_job *job = (range_job *)arg;
+  int64_t begin = job->n * task / job->chunks;
+  int64_t end = job->n * (task + 1) / job->chunks;
+  if (end > begin) job->fn(job->ctx, begin, end);
+}
+
+void tr_parallel_for(tr_node *node, int64_t n, tr_range_fn fn, void *ctx) {
+  if (n <= 0) return;
+  int32_t threads = tr_pool_size(node->plan->pool);
+  if (threads <= 1 || n == 1) {
+    fn(ctx, 0, n);
+    return;
+  }
+  range_job job = {fn, ctx, n, (int32_t)(n < threads ? n : threads)};
+  tr_pool_run(node->plan->pool, job.chunks, run_range_chunk, &job);
+}
+
+int32_t tr_num_threads(const tr_node *node) { return tr_pool_size(node->plan->pool); }
+
+void tr_plan_set_profiling(tr_plan *plan, int32_t enabled) {
+  plan->profiling = enabled;
+  for (int32_t s = 0; s < plan->num_subgraphs; s++) {
+    tr_subgraph *sg = &plan->subgraphs[s];
+    for (int32_t i = 0; i < sg->capacity; i++) {
+      sg->node_ns[i] = 0;
+      sg->node_count[i] = 0;
+    }
+  }
+}
+
+int64_t tr_plan_node_time_ns(const tr_plan *plan, int32_t subgraph, int32_t node) {
+  if (subgraph < 0 || subgraph >= plan->num_subgraphs) return -1;
+  const tr_subgraph *sg = &plan->subgraphs[subgraph];
+  return node >= 0 && node < sg->num_nodes ? sg->node_ns[node] : -1;
+}
+
+int64_t tr_plan_node_count(const tr_plan *plan, int32_t subgraph, int32_t node) {
+  if (subgraph < 0 || subgraph >= plan->num_subgraphs) return -1;
+  const tr_subgraph *sg = &plan->subgraphs[subgraph];
+  return node >= 0 && node < sg->num_nodes ? sg->node_count[node] : -1;
+}

@@ -1,0 +1,105 @@
+# cython: boundscheck=False, wraparound=False
+"""The compiled core: a thin handle over a C plan. Python keeps every buffer the plan points at
+alive (`_keep`), and `invoke()` runs with the GIL released."""
+import numpy as np
+
+cimport numpy as cnp
+from libc.stdint cimport int32_t, int64_t, uintptr_t
+
+from tflite_rt cimport _capi
+
+cnp.import_array()
+
+
+class CoreError(RuntimeError):
+    """The C core refused a plan or failed while running it."""
+
+
+cdef class Plan:
+    cdef _capi.tr_plan *_plan
+    cdef list _keep
+    cdef readonly int num_subgraphs
+
+    def __cinit__(self, int num_tensors, int num_subgraphs, int num_threads):
+        self._plan = _capi.tr_plan_create(num_tensors, num_subgraphs, num_threads)
+        if self._plan is NULL:
+            raise MemoryError("could not create a plan for %d tensors" % num_tensors)
+        self._keep = []
+        self.num_subgraphs = num_subgraphs
+
+    def __dealloc__(self):
+        if self._plan is not NULL:
+            _capi.tr_plan_destroy(self._plan)
+            self._plan = NULL
+
+    cdef _raise(self):
+        raise CoreError(_capi.tr_plan_error(self._plan).decode("utf-8", "replace"))
+
+    def set_tensor(self, int tensor_id, int type_code, shape, uintptr_t data, int64_t nbytes,
+                   float scale=0.0, int zero_point=0, scales=None, zero_points=None,
+                   int quant_axis=0):
+        cdef cnp.ndarray[int32_t, ndim=1] dims = np.ascontiguousarray(shape, dtype=np.int32).reshape(-1)
+        cdef cnp.ndarray[float, ndim=1] sc
+        cdef cnp.ndarray[int64_t, ndim=1] zp
+        cdef const float *scales_ptr = NULL
+        cdef const int64_t *zps_ptr = NULL
+        cdef int nquant = 0
+        if scales is not None and len(scales):
+            sc = np.ascontiguousarray(scales, dtype=np.float32)
+            zp = np.ascontiguousarray(zero_points, dtype=np.int64)
+            if zp.shape[0] != sc.shape[0]:
+                raise ValueError("tensor %d: %d scales but %d zero points" % (tensor_id, sc.shape[0], zp.shape[0]))
+            self._keep.append(sc)
+            self._keep.append(zp)
+            scales_ptr = &sc[0]
+            zps_ptr = &zp[0]
+            nquant = sc.shape[0]
+        cdef const int32_t *dims_ptr = &dims[0] if dims.shape[0] else NULL
+        if _capi.tr_plan_set_tensor(self._plan, tensor_id, type_code, dims.shape[0], dims_ptr,
+                                    <void *>data, nbytes, scale, zero_point, nquant, quant_axis,
+                                    scales_ptr, zps_ptr) != _capi.TR_OK:
+            self._raise()
+
+    def keep(self, obj):
+        """Holds a Python object (a buffer the plan points at) for the plan's lifetime."""
+        self._keep.append(obj)
+
+    def set_subgraph(self, int subgraph, int num_nodes, inputs, outputs):
+        cdef cnp.ndarray[int32_t, ndim=1] ins = np.ascontiguousarray(list(inputs) + [0], dtype=np.int32)
+        cdef cnp.ndarray[int32_t, ndim=1] outs = np.ascontiguousarray(list(outputs) + [0], dtype=np.int32)
+        if _capi.tr_plan_set_subgraph(self._plan, subgraph, num_nodes, len(inputs), &ins[0],
+                                      len(outputs), &outs[0]) != _capi.TR_OK:
+            self._raise()
+
+    def add_node(self, int subgraph, int builtin_code, inputs, outputs, ip, fp):
+        cdef cnp.ndarray[int32_t, ndim=1] ins = np.ascontiguousarray(list(inputs) + [0], dtype=np.int32)
+        cdef cnp.ndarray[int32_t, ndim=1] outs = np.ascontiguousarray(list(outputs) + [0], dtype=np.int32)
+        cdef cnp.ndarray[int32_t, ndim=1] ipa = np.ascontiguousarray(list(ip) + [0], dtype=np.int32)
+        cdef cnp.ndarray[float, ndim=1] fpa = np.ascontiguousarray(list(fp) + [0], dtype=np.float32)
+        if _capi.tr_plan_add_node(self._plan, subgraph, builtin_code, len(inputs), &ins[0],
+                                  len(outputs), &outs[0], len(ip), &ipa[0], len(fp),
+                                  &fpa[0]) != _capi.TR_OK:
+            self._raise()
+
+    def invoke(self, int subgraph=0):
+        cdef _capi.tr_status status
+        with nogil:
+            status = _capi.tr_plan_invoke(self._plan, subgraph)
+        if status != _capi.TR_OK:
+            self._raise()
+
+    def set_profiling(self, bint enabled):
+        _capi.tr_plan_set_profiling(self._plan, enabled)
+
+    def node_times(self, int subgraph, int num_nodes):
+        """(total ns, runs) per node since profiling was last enabled."""
+        return [(_capi.tr_plan_node_time_ns(self._plan, subgraph, i),
+                 _capi.tr_plan_node_count(self._plan, subgraph, i)) for i in range(num_nodes)]
+
+
+def builtin_supported(int code):
+    return bool(_capi.tr_builtin_supported(code))
+
+
+def kernel_name(int code):
+    return _capi.tr_builtin_kernel_name(code).decode()

@@ -1,0 +1,310 @@
+"""allocate_tensors(): from a loaded model and input shapes to a prepared C plan.
+
+1. Shapes: every reachable subgraph is planned in op order; each op's Python prepare checks the
+   node and computes its output shapes and kernel parameters (tflite_rt/ops/).
+2. Memory: activations of a subgraph share one arena region; the greedy planner below places the
+   largest tensors first at the lowest offset that does not collide with a tensor alive at the
+   same time. Inputs, outputs and variables live for the whole run.
+3. The C plan: the tensor table with final data pointers, then each node, whose C prepare runs
+   once (weight packing, multipliers).
+"""
+import numpy as np
+
+from . import _core
+from . import ops as _ops
+from .ops._base import NUMPY_TYPES, ModelError, Node, TensorInfo
+
+ALIGNMENT = 64
+STRING = 5
+
+
+def _aligned_empty(nbytes):
+    """A zeroed uint8 buffer whose data starts on an ALIGNMENT boundary."""
+    raw = np.zeros(nbytes + ALIGNMENT, dtype=np.uint8)
+    start = (-raw.ctypes.data) % ALIGNMENT
+    return raw[start:start + nbytes]
+
+
+def _const_value(spec):
+    """The constant held by a tensor's buffer, as an aligned numpy array of its shape."""
+    if spec.data is None:
+        return None
+    if spec.type == STRING:
+        return np.asarray(spec.data)
+    dtype = NUMPY_TYPES[spec.type]
+    data = spec.data
+    if data.ctypes.data % max(dtype.itemsize, 16 if len(data) >= 16 else 1):
+        copy = _aligned_empty(len(data))
+        copy[:] = data
+        data = copy
+    return data.view(dtype.newbyteorder("<")).reshape(spec.shape)
+
+
+class Variables:
+    """Storage that outlives invokes and re-allocation: variable tensors and resource variables.
+
+    Keyed by (subgraph, tensor index) for variable tensors and ("resource", name) for resource
+    variables; a value is (TensorInfo, bytes)."""
+
+    def __init__(self):
+        self.stores = {}
+
+    def storage(self, t, size):
+        key = (t.subgraph, t.index) if t.subgraph >= 0 else ("resource", t.name)
+        entry = self.stores.get(key)
+        if entry is None or len(entry[1]) != size:
+            entry = (t, _aligned_empty(max(size, 1))[:size])
+            self.stores[key] = entry
+            reset_variable(t, entry[1])
+        return entry[1]
+
+    def reset(self):
+        for t, store in self.stores.values():
+            reset_variable(t, store)
+
+
+class PlannedSubgraph:
+    def __init__(self, spec):
+        self.spec = spec
+        self.index = spec.index
+        self.nodes = []
+        self.planned = False
+        self.planning = False
+
+
+class Planner:
+    def __init__(self, model, input_shapes, num_threads, preserve_all_tensors=False,
+                 variables=None):
+        self.model = model
+        self.input_shapes = input_shapes  # {(subgraph, tensor index): shape}
+        self.num_threads = num_threads
+        self.preserve_all_tensors = preserve_all_tensors
+        self.variables = variables or Variables()
+        self.tensors = []      # every TensorInfo, by global id
+        self.by_subgraph = []  # per subgraph: list of TensorInfo (local index -> info)
+        for sg in model.subgraphs:
+            local = []
+            for spec in sg.tensors:
+                info = TensorInfo(
+                    id=len(self.tensors), index=spec.index, subgraph=sg.index, name=spec.name,
+                    type=spec.type, shape=spec.shape,
+                    shape_signature=spec.shape_signature or spec.shape,
+                    scales=spec.scales, zero_points=spec.zero_points,
+                    quantized_dimension=spec.quantized_dimension, const=_const_value(spec),
+                    is_variable=spec.is_variable, sparsity=spec.sparsity, buffer=spec.buffer)
+                self.tensors.append(info)
+                local.append(info)
+            self.by_subgraph.append(local)
+        self.subgraphs = [PlannedSubgraph(sg) for sg in model.subgraphs]
+        self.extra_tensors = []  # storage the planner adds (resource variables)
+        self.resource_of = {}      # resource tensor id -> variable name
+        self.resource_ids = {}     # variable name -> the id VAR_HANDLE writes
+        self.variable_storage = {} # variable name -> its storage TensorInfo
+
+    # -- shapes ----------------------------------------------------------------------------
+    def plan_entry(self, index):
+        sg = self.subgraphs[index]
+        if sg.planned:
+            return
+        for t in sg.spec.inputs:
+            key = (index, t)
+            if key in self.input_shapes:
+                self.by_subgraph[index][t].shape = tuple(self.input_shapes[key])
+        self.plan_subgraph(sg)
+
+    def plan_subgraph(self, sg):
+        sg.planning = True
+        tensors = self.by_subgraph[sg.index]
+        for spec in sg.spec.operators:
+            prepare = _ops.registered(spec.op_name)
+            node = Node(spec.op_name, spec.code, spec.index, sg.index,
+                        [tensors[i] if i >= 0 else None for i in spec.inputs],
+                        [tensors[i] for i in spec.outputs], spec.options, self,
+                        [tensors[i] for i in spec.intermediates])
+            if spec.custom_code is not None and spec.op_name == "CUSTOM":
+                node.fail("custom op %r is not supported", spec.custom_code)
+            if prepare is None or not _core.builtin_supported(spec.code):
+                node.fail("tflite_rt has no kernel for this op")
+            for t in node.outputs:
+                if t.const is not None:
+                    node.fail("output tensor %d (%r) is a constant", t.index, t.name)
+            prepare(node)
+            sg.nodes.append(node)
+        sg.planning = False
+        sg.planned = True
+
+    def plan_subgraph_for(self, node, index, input_shapes):
+        """Plans a subgraph called by a control-flow node with these input shapes."""
+        if not 0 <= index < len(self.subgraphs):
+            node.fail("subgraph %d does not exist", index)
+        sg = self.subgraphs[index]
+        if sg.planning:
+            node.fail("subgraph %d calls itself", index)
+        inputs = [self.by_subgraph[index][i] for i in sg.spec.inputs]
+        if len(inputs) != len(input_shapes):
+            node.fail("subgraph %d takes %d inputs, the node passes %d", index, len(inputs),
+                      len(input_shapes))
+        if sg.planned:
+            if any(t.shape != tuple(s) for t, s in zip(inputs, input_shapes)):
+                node.fail("subgraph %d is called with input shapes %s but was planned for %s",
+                          index, [list(s) for s in input_shapes], [list(t.shape) for t in inputs])
+        else:
+            for t, s in zip(inputs, input_shapes):
+                t.shape = tuple(s)
+            self.plan_subgraph(sg)
+        return [self.by_subgraph[index][i] for i in sg.spec.outputs]
+
+    def add_storage_tensor(self, like, name):
+        """A new persistent tensor (e.g. a resource variable's value) shaped like `like`."""
+        info = TensorInfo(id=len(self.tensors), index=-1, subgraph=-1, name=name, type=like.type,
+                          shape=like.shape, shape_signature=like.shape, scales=like.scales,
+                          zero_points=like.zero_points, quantized_dimension=like.quantized_dimension,
+                          const=None, is_variable=True, sparsity=None, buffer=0)
+        self.tensors.append(info)
+        self.extra_tensors.append(info)
+        return info
+
+
+def nbytes_of(t):
+    if t.type == STRING:
+        return len(t.const) if t.const is not None else 0
+    return t.size * NUMPY_TYPES[t.type].itemsize
+
+
+def lifetimes(sg, tensors_of_sg):
+    """{tensor id: (first step, last step)} for the arena tensors of a planned subgraph."""
+    n = len(sg.nodes)
+    life = {}
+
+    def touch(t, step):
+        if t is None or t.const is not None or t.is_variable or t.subgraph < 0:
+            return
+        first, last = life.get(t.id, (step, step))
+        life[t.id] = (min(first, step), max(last, step))
+
+    for t in sg.spec.inputs:
+        touch(tensors_of_sg[t], -1)
+        touch(tensors_of_sg[t], n)
+    for t in sg.spec.outputs:
+        touch(tensors_of_sg[t], -1)
+        touch(tensors_of_sg[t], n)
+    for step, node in enumerate(sg.nodes):
+        for t in list(node.inputs) + node.outputs + node.intermediates:
+            touch(t, step)
+    return life
+
+
+def greedy_offsets(items):
+    """items: [(id, nbytes, first, last)] -> ({id: offset}, arena size).
+
+    Largest first; each tensor goes at the lowest aligned offset that does not overlap, in
+    memory, any already placed tensor whose lifetime overlaps its own."""
+    placed = []
+    offsets = {}
+    total = 0
+    for tid, size, first, last in sorted(items, key=lambda x: (-x[1], x[2], x[0])):
+        size_aligned = (size + ALIGNMENT - 1) // ALIGNMENT * ALIGNMENT or ALIGNMENT
+        busy = sorted((off, off + sz) for off, sz, f, l in placed if not (l < first or f > last))
+        offset = 0
+        for lo, hi in busy:
+            if offset + size_aligned <= lo:
+                break
+            offset = max(offset, hi)
+        placed.append((offset, size_aligned, first, last))
+        offsets[tid] = offset
+        total = max(total, offset + size_aligned)
+    return offsets, total
+
+
+def linear_offsets(items):
+    """The baseline: every tensor its own place (what preserve_all_tensors asks for)."""
+    offsets, total = {}, 0
+    for tid, size, _f, _l in items:
+        offsets[tid] = total
+        total += (size + ALIGNMENT - 1) // ALIGNMENT * ALIGNMENT or ALIGNMENT
+    return offsets, total
+
+
+class Allocation:
+    """The result of allocate_tensors(): a ready C plan and the memory it points into."""
+
+    def __init__(self, planner, plan, arena, storage, arena_naive_bytes):
+        self.planner = planner
+        self.plan = plan
+        self.arena = arena
+        self.storage = storage            # tensor id -> numpy uint8 buffer (variables, constants)
+        self.arena_naive_bytes = arena_naive_bytes
+        self.views = {}                   # tensor id -> uint8 view of its bytes
+
+    def tensor_bytes(self, tid):
+        return self.views.get(tid)
+
+
+def allocate(model, input_shapes, num_threads, preserve_all_tensors, variables, entry_subgraphs):
+    planner = Planner(model, input_shapes, num_threads, preserve_all_tensors, variables)
+    for index in entry_subgraphs:
+        planner.plan_entry(index)
+
+    # Memory: one region per planned subgraph, one arena in all.
+    items_by_sg = []
+    naive = 0
+    for sg in planner.subgraphs:
+        if not sg.planned:
+            items_by_sg.append([])
+            continue
+        life = lifetimes(sg, planner.by_subgraph[sg.index])
+        items = [(tid, nbytes_of(planner.tensors[tid]), f, l) for tid, (f, l) in life.items()]
+        naive += sum(size for _t, size, _f, _l in items)
+        items_by_sg.append(items)
+    offsets, total = {}, 0
+    for items in items_by_sg:
+        offs, size = (linear_offsets if preserve_all_tensors else greedy_offsets)(items)
+        for tid, off in offs.items():
+            offsets[tid] = total + off
+        total += size
+    arena = _aligned_empty(max(total, ALIGNMENT))
+
+    plan = _core.Plan(len(planner.tensors), len(model.subgraphs), num_threads)
+    plan.keep(arena)
+    allocation = Allocation(planner, plan, arena, {}, naive)
+    for t in planner.tensors:
+        size = nbytes_of(t)
+        if t.id in offsets:
+            view = arena[offsets[t.id]:offsets[t.id] + size]
+        elif t.const is not None:
+            view = t.const.reshape(-1).view(np.uint8) if t.type != STRING else np.frombuffer(
+                bytes(t.const), np.uint8)
+            plan.keep(view)
+        elif t.is_variable:
+            view = planner.variables.storage(t, size)
+            plan.keep(view)
+        else:
+            view = None   # unreachable from any planned subgraph
+        if view is None:
+            plan.set_tensor(t.id, t.type, t.shape, 0, 0)
+            continue
+        allocation.views[t.id] = view
+        scales, zps = (t.scales, t.zero_points) if t.quantized else (None, None)
+        plan.set_tensor(t.id, t.type, t.shape, view.ctypes.data if size else arena.ctypes.data, size,
+                        t.scale, t.zero_point, scales, zps, t.quantized_dimension or 0)
+    for sg in planner.subgraphs:
+        if not sg.planned:
+            plan.set_subgraph(sg.index, 0, [], [])
+            continue
+        local = planner.by_subgraph[sg.index]
+        plan.set_subgraph(sg.index, len(sg.nodes), [local[i].id for i in sg.spec.inputs],
+                          [local[i].id for i in sg.spec.outputs])
+        for node in sg.nodes:
+            ins = [t.id if t is not None else -1 for t in list(node.inputs) + node.extra_inputs]
+            try:
+                plan.add_node(sg.index, node.code, ins, [t.id for t in node.outputs],
+                              [int(v) for v in node.ip], [float(v) for v in node.fp])
+            except _core.CoreError as e:
+                raise ModelError(str(e)) from None
+    return allocation
+
+
+def reset_variable(t, store):
+    """Variables start from zero (the zero point, for quantized int8 tensors), as TFLite resets them."""
+    fill = t.zero_point if (t.quantized and t.type == 9) else 0
+    store[:] = np.uint8(fill & 0xFF)
