@@ -1,2 +1,224 @@
-"""Python side of the nn ops (see _base.py for the contract)."""
-from ._base import op  # noqa: F401
+"""Python side of the nn ops: convolutions, fully connected, batch matmul, pooling, LSTM.
+
+Each prepare checks the node, sets the output shape and fills node.ip / node.fp with the
+layout documented at the top of the matching csrc/ops/nn/*.c file."""
+import numpy as np
+
+from ._base import F32, I8, I16, I32, I64, PADDING, U8, op, same_padding
+
+# Kernel variants (NN_* in csrc/ops/nn/nn_common.h).
+K_F32, K_I8, K_U8, K_I16, K_HYBRID = 0, 1, 2, 3, 4
+_ACT_NAMES = {0: "NONE", 1: "RELU", 2: "RELU_N1_TO_1", 3: "RELU6", 4: "TANH", 5: "SIGN_BIT"}
+
+
+def _clamp_activation(node):
+    """Fused activations that a kernel applies as a clamp (TANH / SIGN_BIT are not)."""
+    act = node.activation()
+    if act not in (0, 1, 2, 3):
+        node.fail("fused activation %s is not supported by this op", _ACT_NAMES[act])
+    return act
+
+
+def _check_quantized(node, t, what):
+    if not t.quantized:
+        node.fail("%s must be quantized (it has no scale)", what)
+    if not np.all(np.isfinite(t.scales)) or np.any(np.asarray(t.scales) <= 0):
+        node.fail("%s has a non-positive or non-finite scale", what)
+
+
+def _check_filter_scales(node, w, channels, axis, what="filter"):
+    """A quantized filter: one scale, or one per output channel along `axis`."""
+    _check_quantized(node, w, what)
+    n = len(w.scales)
+    if n != 1:
+        if n != channels:
+            node.fail("%s has %d scales for %d output channels", what, n, channels)
+        if (w.quantized_dimension or 0) != axis:
+            node.fail("%s is quantized along dimension %d, expected %d", what, w.quantized_dimension or 0, axis)
+    return n
+
+
+def _per_channel_differs(w):
+    s = np.asarray(w.scales)
+    return len(s) > 1 and bool(np.any(s != s[0]))
+
+
+def _kind(node, x, w, bias, out, channels, axis, allow_hybrid=True):
+    """The kernel variant for (input, filter, bias, output) types, checked as TFLite does."""
+    if x.type == F32 and w.type == F32:
+        node.check_type(out, F32, "output")
+        if bias is not None:
+            node.check_type(bias, F32, "bias")
+        return K_F32
+    if x.type == F32 and w.type == I8 and allow_hybrid:
+        node.check_type(out, F32, "output")
+        if bias is not None:
+            node.check_type(bias, F32, "bias")
+        _check_filter_scales(node, w, channels, axis)
+        return K_HYBRID
+    if x.type in (I8, U8, I16):
+        _check_quantized(node, x, "input")
+        _check_quantized(node, out, "output")
+        if len(x.scales) != 1 or len(out.scales) != 1:
+            node.fail("input and output must be quantized per tensor")
+    if x.type == I8 and w.type == I8:
+        node.check_type(out, I8, "output")
+        if bias is not None:
+            node.check_type(bias, I32, "bias")
+        _check_filter_scales(node, w, channels, axis)
+        if len(w.scales) > 1 and np.any(np.asarray(w.zero_points) != 0):
+            node.fail("per-channel filter zero points must be 0")
+        return K_I8
+    if x.type == U8 and w.type == U8:
+        node.check_type(out, U8, "output")
+        if bias is not None:
+            node.check_type(bias, I32, "bias")
+        if _check_filter_scales(node, w, channels, axis) != 1:
+            node.fail("uint8 filters must be quantized per tensor")
+        return K_U8
+    if x.type == I16 and w.type == I8:
+        node.check_type(out, I16, "output")
+        if bias is not None:
+            node.check_type(bias, (I64, I32), "bias")
+        _check_filter_scales(node, w, channels, axis)
+        if x.zero_point != 0 or out.zero_point != 0:
+            node.fail("int16 input and output must have zero point 0")
+        if np.any(np.asarray(w.zero_points) != 0):
+            node.fail("int8 filter zero points must be 0 with int16 activations")
+        return K_I16
+    node.fail("unsupported combination: input %s, filter %s", x.type_name, w.type_name)
+
+
+def _check_bias(node, bias, channels):
+    if bias is not None and bias.size != channels:
+        node.fail("bias has %d elements, expected %d", bias.size, channels)
+
+
+def _padding(node):
+    padding = int(node.opt("padding", 0))
+    if padding not in PADDING.values():
+        node.fail("unknown padding %d", padding)
+    return padding
+
+
+def _strides(node, *names):
+    values = [int(node.opt(n, 1)) for n in names]
+    for name, v in zip(names, values):
+        if v <= 0:
+            node.fail("%s must be positive, got %d", name, v)
+    return values
+
+
+# ip: [kind, activation, stride_h, stride_w, dilation_h, dilation_w, pad_top, pad_left,
+#      filter_is_const, hybrid_per_channel]   (csrc/ops/nn/conv.c)
+@op("CONV_2D")
+def conv_2d(node):
+    node.check_counts(2, 3)
+    x, w, out = node.input(0), node.input(1), node.outputs[0]
+    bias = node.optional_input(2)
+    node.check_rank(x, 4, what="input")
+    node.check_rank(w, 4, what="filter")
+    batch, h, wd, ic = x.shape
+    oc, kh, kw, fic = w.shape
+    if fic <= 0 or ic % fic != 0:
+        node.fail("input has %d channels, not a multiple of the filter's %d", ic, fic)
+    groups = ic // fic
+    if oc % groups != 0:
+        node.fail("%d output channels do not split into %d groups", oc, groups)
+    _check_bias(node, bias, oc)
+    kind = _kind(node, x, w, bias, out, oc, 0)
+    act = _clamp_activation(node)
+    sh, sw = _strides(node, "stride_h", "stride_w")
+    dh, dw = _strides(node, "dilation_h_factor", "dilation_w_factor")
+    padding = _padding(node)
+    oh, pt = same_padding(node, h, kh, sh, dh, padding)
+    ow, pl = same_padding(node, wd, kw, sw, dw, padding)
+    node.set_output_shape(0, (batch, oh, ow, oc))
+    node.ip = [kind, act, sh, sw, dh, dw, pt, pl, int(w.const is not None), int(_per_channel_differs(w))]
+
+
+# ip: [kind, activation, stride_h, stride_w, dilation_h, dilation_w, pad_top, pad_left,
+#      depth_multiplier]   (csrc/ops/nn/depthwise_conv.c)
+@op("DEPTHWISE_CONV_2D")
+def depthwise_conv_2d(node):
+    node.check_counts(2, 3)
+    x, w, out = node.input(0), node.input(1), node.outputs[0]
+    bias = node.optional_input(2)
+    node.check_rank(x, 4, what="input")
+    node.check_rank(w, 4, what="filter")
+    batch, h, wd, ic = x.shape
+    one, kh, kw, oc = w.shape
+    if one != 1:
+        node.fail("filter must have shape [1, h, w, channels], has %s", list(w.shape))
+    if ic <= 0 or oc % ic != 0:
+        node.fail("filter has %d channels, not a multiple of the input's %d", oc, ic)
+    dm = oc // ic
+    _check_bias(node, bias, oc)
+    kind = _kind(node, x, w, bias, out, oc, 3)
+    act = _clamp_activation(node)
+    sh, sw = _strides(node, "stride_h", "stride_w")
+    dh, dw = _strides(node, "dilation_h_factor", "dilation_w_factor")
+    padding = _padding(node)
+    oh, pt = same_padding(node, h, kh, sh, dh, padding)
+    ow, pl = same_padding(node, wd, kw, sw, dw, padding)
+    node.set_output_shape(0, (batch, oh, ow, oc))
+    node.ip = [kind, act, sh, sw, dh, dw, pt, pl, dm]
+
+
+# ip: [kind, activation, filter_is_const, asymmetric_quantize_inputs]
+#     (csrc/ops/nn/fully_connected.c)
+@op("FULLY_CONNECTED")
+def fully_connected(node):
+    node.check_counts(2, 3, outputs=(1,))
+    x, w, out = node.input(0), node.input(1), node.outputs[0]
+    bias = node.optional_input(2)
+    node.check_rank(w, 2, what="weights")
+    if x.rank < 1:
+        node.fail("input must have rank >= 1")
+    if int(node.opt("weights_format", 0)) != 0:
+        node.fail("only the DEFAULT weights format is supported")
+    n, k = w.shape
+    _check_bias(node, bias, n)
+    kind = _kind(node, x, w, bias, out, n, 0)
+    act = _clamp_activation(node)
+    keep = bool(node.opt("keep_num_dims", False))
+    if k == 0:
+        batch = int(np.prod(x.shape[:-1], dtype=np.int64))
+    else:
+        if x.size % k != 0:
+            node.fail("input of %d elements does not divide into rows of %d", x.size, k)
+        batch = x.size // k
+    if keep:
+        if x.shape[-1] != k:
+            node.fail("keep_num_dims needs the input's last dimension (%d) to equal %d", x.shape[-1], k)
+        node.set_output_shape(0, tuple(x.shape[:-1]) + (n,))
+    else:
+        node.set_output_shape(0, (batch, n))
+    node.ip = [kind, act, int(w.const is not None), int(bool(node.opt("asymmetric_quantize_inputs", False)))]
+
+
+# ip: [kind, activation, stride_h, stride_w, filter_h, filter_w, pad_top, pad_left]
+#     (csrc/ops/nn/pool.c)
+@op("AVERAGE_POOL_2D", "MAX_POOL_2D", "L2_POOL_2D")
+def pool_2d(node):
+    node.check_counts(1)
+    x, out = node.input(0), node.outputs[0]
+    node.check_rank(x, 4, what="input")
+    allowed = (F32,) if node.name == "L2_POOL_2D" else (F32, I8, U8, I16)
+    node.check_type(x, allowed, "input")
+    node.check_type(out, x.type, "output")
+    if x.type != F32:
+        _check_quantized(node, x, "input")
+        _check_quantized(node, out, "output")
+    kind = {F32: K_F32, I8: K_I8, U8: K_U8, I16: K_I16}[x.type]
+    act = _clamp_activation(node)
+    sh, sw = _strides(node, "stride_h", "stride_w")
+    fh, fw = int(node.opt("filter_height", 0)), int(node.opt("filter_width", 0))
+    if fh <= 0 or fw <= 0:
+        node.fail("filter size must be positive, got %dx%d", fh, fw)
+    padding = _padding(node)
+    batch, h, w, c = x.shape
+    oh, pt = same_padding(node, h, fh, sh, 1, padding)
+    ow, pl = same_padding(node, w, fw, sw, 1, padding)
+    node.set_output_shape(0, (batch, oh, ow, c))
+    node.ip = [kind, act, sh, sw, fh, fw, pt, pl]

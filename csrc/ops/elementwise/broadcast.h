@@ -71,4 +71,52 @@ void tr_elem_lut8(void *out, const void *in, int64_t n, const void *state);
 /* TFLite's (CalculateActivationRange) clamp for integer outputs of non-quantized ops. */
 void tr_elem_int_activation(int32_t act, int32_t type, int64_t *lo, int64_t *hi);
 
+
+/* Defines a binary row function `name` computing O[i] = EXPR from `a`, `b` (of type TA) and the
+ * tr_qparams `p`, for contiguous or repeated operands. */
+#define TR_BINARY_ROW(name, TA, TO, EXPR)                                                     \
+  static void name(void *out_, const void *const *in_, const int64_t *st, int64_t n,         \
+                   const void *p_) {                                                          \
+    const TA *A = (const TA *)in_[0], *B = (const TA *)in_[1];                                \
+    TO *O = (TO *)out_;                                                                       \
+    const tr_qparams *p = (const tr_qparams *)p_;                                             \
+    (void)p;                                                                                  \
+    if (st[0] == 1 && st[1] == 1) {                                                           \
+      for (int64_t i = 0; i < n; i++) {                                                       \
+        const TA a = A[i], b = B[i];                                                          \
+        O[i] = (EXPR);                                                                        \
+      }                                                                                       \
+    } else if (st[1] == 0) {                                                                  \
+      const TA b = B[0];                                                                      \
+      for (int64_t i = 0; i < n; i++) {                                                       \
+        const TA a = A[i * st[0]];                                                            \
+        O[i] = (EXPR);                                                                        \
+      }                                                                                       \
+    } else {                                                                                  \
+      const TA a = A[0];                                                                      \
+      for (int64_t i = 0; i < n; i++) {                                                       \
+        const TA b = B[i];                                                                    \
+        O[i] = (EXPR);                                                                        \
+      }                                                                                       \
+    }                                                                                         \
+  }
+
+/* Defines a unary function `name` computing O[i] = EXPR from `x` (of type TI) and the
+ * tr_qparams `p`. */
+#define TR_UNARY_FN(name, TI, TO, EXPR)                                                       \
+  static void name(void *out_, const void *in_, int64_t n, const void *s_) {                  \
+    const TI *X = (const TI *)in_;                                                            \
+    TO *O = (TO *)out_;                                                                       \
+    const tr_qparams *p = &((const tr_elem_state *)s_)->q;                                    \
+    (void)p;                                                                                  \
+    for (int64_t i = 0; i < n; i++) {                                                         \
+      const TI x = X[i];                                                                      \
+      O[i] = (EXPR);                                                                          \
+    }                                                                                         \
+  }
+
+static inline int64_t tr_elem_clamp64(int64_t x, int64_t lo, int64_t hi) {
+  return x < lo ? lo : (x > hi ? hi : x);
+}
+
 #endif

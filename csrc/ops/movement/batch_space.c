@@ -98,5 +98,5 @@ static tr_status batch_to_space(tr_node *n) {
   return TR_OK;
 }
 
-const tr_op tr_op_space_to_batch_nd = {"SPACE_TO_BATCH_ND", NULL, space_to_batch, NULL};
-const tr_op tr_op_batch_to_space_nd = {"BATCH_TO_SPACE_ND", NULL, batch_to_space, NULL};
+const tr_op tr_move_op_space_to_batch_nd = {"SPACE_TO_BATCH_ND", NULL, space_to_batch, NULL};
+const tr_op tr_move_op_batch_to_space_nd = {"BATCH_TO_SPACE_ND", NULL, batch_to_space, NULL};

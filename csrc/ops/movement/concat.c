@@ -56,5 +56,5 @@ static tr_status eval(tr_node *n) {
   return TR_OK;
 }
 
-const tr_op tr_op_concatenation = {"CONCATENATION", NULL, eval, NULL};
-const tr_op tr_op_pack = {"PACK", NULL, eval, NULL};
+const tr_op tr_move_op_concatenation = {"CONCATENATION", NULL, eval, NULL};
+const tr_op tr_move_op_pack = {"PACK", NULL, eval, NULL};

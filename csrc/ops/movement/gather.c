@@ -151,8 +151,8 @@ static tr_status one_hot(tr_node *n) {
   return TR_OK;
 }
 
-const tr_op tr_op_gather = {"GATHER", NULL, gather, NULL};
-const tr_op tr_op_gather_nd = {"GATHER_ND", NULL, gather_nd, NULL};
-const tr_op tr_op_embedding_lookup = {"EMBEDDING_LOOKUP", NULL, embedding_lookup, NULL};
-const tr_op tr_op_scatter_nd = {"SCATTER_ND", NULL, scatter_nd, NULL};
-const tr_op tr_op_one_hot = {"ONE_HOT", NULL, one_hot, NULL};
+const tr_op tr_move_op_gather = {"GATHER", NULL, gather, NULL};
+const tr_op tr_move_op_gather_nd = {"GATHER_ND", NULL, gather_nd, NULL};
+const tr_op tr_move_op_embedding_lookup = {"EMBEDDING_LOOKUP", NULL, embedding_lookup, NULL};
+const tr_op tr_move_op_scatter_nd = {"SCATTER_ND", NULL, scatter_nd, NULL};
+const tr_op tr_move_op_one_hot = {"ONE_HOT", NULL, one_hot, NULL};

@@ -72,6 +72,6 @@ static tr_status eval(tr_node *n) {
   return TR_OK;
 }
 
-const tr_op tr_op_pad = {"PAD", NULL, eval, NULL};
-const tr_op tr_op_padv2 = {"PADV2", NULL, eval, NULL};
-const tr_op tr_op_mirror_pad = {"MIRROR_PAD", NULL, eval, NULL};
+const tr_op tr_move_op_pad = {"PAD", NULL, eval, NULL};
+const tr_op tr_move_op_padv2 = {"PADV2", NULL, eval, NULL};
+const tr_op tr_move_op_mirror_pad = {"MIRROR_PAD", NULL, eval, NULL};

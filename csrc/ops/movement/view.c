@@ -66,14 +66,14 @@ static tr_status eval(tr_node *n) {
   return TR_OK;
 }
 
-const tr_op tr_op_transpose = {"TRANSPOSE", NULL, eval, NULL};
-const tr_op tr_op_slice = {"SLICE", NULL, eval, NULL};
-const tr_op tr_op_strided_slice = {"STRIDED_SLICE", NULL, eval, NULL};
-const tr_op tr_op_reverse_v2 = {"REVERSE_V2", NULL, eval, NULL};
-const tr_op tr_op_tile = {"TILE", NULL, eval, NULL};
-const tr_op tr_op_broadcast_to = {"BROADCAST_TO", NULL, eval, NULL};
-const tr_op tr_op_depth_to_space = {"DEPTH_TO_SPACE", NULL, eval, NULL};
-const tr_op tr_op_space_to_depth = {"SPACE_TO_DEPTH", NULL, eval, NULL};
-const tr_op tr_op_split = {"SPLIT", NULL, eval, NULL};
-const tr_op tr_op_split_v = {"SPLIT_V", NULL, eval, NULL};
-const tr_op tr_op_unpack = {"UNPACK", NULL, eval, NULL};
+const tr_op tr_move_op_transpose = {"TRANSPOSE", NULL, eval, NULL};
+const tr_op tr_move_op_slice = {"SLICE", NULL, eval, NULL};
+const tr_op tr_move_op_strided_slice = {"STRIDED_SLICE", NULL, eval, NULL};
+const tr_op tr_move_op_reverse_v2 = {"REVERSE_V2", NULL, eval, NULL};
+const tr_op tr_move_op_tile = {"TILE", NULL, eval, NULL};
+const tr_op tr_move_op_broadcast_to = {"BROADCAST_TO", NULL, eval, NULL};
+const tr_op tr_move_op_depth_to_space = {"DEPTH_TO_SPACE", NULL, eval, NULL};
+const tr_op tr_move_op_space_to_depth = {"SPACE_TO_DEPTH", NULL, eval, NULL};
+const tr_op tr_move_op_split = {"SPLIT", NULL, eval, NULL};
+const tr_op tr_move_op_split_v = {"SPLIT_V", NULL, eval, NULL};
+const tr_op tr_move_op_unpack = {"UNPACK", NULL, eval, NULL};

@@ -1,3 +1,11 @@
 #include "runtime/op_table.h"
 
-void tr_register_nn_ops(tr_op_table *table) { (void)table; }
+extern const tr_op tr_op_conv_2d;
+extern const tr_op tr_op_depthwise_conv_2d;
+extern const tr_op tr_op_fully_connected;
+
+void tr_register_nn_ops(tr_op_table *table) {
+  table->ops[TR_BUILTIN_CONV_2D] = &tr_op_conv_2d;
+  table->ops[TR_BUILTIN_DEPTHWISE_CONV_2D] = &tr_op_depthwise_conv_2d;
+  table->ops[TR_BUILTIN_FULLY_CONNECTED] = &tr_op_fully_connected;
+}

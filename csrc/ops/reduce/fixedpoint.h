@@ -147,4 +147,43 @@ static inline int32_t tr_input_radius(int integer_bits, int left_shift, int tota
   return (int32_t)floor(max_rescaled);
 }
 
+/* TFLite's int16 LUTPopulate: 512 interpolation segments over the int16 input range plus one
+ * end value, with each sample biased by half the midpoint interpolation error. */
+static inline void tr_lut_populate_int16(double input_scale, int32_t input_zp, double output_scale,
+                                         int32_t output_zp, double (*fn)(double), int16_t lut[513]) {
+  const double input_min = input_scale * (double)(INT16_MIN - input_zp);
+  const double input_max = input_scale * (double)(INT16_MAX - input_zp);
+  const double output_min = output_scale * (double)(INT16_MIN - output_zp);
+  const double output_max = output_scale * (double)(INT16_MAX - output_zp);
+  const int steps = 512;
+  const double step = (input_max - input_min) / steps;
+  const double half_step = step / 2;
+  const double inv = 65536.0 / (output_max - output_min);
+  for (int i = 0; i < steps; i++) {
+    const double val = fn(input_min + i * step);
+    const double val_mid = fn(input_min + i * step + half_step);
+    const double val_next = fn(input_min + (i + 1) * step);
+    const double sample = round(val * inv);
+    const double mid_interp = round((val_next * inv + round(val * inv)) / 2);
+    const double mid = round(val_mid * inv);
+    const double bias = round((mid_interp - mid) / 2);
+    double v = sample - bias;
+    v = v < -32768.0 ? -32768.0 : (v > 32767.0 ? 32767.0 : v);
+    lut[i] = (int16_t)v;
+  }
+  double last = round(fn(input_max) * inv);
+  last = last < -32768.0 ? -32768.0 : (last > 32767.0 ? 32767.0 : last);
+  lut[steps] = (int16_t)last;
+}
+
+/* Linear interpolation in a 513-entry int16 LUT (generic_int16_table_lookup). */
+static inline int16_t tr_lut_lookup_int16(int16_t value, const int16_t *lut) {
+  const uint16_t index = (uint16_t)(256 + (value >> 7));
+  const int16_t offset = (int16_t)(value & 0x7f);
+  const int16_t base = lut[index];
+  const int16_t slope = (int16_t)(lut[index + 1] - lut[index]);
+  const int32_t delta = ((int32_t)slope * offset + 64) >> 7;
+  return (int16_t)(base + delta);
+}
+
 #endif

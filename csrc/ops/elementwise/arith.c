@@ -1,0 +1,248 @@
+/* ADD, SUB, MUL, DIV with NumPy broadcasting.
+ *
+ * ip: [fused_activation, pot_scale_int16]   (pot_scale_int16 only for ADD / SUB)
+ *
+ * float32 / int32 / int64 (and unquantized int16 for ADD / MUL) compute in their own type and
+ * clamp to the fused activation; integers wrap on overflow as TFLite's WrappingAdd/Mul do.
+ * Quantized int8 / uint8 / int16 follow TFLite's reference kernels bit for bit:
+ *  - ADD / SUB: both inputs rescaled to a common scale with 20 (8-bit) or 15 (16-bit) bits of
+ *    headroom, summed, rescaled to the output. int16 with power-of-two scales (and
+ *    pot_scale_int16 set) takes the symmetric shift-only path instead.
+ *  - MUL: (a - za) * (b - zb) times one multiplier.
+ *  - DIV: a Newton-Raphson reciprocal of the divisor (GetReciprocal), then one multiplier. */
+#include <math.h>
+
+#include "model/quant.h"
+#include "ops/elementwise/broadcast.h"
+#include "ops/elementwise/fixedpoint.h"
+#include "runtime/op_table.h"
+
+enum { OP_ADD, OP_SUB, OP_MUL, OP_DIV };
+
+/* --- float and plain integer rows ---------------------------------------------------------- */
+
+#define WRAP(T, U, a, op, b) ((T)((U)(a) op (U)(b)))
+
+TR_BINARY_ROW(add_f32, float, float, tr_clamp_f32(a + b, p->flo, p->fhi))
+TR_BINARY_ROW(sub_f32, float, float, tr_clamp_f32(a - b, p->flo, p->fhi))
+TR_BINARY_ROW(mul_f32, float, float, tr_clamp_f32(a * b, p->flo, p->fhi))
+TR_BINARY_ROW(div_f32, float, float, tr_clamp_f32(a / b, p->flo, p->fhi))
+TR_BINARY_ROW(add_i32, int32_t, int32_t, (int32_t)tr_elem_clamp64(WRAP(int32_t, uint32_t, a, +, b), p->ilo, p->ihi))
+TR_BINARY_ROW(sub_i32, int32_t, int32_t, (int32_t)tr_elem_clamp64(WRAP(int32_t, uint32_t, a, -, b), p->ilo, p->ihi))
+TR_BINARY_ROW(mul_i32, int32_t, int32_t, (int32_t)tr_elem_clamp64(WRAP(int32_t, uint32_t, a, *, b), p->ilo, p->ihi))
+TR_BINARY_ROW(div_i32, int32_t, int32_t,
+              (int32_t)tr_elem_clamp64((b == -1 ? WRAP(int32_t, uint32_t, 0, -, a) : a / b), p->ilo, p->ihi))
+TR_BINARY_ROW(add_i64, int64_t, int64_t, tr_elem_clamp64(WRAP(int64_t, uint64_t, a, +, b), p->ilo, p->ihi))
+TR_BINARY_ROW(sub_i64, int64_t, int64_t, tr_elem_clamp64(WRAP(int64_t, uint64_t, a, -, b), p->ilo, p->ihi))
+TR_BINARY_ROW(mul_i64, int64_t, int64_t, tr_elem_clamp64(WRAP(int64_t, uint64_t, a, *, b), p->ilo, p->ihi))
+TR_BINARY_ROW(add_i16, int16_t, int16_t, (int16_t)tr_elem_clamp64(WRAP(int16_t, uint16_t, a, +, b), p->ilo, p->ihi))
+TR_BINARY_ROW(mul_i16, int16_t, int16_t, (int16_t)tr_elem_clamp64(WRAP(int16_t, uint32_t, a, *, b), p->ilo, p->ihi))
+
+/* --- quantized rows -------------------------------------------------------------------------- */
+
+static inline int32_t q_add_sub(int32_t a, int32_t b, const tr_qparams *p, int sub) {
+  const int32_t x = (int32_t)((uint32_t)(p->in1_offset + a) << p->left_shift);
+  const int32_t y = (int32_t)((uint32_t)(p->in2_offset + b) << p->left_shift);
+  const int32_t sx = tr_multiply_by_quantized_multiplier_smaller_than_one(x, p->in1_mul, p->in1_shift);
+  const int32_t sy = tr_multiply_by_quantized_multiplier_smaller_than_one(y, p->in2_mul, p->in2_shift);
+  const int32_t raw = sub ? sx - sy : sx + sy;
+  const int32_t out = tr_fp_mbqm_small(raw, p->out_mul, p->out_shift) + p->out_offset;
+  return (int32_t)tr_elem_clamp64(out, p->ilo, p->ihi);
+}
+
+/* Symmetric int16 with power-of-two scales: one operand is shifted right to the output scale. */
+static inline int16_t q_add_sub_pot16(int16_t a, int16_t b, const tr_qparams *p, int sub) {
+  const int32_t x = tr_fp_rdbpot16(a, -p->in1_shift);
+  const int32_t y = tr_fp_rdbpot16(b, -p->in2_shift);
+  int32_t r = sub ? x - y : x + y;
+  if (r > INT16_MAX) r = INT16_MAX;
+  if (r < INT16_MIN) r = INT16_MIN;
+  return (int16_t)tr_elem_clamp64(r, p->ilo, p->ihi);
+}
+
+static inline int32_t q_mul(int32_t a, int32_t b, const tr_qparams *p) {
+  const int32_t prod = (p->in1_offset + a) * (p->in2_offset + b);
+  const int32_t out = tr_multiply_by_quantized_multiplier(prod, p->out_mul, p->out_shift) + p->out_offset;
+  return (int32_t)tr_elem_clamp64(out, p->ilo, p->ihi);
+}
+
+static inline int32_t q_div(int32_t a, int32_t b, const tr_qparams *p) {
+  int32_t x = p->in1_offset + a;
+  int32_t y = p->in2_offset + b;
+  if (y < 0) {
+    x = -x;
+    y = -y;
+  }
+  int recip_shift;
+  const int32_t recip = tr_fp_reciprocal(y, 31, &recip_shift);
+  const int headroom = tr_fp_count_leading_sign_bits(x);
+  const int32_t unscaled = tr_multiply_by_quantized_multiplier_greater_than_one(x, recip, headroom);
+  const int total_shift = p->out_shift - recip_shift - headroom;
+  const int32_t out = tr_fp_mbqm_small(unscaled, p->out_mul, total_shift) + p->out_offset;
+  return (int32_t)tr_elem_clamp64(out, p->ilo, p->ihi);
+}
+
+TR_BINARY_ROW(add_q8, int8_t, int8_t, (int8_t)q_add_sub(a, b, p, 0))
+TR_BINARY_ROW(sub_q8, int8_t, int8_t, (int8_t)q_add_sub(a, b, p, 1))
+TR_BINARY_ROW(add_qu8, uint8_t, uint8_t, (uint8_t)q_add_sub(a, b, p, 0))
+TR_BINARY_ROW(sub_qu8, uint8_t, uint8_t, (uint8_t)q_add_sub(a, b, p, 1))
+TR_BINARY_ROW(add_q16, int16_t, int16_t, (int16_t)q_add_sub(a, b, p, 0))
+TR_BINARY_ROW(sub_q16, int16_t, int16_t, (int16_t)q_add_sub(a, b, p, 1))
+TR_BINARY_ROW(add_q16_pot, int16_t, int16_t, q_add_sub_pot16(a, b, p, 0))
+TR_BINARY_ROW(sub_q16_pot, int16_t, int16_t, q_add_sub_pot16(a, b, p, 1))
+TR_BINARY_ROW(mul_q8, int8_t, int8_t, (int8_t)q_mul(a, b, p))
+TR_BINARY_ROW(mul_qu8, uint8_t, uint8_t, (uint8_t)q_mul(a, b, p))
+TR_BINARY_ROW(mul_q16, int16_t, int16_t, (int16_t)q_mul(a, b, p))
+TR_BINARY_ROW(div_q8, int8_t, int8_t, (int8_t)q_div(a, b, p))
+TR_BINARY_ROW(div_qu8, uint8_t, uint8_t, (uint8_t)q_div(a, b, p))
+TR_BINARY_ROW(div_q16, int16_t, int16_t, (int16_t)q_div(a, b, p))
+
+/* CheckedLog2: is x a power of two (to 1e-3 in log2), and which. */
+static int checked_log2(float x, int *log2_result) {
+  const float x_log2 = logf(x) * (1.0f / logf(2.0f));
+  const float rounded = roundf(x_log2);
+  *log2_result = (int)rounded;
+  return fabsf(x_log2 - rounded) < 1e-3f;
+}
+
+static int is_quantized(const tr_tensor *t) { return t->scale != 0.0f; }
+
+static tr_status prepare_add_sub(tr_node *n, int sub) {
+  const tr_tensor *a = n->inputs[0], *b = n->inputs[1], *o = n->outputs[0];
+  const int32_t act = n->ip[0];
+  tr_qparams q = {0};
+  tr_activation_range_f32(act, &q.flo, &q.fhi);
+  tr_elem_int_activation(act, o->type, &q.ilo, &q.ihi);
+  tr_row_fn fn = NULL;
+  switch (o->type) {
+    case TR_FLOAT32: fn = sub ? sub_f32 : add_f32; break;
+    case TR_INT32: fn = sub ? sub_i32 : add_i32; break;
+    case TR_INT64: fn = sub ? sub_i64 : add_i64; break;
+    default: break;
+  }
+  if (o->type == TR_INT16 && !is_quantized(o) && !sub) fn = add_i16;
+  if (!fn) {
+    int general16 = 0;
+    int l1 = 0, l2 = 0, lo = 0;
+    if (o->type == TR_INT16) {
+      general16 = !n->ip[1];
+      if (!general16) {
+        int p1 = checked_log2(a->scale, &l1), p2 = checked_log2(b->scale, &l2), po = checked_log2(o->scale, &lo);
+        general16 = !p1 || !p2 || !po;
+      }
+    }
+    int32_t qlo, qhi;
+    tr_activation_range_quantized(act, o->type, o->scale, o->zero_point, &qlo, &qhi);
+    q.ilo = qlo;
+    q.ihi = qhi;
+    if (o->type == TR_INT16 && !general16) {
+      q.in1_shift = l1 - lo;
+      q.in2_shift = l2 - lo;
+      if (!(q.in1_shift == 0 || q.in2_shift == 0) || q.in1_shift > 0 || q.in2_shift > 0)
+        return tr_fail(n, "int16 power-of-two scales: only one input may be rescaled, and only downwards");
+      fn = sub ? sub_q16_pot : add_q16_pot;
+    } else {
+      q.in1_offset = -a->zero_point;
+      q.in2_offset = -b->zero_point;
+      q.out_offset = o->zero_point;
+      q.left_shift = o->type == TR_INT16 ? 15 : 20;
+      const double twice_max = (double)(2.0f * fmaxf(a->scale, b->scale));
+      const double real1 = (double)a->scale / twice_max;
+      const double real2 = (double)b->scale / twice_max;
+      const double real_out = twice_max / (double)((float)(1 << q.left_shift) * o->scale);
+      tr_qmul m1 = tr_quantize_multiplier(real1), m2 = tr_quantize_multiplier(real2);
+      tr_qmul mo = tr_quantize_multiplier(real_out);
+      q.in1_mul = m1.multiplier;
+      q.in1_shift = m1.shift;
+      q.in2_mul = m2.multiplier;
+      q.in2_shift = m2.shift;
+      q.out_mul = mo.multiplier;
+      q.out_shift = mo.shift;
+      if (o->type == TR_INT8) fn = sub ? sub_q8 : add_q8;
+      else if (o->type == TR_UINT8) fn = sub ? sub_qu8 : add_qu8;
+      else fn = sub ? sub_q16 : add_q16;
+    }
+  }
+  return tr_elem_setup_nary(n, 2, fn, &q);
+}
+
+static tr_status add_prepare(tr_node *n) { return prepare_add_sub(n, 0); }
+static tr_status sub_prepare(tr_node *n) { return prepare_add_sub(n, 1); }
+
+static tr_status mul_div_prepare(tr_node *n, int div) {
+  const tr_tensor *a = n->inputs[0], *b = n->inputs[1], *o = n->outputs[0];
+  const int32_t act = n->ip[0];
+  tr_qparams q = {0};
+  tr_activation_range_f32(act, &q.flo, &q.fhi);
+  tr_elem_int_activation(act, o->type, &q.ilo, &q.ihi);
+  tr_row_fn fn = NULL;
+  switch (o->type) {
+    case TR_FLOAT32: fn = div ? div_f32 : mul_f32; break;
+    case TR_INT32: fn = div ? div_i32 : mul_i32; break;
+    case TR_INT64: fn = div ? NULL : mul_i64; break;
+    default: break;
+  }
+  if (o->type == TR_INT16 && !is_quantized(o) && !div) fn = mul_i16;
+  if (!fn) {
+    int32_t qlo, qhi;
+    tr_activation_range_quantized(act, o->type, o->scale, o->zero_point, &qlo, &qhi);
+    q.ilo = qlo;
+    q.ihi = qhi;
+    q.in1_offset = -a->zero_point;
+    q.in2_offset = -b->zero_point;
+    q.out_offset = o->zero_point;
+    /* float arithmetic first, as TFLite computes these products of float scales */
+    const float real = div ? a->scale / (b->scale * o->scale) : a->scale * b->scale / o->scale;
+    tr_qmul m = tr_quantize_multiplier((double)real);
+    q.out_mul = m.multiplier;
+    q.out_shift = m.shift;
+    if (o->type == TR_INT8) fn = div ? div_q8 : mul_q8;
+    else if (o->type == TR_UINT8) fn = div ? div_qu8 : mul_qu8;
+    else if (o->type == TR_INT16) fn = div ? div_q16 : mul_q16;
+  }
+  if (!fn) return tr_fail(n, "unsupported output type %d", o->type);
+  return tr_elem_setup_nary(n, 2, fn, &q);
+}
+
+static tr_status mul_prepare(tr_node *n) { return mul_div_prepare(n, 0); }
+static tr_status div_prepare(tr_node *n) { return mul_div_prepare(n, 1); }
+
+/* Integer division by zero is an error at run time, as in TFLite (its quantized zero is the
+ * divisor's zero point). */
+static tr_status div_eval(tr_node *n) {
+  const tr_tensor *b = n->inputs[1];
+  const int64_t count = tr_num_elements(b);
+  switch (b->type) {
+    case TR_INT32: {
+      const int32_t *d = b->data;
+      for (int64_t i = 0; i < count; i++)
+        if (d[i] == 0) return tr_fail(n, "division by zero");
+      break;
+    }
+    case TR_INT8: {
+      const int8_t *d = b->data;
+      for (int64_t i = 0; i < count; i++)
+        if (d[i] == b->zero_point) return tr_fail(n, "division by zero");
+      break;
+    }
+    case TR_UINT8: {
+      const uint8_t *d = b->data;
+      for (int64_t i = 0; i < count; i++)
+        if (d[i] == b->zero_point) return tr_fail(n, "division by zero");
+      break;
+    }
+    case TR_INT16: {
+      const int16_t *d = b->data;
+      for (int64_t i = 0; i < count; i++)
+        if (d[i] == b->zero_point) return tr_fail(n, "division by zero");
+      break;
+    }
+    default: break;
+  }
+  return tr_elem_eval_nary(n);
+}
+
+const tr_op tr_op_add = {"ADD", add_prepare, tr_elem_eval_nary, NULL};
+const tr_op tr_op_sub = {"SUB", sub_prepare, tr_elem_eval_nary, NULL};
+const tr_op tr_op_mul = {"MUL", mul_prepare, tr_elem_eval_nary, NULL};
+const tr_op tr_op_div = {"DIV", div_prepare, div_eval, NULL};

@@ -1,0 +1,240 @@
+/* FULLY_CONNECTED: out[m, n] = act(sum_k in[m, k] * w[n, k] + bias[n]), the input's leading
+ * dimensions flattened into m.
+ *
+ * ip: [kind (NN_*), activation, filter_is_const, asymmetric_quantize_inputs]
+ *
+ * A blocked matrix product: the weights are packed once as [k][n padded to 8] so the inner
+ * loop updates a 4 x 8 tile of outputs from 8 contiguous weights. Work is split over tiles. */
+#include "ops/nn/nn_common.h"
+
+#define FC_M 4
+#define FC_N 8
+
+typedef struct {
+  int32_t kind, act, filter_const, asym;
+  int32_t M, K, N, Np;
+  int32_t packed;
+  float *wf;
+  int16_t *wq;
+  tr_qmul *qm;
+  int32_t in_zp, out_zp, act_lo, act_hi;
+  float flo, fhi;
+  int8_t *hq;
+  float *hscale;
+  int32_t *hzp;
+  float *cscale;
+} fc_state;
+
+static void fc_release(tr_node *n) {
+  fc_state *s = (fc_state *)n->state;
+  if (s) {
+    free(s->wf);
+    free(s->wq);
+    free(s->qm);
+    free(s->hq);
+    free(s->hscale);
+    free(s->hzp);
+    free(s->cscale);
+  }
+  free(s);
+}
+
+static tr_status fc_prepare(tr_node *n) {
+  const tr_tensor *in = n->inputs[0], *filter = n->inputs[1], *out = n->outputs[0];
+  fc_state *s = (fc_state *)calloc(1, sizeof(fc_state));
+  if (!s) return tr_fail(n, "out of memory");
+  n->state = s;
+  s->kind = n->ip[0];
+  s->act = n->ip[1];
+  s->filter_const = n->ip[2];
+  s->asym = n->ip[3];
+  s->N = filter->dims[0];
+  s->K = filter->dims[1];
+  s->M = s->K > 0 ? (int32_t)(tr_num_elements(in) / s->K) : 0;
+  s->Np = (int32_t)nn_round_up((size_t)s->N, FC_N);
+  const size_t wcount = (size_t)s->K * s->Np;
+  tr_activation_range_f32(s->act, &s->flo, &s->fhi);
+  if (s->kind == NN_F32) {
+    s->wf = (float *)malloc(wcount * sizeof(float) + 1);
+    return s->wf ? TR_OK : tr_fail(n, "out of memory");
+  }
+  s->wq = (int16_t *)malloc(wcount * sizeof(int16_t) + 1);
+  if (!s->wq) return tr_fail(n, "out of memory");
+  if (s->kind == NN_HYBRID) {
+    s->hq = (int8_t *)malloc((size_t)s->M * s->K + 1);
+    s->hscale = (float *)calloc((size_t)s->M + 1, sizeof(float));
+    s->hzp = (int32_t *)calloc((size_t)s->M + 1, sizeof(int32_t));
+    s->cscale = (float *)calloc((size_t)s->N + 1, sizeof(float));
+    if (!s->hq || !s->hscale || !s->hzp || !s->cscale) return tr_fail(n, "out of memory");
+    for (int32_t c = 0; c < s->N; c++) s->cscale[c] = nn_channel_scale(filter, c);
+    return TR_OK;
+  }
+  s->qm = (tr_qmul *)calloc((size_t)s->N + 1, sizeof(tr_qmul));
+  if (!s->qm) return tr_fail(n, "out of memory");
+  s->in_zp = in->zero_point;
+  s->out_zp = out->zero_point;
+  nn_channel_multipliers(in, filter, out, s->N, s->qm);
+  tr_activation_range_quantized(s->act, out->type, out->scale, out->zero_point, &s->act_lo, &s->act_hi);
+  return TR_OK;
+}
+
+static void fc_pack(fc_state *s, const tr_tensor *filter) {
+  for (int32_t k = 0; k < s->K; k++)
+    for (int32_t c = 0; c < s->Np; c++) {
+      const size_t dst = (size_t)k * s->Np + c, src = (size_t)c * s->K + k;
+      if (s->kind == NN_F32) s->wf[dst] = c < s->N ? ((const float *)filter->data)[src] : 0.0f;
+      else if (c >= s->N) s->wq[dst] = 0;
+      else if (filter->type == TR_UINT8)
+        s->wq[dst] = (int16_t)(((const uint8_t *)filter->data)[src] - filter->zero_point);
+      else s->wq[dst] = (int16_t)(((const int8_t *)filter->data)[src] - (s->kind == NN_HYBRID ? 0 : filter->zero_point));
+    }
+  s->packed = 1;
+}
+
+typedef struct {
+  fc_state *s;
+  const void *in, *bias;
+  int32_t bias64;
+  void *out;
+  int32_t col_blocks;
+} fc_ctx;
+
+static void fc_f32_tiles(void *vctx, int64_t begin, int64_t end) {
+  const fc_ctx *c = (const fc_ctx *)vctx;
+  const fc_state *s = c->s;
+  const float *in = (const float *)c->in, *bias = (const float *)c->bias;
+  for (int64_t tile = begin; tile < end; tile++) {
+    const int32_t m0 = (int32_t)(tile / c->col_blocks) * FC_M, n0 = (int32_t)(tile % c->col_blocks) * FC_N;
+    const int32_t nr = s->M - m0 < FC_M ? s->M - m0 : FC_M, nc = s->N - n0 < FC_N ? s->N - n0 : FC_N;
+    const float *a[FC_M];
+    for (int32_t r = 0; r < FC_M; r++) a[r] = in + (size_t)(m0 + (r < nr ? r : 0)) * s->K;
+    float acc[FC_M][FC_N];
+    for (int32_t t = 0; t < FC_N; t++) {
+      const float v = (bias && t < nc) ? bias[n0 + t] : 0.0f;
+      for (int32_t r = 0; r < FC_M; r++) acc[r][t] = v;
+    }
+    const float *w = s->wf + n0;
+    for (int32_t k = 0; k < s->K; k++) {
+      const float x0 = a[0][k], x1 = a[1][k], x2 = a[2][k], x3 = a[3][k];
+      const float *wr = w + (size_t)k * s->Np;
+      for (int32_t t = 0; t < FC_N; t++) {
+        const float wv = wr[t];
+        acc[0][t] += x0 * wv;
+        acc[1][t] += x1 * wv;
+        acc[2][t] += x2 * wv;
+        acc[3][t] += x3 * wv;
+      }
+    }
+    for (int32_t r = 0; r < nr; r++) {
+      float *o = (float *)c->out + (size_t)(m0 + r) * s->N + n0;
+      for (int32_t t = 0; t < nc; t++) o[t] = tr_clamp_f32(acc[r][t], s->flo, s->fhi);
+    }
+  }
+}
+
+#define FC_Q_TILE(NAME, IN_T, ACC_T)                                                              \
+  static void NAME(const fc_state *s, const IN_T *const *a, const int32_t *zp, int32_t n0,        \
+                   ACC_T acc[FC_M][FC_N]) {                                                       \
+    for (int32_t r = 0; r < FC_M; r++)                                                            \
+      for (int32_t t = 0; t < FC_N; t++) acc[r][t] = 0;                                           \
+    const int16_t *w = s->wq + n0;                                                                \
+    for (int32_t k = 0; k < s->K; k++) {                                                          \
+      const int32_t x0 = a[0][k] - zp[0], x1 = a[1][k] - zp[1], x2 = a[2][k] - zp[2],             \
+                    x3 = a[3][k] - zp[3];                                                         \
+      const int16_t *wr = w + (size_t)k * s->Np;                                                  \
+      for (int32_t t = 0; t < FC_N; t++) {                                                        \
+        const int32_t wv = wr[t];                                                                 \
+        acc[0][t] += x0 * wv;                                                                     \
+        acc[1][t] += x1 * wv;                                                                     \
+        acc[2][t] += x2 * wv;                                                                     \
+        acc[3][t] += x3 * wv;                                                                     \
+      }                                                                                           \
+    }                                                                                             \
+  }
+
+FC_Q_TILE(fc_tile_i8, int8_t, int32_t)
+FC_Q_TILE(fc_tile_u8, uint8_t, int32_t)
+FC_Q_TILE(fc_tile_i16, int16_t, int64_t)
+
+static void fc_q_tiles(void *vctx, int64_t begin, int64_t end) {
+  const fc_ctx *c = (const fc_ctx *)vctx;
+  const fc_state *s = c->s;
+  const size_t esize = s->kind == NN_I16 ? 2 : 1;
+  for (int64_t tile = begin; tile < end; tile++) {
+    const int32_t m0 = (int32_t)(tile / c->col_blocks) * FC_M, n0 = (int32_t)(tile % c->col_blocks) * FC_N;
+    const int32_t nr = s->M - m0 < FC_M ? s->M - m0 : FC_M, nc = s->N - n0 < FC_N ? s->N - n0 : FC_N;
+    const void *a[FC_M];
+    int32_t zp[FC_M];
+    for (int32_t r = 0; r < FC_M; r++) {
+      const int32_t m = m0 + (r < nr ? r : 0);
+      a[r] = (const char *)c->in + (size_t)m * s->K * esize;
+      zp[r] = s->kind == NN_HYBRID ? s->hzp[m] : s->in_zp;
+    }
+    if (s->kind == NN_I16) {
+      int64_t acc[FC_M][FC_N];
+      fc_tile_i16(s, (const int16_t *const *)a, zp, n0, acc);
+      for (int32_t r = 0; r < nr; r++)
+        for (int32_t t = 0; t < nc; t++) {
+          const int32_t col = n0 + t;
+          int64_t v = acc[r][t];
+          if (c->bias) v += c->bias64 ? ((const int64_t *)c->bias)[col] : ((const int32_t *)c->bias)[col];
+          int32_t q = tr_multiply_by_quantized_multiplier_64(v, s->qm[col].multiplier, s->qm[col].shift);
+          ((int16_t *)c->out)[(size_t)(m0 + r) * s->N + col] = (int16_t)tr_clamp_i32(q + s->out_zp, s->act_lo, s->act_hi);
+        }
+      continue;
+    }
+    int32_t acc[FC_M][FC_N];
+    if (s->kind == NN_U8) fc_tile_u8(s, (const uint8_t *const *)a, zp, n0, acc);
+    else fc_tile_i8(s, (const int8_t *const *)a, zp, n0, acc);
+    for (int32_t r = 0; r < nr; r++)
+      for (int32_t t = 0; t < nc; t++) {
+        const int32_t col = n0 + t;
+        const size_t at = (size_t)(m0 + r) * s->N + col;
+        if (s->kind == NN_HYBRID) {
+          const float scale = s->hscale[m0 + r] * s->cscale[col];
+          float v = c->bias ? ((const float *)c->bias)[col] : 0.0f;
+          v += (float)acc[r][t] * scale;
+          ((float *)c->out)[at] = tr_clamp_f32(v, s->flo, s->fhi);
+          continue;
+        }
+        int32_t v = acc[r][t];
+        if (c->bias) v += ((const int32_t *)c->bias)[col];
+        v = tr_multiply_by_quantized_multiplier(v, s->qm[col].multiplier, s->qm[col].shift) + s->out_zp;
+        v = tr_clamp_i32(v, s->act_lo, s->act_hi);
+        if (s->kind == NN_U8) ((uint8_t *)c->out)[at] = (uint8_t)v;
+        else ((int8_t *)c->out)[at] = (int8_t)v;
+      }
+  }
+}
+
+static tr_status fc_eval(tr_node *n) {
+  fc_state *s = (fc_state *)n->state;
+  const tr_tensor *in = n->inputs[0], *filter = n->inputs[1];
+  const tr_tensor *bias = n->ninputs > 2 ? n->inputs[2] : NULL;
+  if (s->M == 0 || s->N == 0) return TR_OK;
+  if (!s->packed || !s->filter_const) fc_pack(s, filter);
+  const int32_t col_blocks = (s->N + FC_N - 1) / FC_N;
+  const int64_t tiles = (int64_t)((s->M + FC_M - 1) / FC_M) * col_blocks;
+  fc_ctx c = {s, in->data, bias ? bias->data : NULL, bias && bias->type == TR_INT64, n->outputs[0]->data,
+              col_blocks};
+  if (s->kind == NN_F32) {
+    tr_parallel_for(n, tiles, fc_f32_tiles, &c);
+    return TR_OK;
+  }
+  if (s->kind == NN_HYBRID) {
+    for (int32_t m = 0; m < s->M; m++) {
+      const float *x = (const float *)in->data + (size_t)m * s->K;
+      if (s->asym) {
+        nn_quantize_asymmetric(x, s->K, s->hq + (size_t)m * s->K, &s->hscale[m], &s->hzp[m]);
+      } else {
+        nn_quantize_symmetric(x, s->K, s->hq + (size_t)m * s->K, &s->hscale[m]);
+        s->hzp[m] = 0;
+      }
+    }
+    c.in = s->hq;
+  }
+  tr_parallel_for(n, tiles, fc_q_tiles, &c);
+  return TR_OK;
+}
+
+const tr_op tr_op_fully_connected = {"FULLY_CONNECTED", fc_prepare, fc_eval, fc_release};

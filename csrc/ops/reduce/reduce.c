@@ -1,0 +1,290 @@
+/* MEAN, SUM, REDUCE_PROD, REDUCE_MAX, REDUCE_MIN, REDUCE_ANY, REDUCE_ALL.
+ *
+ * ip: [kind, mode, ngroups, size_0 .. size_{g-1}, reduced_0 .. reduced_{g-1}]
+ *   kind: REDUCE_* below. mode: 0 plain arithmetic in the tensor type, 1 quantized (rescaling
+ *   MEAN/SUM of int8/uint8/int16, or PROD of quantized int8/int16), 2 plain copy (empty axis
+ *   list: TFLite copies the input unchanged, without any rescaling).
+ *   The groups are the input shape with size-1 dimensions dropped and runs of kept or reduced
+ *   dimensions merged; at least one reduced group is always present (size 1 if need be).
+ *
+ * Each output element accumulates its inputs in increasing input offset, the order in which
+ * TFLite's reference Reduce walks the input, so float sums and the step-by-step rescaled
+ * quantized products match it bit for bit. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model/quant.h"
+#include "runtime/node.h"
+
+enum { REDUCE_SUM = 0, REDUCE_PROD, REDUCE_MAX, REDUCE_MIN, REDUCE_ANY, REDUCE_ALL, REDUCE_MEAN };
+enum { MODE_PLAIN = 0, MODE_QUANT, MODE_COPY };
+
+typedef struct {
+  int32_t kind, mode;
+  int32_t nk, nr;
+  int64_t ksize[TR_MAX_DIMS], kstride[TR_MAX_DIMS];
+  int64_t rsize[TR_MAX_DIMS], rstride[TR_MAX_DIMS];
+  int64_t nout, nred;
+  int32_t mult, shift; /* quantized rescale */
+  int32_t in_zp, out_zp;
+} reduce_state;
+
+static tr_status reduce_prepare(tr_node *n) {
+  reduce_state *st = calloc(1, sizeof(*st));
+  if (!st) return tr_fail(n, "out of memory");
+  n->state = st;
+  st->kind = n->ip[0];
+  st->mode = n->ip[1];
+  const int32_t ng = n->ip[2];
+  const int32_t *size = n->ip + 3, *red = n->ip + 3 + ng;
+  int64_t stride = 1;
+  /* walk from the innermost group to get strides, then store outer-first */
+  int64_t strides[TR_MAX_DIMS];
+  for (int32_t g = ng - 1; g >= 0; g--) {
+    strides[g] = stride;
+    stride *= size[g];
+  }
+  st->nout = 1;
+  st->nred = 1;
+  for (int32_t g = 0; g < ng; g++) {
+    if (red[g]) {
+      st->rsize[st->nr] = size[g];
+      st->rstride[st->nr++] = strides[g];
+      st->nred *= size[g];
+    } else {
+      st->ksize[st->nk] = size[g];
+      st->kstride[st->nk++] = strides[g];
+      st->nout *= size[g];
+    }
+  }
+  if (st->nr == 0) {
+    st->rsize[0] = 1;
+    st->rstride[0] = 0;
+    st->nr = 1;
+  }
+  const tr_tensor *in = n->inputs[0], *out = n->outputs[0];
+  st->in_zp = in->zero_point;
+  st->out_zp = out->zero_point;
+  if (st->mode == MODE_QUANT) {
+    if (st->kind == REDUCE_PROD) {
+      const int64_t nin = tr_num_elements(in), nout = tr_num_elements(out);
+      if (nin != 0 && nout != 0) {
+        const int64_t reduced = nin / nout;
+        const double scaling = (double)in->scale / pow((double)out->scale, 1.0 / (double)reduced);
+        tr_qmul q = tr_quantize_multiplier(scaling);
+        st->mult = q.multiplier;
+        st->shift = q.shift;
+      }
+    } else {
+      tr_qmul q = tr_quantize_multiplier((double)in->scale / (double)out->scale);
+      st->mult = q.multiplier;
+      st->shift = q.shift;
+      if (st->kind == REDUCE_MEAN && st->nred > 0) {
+        /* fold 1/count into the multiplier, as TFLite does, with the same precision loss */
+        int s = 63 - __builtin_clzll((unsigned long long)st->nred);
+        if (s > 32) s = 32;
+        if (s > 31 + st->shift) s = 31 + st->shift;
+        st->mult = (int32_t)(((int64_t)st->mult << s) / st->nred);
+        st->shift -= s;
+      }
+    }
+  }
+  return TR_OK;
+}
+
+/* Input offset of the first element that output o reduces. */
+static inline int64_t base_offset(const reduce_state *st, int64_t o) {
+  int64_t off = 0;
+  for (int32_t d = st->nk - 1; d >= 0; d--) {
+    const int64_t i = o % st->ksize[d];
+    o /= st->ksize[d];
+    off += i * st->kstride[d];
+  }
+  return off;
+}
+
+/* Runs BODY with `off` set to each reduced input offset of the output at `base`, in increasing
+ * order. Callers make sure nred > 0. */
+#define FOR_EACH_REDUCED(st, base, BODY)                                         \
+  do {                                                                           \
+    int64_t idx_[TR_MAX_DIMS] = {0};                                             \
+    int64_t row_ = (base);                                                       \
+    const int32_t last_ = (st)->nr - 1;                                          \
+    const int64_t n_ = (st)->rsize[last_], s_ = (st)->rstride[last_];            \
+    for (;;) {                                                                   \
+      for (int64_t j_ = 0; j_ < n_; j_++) {                                      \
+        const int64_t off = row_ + j_ * s_;                                      \
+        BODY;                                                                    \
+      }                                                                          \
+      int32_t d_ = last_ - 1;                                                    \
+      for (; d_ >= 0; d_--) {                                                    \
+        row_ += (st)->rstride[d_];                                               \
+        if (++idx_[d_] < (st)->rsize[d_]) break;                                 \
+        row_ -= (st)->rstride[d_] * (st)->rsize[d_];                             \
+        idx_[d_] = 0;                                                            \
+      }                                                                          \
+      if (d_ < 0) break;                                                         \
+    }                                                                            \
+  } while (0)
+
+typedef struct {
+  const reduce_state *st;
+  const void *in;
+  void *out;
+  int32_t type;
+} reduce_ctx;
+
+/* Plain reductions in the tensor's own type: C arithmetic promotes narrow types to int and the
+ * store truncates, which is what TFLite's templated reducers do. */
+#define DEFINE_PLAIN(NAME, T, ACC, LOWEST, HIGHEST)                                         \
+  static void NAME(void *vctx, int64_t begin, int64_t end) {                               \
+    const reduce_ctx *c = vctx;                                                            \
+    const reduce_state *st = c->st;                                                        \
+    const T *x = c->in;                                                                    \
+    T *y = c->out;                                                                         \
+    for (int64_t o = begin; o < end; o++) {                                                \
+      const int64_t base = base_offset(st, o);                                             \
+      switch (st->kind) {                                                                  \
+        case REDUCE_SUM: {                                                                 \
+          T acc = 0;                                                                       \
+          if (st->nred) FOR_EACH_REDUCED(st, base, acc = (T)(x[off] + acc));               \
+          y[o] = acc;                                                                      \
+        } break;                                                                           \
+        case REDUCE_PROD: {                                                                \
+          T acc = 1;                                                                       \
+          if (st->nred) FOR_EACH_REDUCED(st, base, acc = (T)(x[off] * acc));               \
+          y[o] = acc;                                                                      \
+        } break;                                                                           \
+        case REDUCE_MAX: {                                                                 \
+          T acc = LOWEST;                                                                  \
+          if (st->nred) FOR_EACH_REDUCED(st, base, acc = x[off] > acc ? x[off] : acc);     \
+          y[o] = acc;                                                                      \
+        } break;                                                                           \
+        case REDUCE_MIN: {                                                                 \
+          T acc = HIGHEST;                                                                 \
+          if (st->nred) FOR_EACH_REDUCED(st, base, acc = x[off] < acc ? x[off] : acc);     \
+          y[o] = acc;                                                                      \
+        } break;                                                                           \
+        case REDUCE_MEAN: {                                                                \
+          ACC acc = 0;                                                                     \
+          if (st->nred) FOR_EACH_REDUCED(st, base, acc = acc + (ACC)x[off]);               \
+          y[o] = st->nred ? (T)(acc / (ACC)st->nred) : (T)0;                               \
+        } break;                                                                           \
+        default: break;                                                                    \
+      }                                                                                    \
+    }                                                                                      \
+  }
+
+DEFINE_PLAIN(reduce_f32, float, float, -__FLT_MAX__, __FLT_MAX__)
+DEFINE_PLAIN(reduce_i32, int32_t, int64_t, INT32_MIN, INT32_MAX)
+DEFINE_PLAIN(reduce_i64, int64_t, int64_t, INT64_MIN, INT64_MAX)
+DEFINE_PLAIN(reduce_i8, int8_t, int32_t, INT8_MIN, INT8_MAX)
+DEFINE_PLAIN(reduce_u8, uint8_t, int32_t, 0, UINT8_MAX)
+DEFINE_PLAIN(reduce_i16, int16_t, int32_t, INT16_MIN, INT16_MAX)
+
+static void reduce_bool(void *vctx, int64_t begin, int64_t end) {
+  const reduce_ctx *c = vctx;
+  const reduce_state *st = c->st;
+  const uint8_t *x = c->in;
+  uint8_t *y = c->out;
+  const int any = st->kind == REDUCE_ANY;
+  for (int64_t o = begin; o < end; o++) {
+    const int64_t base = base_offset(st, o);
+    int acc = !any;
+    if (st->nred) {
+      if (any) FOR_EACH_REDUCED(st, base, acc = acc || x[off]);
+      else FOR_EACH_REDUCED(st, base, acc = acc && x[off]);
+    }
+    y[o] = (uint8_t)acc;
+  }
+}
+
+/* Quantized MEAN / SUM (QuantizedMeanOrSum) and PROD (QuantizedReduceProd). */
+#define DEFINE_QUANT(NAME, T, QMIN, QMAX)                                                       \
+  static void NAME(void *vctx, int64_t begin, int64_t end) {                                   \
+    const reduce_ctx *c = vctx;                                                                \
+    const reduce_state *st = c->st;                                                            \
+    const T *x = c->in;                                                                        \
+    T *y = c->out;                                                                             \
+    const int32_t in_zp = st->in_zp;                                                           \
+    for (int64_t o = begin; o < end; o++) {                                                    \
+      const int64_t base = base_offset(st, o);                                                 \
+      int32_t r;                                                                               \
+      if (st->kind == REDUCE_PROD) {                                                           \
+        int32_t acc = 0;                                                                       \
+        int first = 1;                                                                         \
+        FOR_EACH_REDUCED(st, base, {                                                           \
+          if (first) {                                                                         \
+            acc = x[off] - in_zp;                                                              \
+            first = 0;                                                                         \
+          } else {                                                                             \
+            acc = tr_multiply_by_quantized_multiplier_64((int64_t)acc * (x[off] - in_zp),      \
+                                                         st->mult, st->shift);                 \
+          }                                                                                    \
+        });                                                                                    \
+        r = tr_multiply_by_quantized_multiplier_64(acc, st->mult, st->shift) + st->out_zp;     \
+      } else {                                                                                 \
+        int32_t acc = 0;                                                                       \
+        FOR_EACH_REDUCED(st, base, acc += x[off]);                                             \
+        const int32_t shifted = (int32_t)(acc - (int64_t)in_zp * st->nred);                    \
+        r = tr_multiply_by_quantized_multiplier(shifted, st->mult, st->shift) + st->out_zp;    \
+      }                                                                                        \
+      y[o] = (T)tr_clamp_i32(r, QMIN, QMAX);                                                   \
+    }                                                                                          \
+  }
+
+DEFINE_QUANT(reduce_q_i8, int8_t, INT8_MIN, INT8_MAX)
+DEFINE_QUANT(reduce_q_u8, uint8_t, 0, UINT8_MAX)
+DEFINE_QUANT(reduce_q_i16, int16_t, INT16_MIN, INT16_MAX)
+
+static tr_status reduce_eval(tr_node *n) {
+  const reduce_state *st = n->state;
+  const tr_tensor *in = n->inputs[0];
+  tr_tensor *out = n->outputs[0];
+  if (st->mode == MODE_COPY) {
+    memcpy(out->data, in->data, (size_t)tr_num_elements(in) * tr_type_size(in->type));
+    return TR_OK;
+  }
+  if (st->nred == 0 && st->nout > 0) {
+    /* Reducing over an empty dimension: MEAN gives NaN (0 for integers), quantized SUM gives 0,
+     * quantized PROD leaves the output alone; the plain kernels produce the neutral element. */
+    if (st->kind == REDUCE_MEAN || (st->mode == MODE_QUANT && st->kind == REDUCE_SUM)) {
+      if (out->type == TR_FLOAT32) {
+        float *y = out->data;
+        for (int64_t i = 0; i < st->nout; i++) y[i] = NAN;
+      } else {
+        memset(out->data, 0, (size_t)st->nout * tr_type_size(out->type));
+      }
+      return TR_OK;
+    }
+    if (st->mode == MODE_QUANT) return TR_OK;
+  }
+  reduce_ctx c = {st, in->data, out->data, in->type};
+  tr_range_fn fn = 0;
+  if (st->mode == MODE_QUANT) {
+    switch (in->type) {
+      case TR_INT8: fn = reduce_q_i8; break;
+      case TR_UINT8: fn = reduce_q_u8; break;
+      case TR_INT16: fn = reduce_q_i16; break;
+      default: break;
+    }
+  } else {
+    switch (in->type) {
+      case TR_FLOAT32: fn = reduce_f32; break;
+      case TR_INT32: fn = reduce_i32; break;
+      case TR_INT64: fn = reduce_i64; break;
+      case TR_INT8: fn = reduce_i8; break;
+      case TR_UINT8: fn = reduce_u8; break;
+      case TR_INT16: fn = reduce_i16; break;
+      case TR_BOOL: fn = reduce_bool; break;
+      default: break;
+    }
+  }
+  if (!fn) return tr_fail(n, "unsupported tensor type %d", in->type);
+  if (st->nout < 2 || st->nout * st->nred < 32768) fn(&c, 0, st->nout);
+  else tr_parallel_for(n, st->nout, fn, &c);
+  return TR_OK;
+}
+
+const tr_op tr_op_reduce = {"REDUCE", reduce_prepare, reduce_eval, NULL};

@@ -1,0 +1,197 @@
+/* SOFTMAX and LOG_SOFTMAX over the last axis.
+ *
+ * ip: [outer, depth]   fp: [beta] (SOFTMAX only; LOG_SOFTMAX has no fp)
+ *
+ * float: as TFLite's reference (max, exp((x - max) * beta), sum, divide).
+ * int8/uint8 input: TFLite's reference path, gemmlowp fixed-point exp in Q5.26 and a
+ *   fixed-point reciprocal (the optimised TFLite kernels use a float LUT and differ by a unit
+ *   now and then). Output int8, uint8 or int16.
+ * int16 input: the LUT path every TFLite kernel set uses (exp and 1/(1+x) tables). */
+#include <math.h>
+#include <stdlib.h>
+
+#include "ops/reduce/fixedpoint.h"
+#include "runtime/node.h"
+
+enum { SCALED_DIFF_BITS = 5, ACCUM_BITS = 12 };
+
+typedef struct {
+  int32_t outer, depth;
+  float beta;
+  int32_t mult, left_shift, diff_min; /* 8-bit input */
+  int16_t exp_lut[513], recip_lut[513]; /* int16 */
+} softmax_state;
+
+static double exp_fn(double x) { return exp(x); }
+static double one_over_one_plus_fn(double x) { return 1.0 / (1.0 + x); }
+
+static tr_status softmax_prepare(tr_node *n) {
+  softmax_state *st = calloc(1, sizeof(*st));
+  if (!st) return tr_fail(n, "out of memory");
+  n->state = st;
+  st->outer = n->ip[0];
+  st->depth = n->ip[1];
+  st->beta = n->nfp > 0 ? n->fp[0] : 1.0f;
+  const tr_tensor *in = n->inputs[0];
+  if (in->type == TR_INT8 || in->type == TR_UINT8) {
+    tr_qmul q = tr_softmax_input_scaling((double)st->beta, (double)in->scale, SCALED_DIFF_BITS);
+    st->mult = q.multiplier;
+    st->left_shift = q.shift;
+    st->diff_min = -tr_input_radius(SCALED_DIFF_BITS, q.shift, 31);
+  } else if (in->type == TR_INT16) {
+    const double range = 65535.0;
+    tr_lut_populate_int16(10.0 / range, INT16_MAX, 2.0 / range, 0, exp_fn, st->exp_lut);
+    tr_lut_populate_int16(1.0 / range, INT16_MIN, 2.0 / range, 0, one_over_one_plus_fn, st->recip_lut);
+    /* scale the input difference so that [-65535, 0] covers [-10, 0] */
+    const double m = (double)(in->scale * st->beta) / (10.0 / 65535.0);
+    tr_qmul q = tr_quantize_multiplier(m);
+    st->mult = q.multiplier;
+    st->left_shift = q.shift;
+  }
+  return TR_OK;
+}
+
+typedef struct {
+  const softmax_state *st;
+  const tr_tensor *in;
+  tr_tensor *out;
+  int log;
+} softmax_ctx;
+
+static void softmax_f32(const softmax_state *st, const float *x, float *y, int64_t r0, int64_t r1) {
+  const int32_t depth = st->depth;
+  for (int64_t r = r0; r < r1; r++) {
+    const float *xr = x + r * depth;
+    float *yr = y + r * depth;
+    float max = -__FLT_MAX__;
+    for (int32_t c = 0; c < depth; c++) max = xr[c] > max ? xr[c] : max;
+    float sum = 0.0f;
+    for (int32_t c = 0; c < depth; c++) {
+      const float e = expf((xr[c] - max) * st->beta);
+      yr[c] = e;
+      sum += e;
+    }
+    for (int32_t c = 0; c < depth; c++) yr[c] = yr[c] / sum;
+  }
+}
+
+static void log_softmax_f32(const softmax_state *st, const float *x, float *y, int64_t r0, int64_t r1) {
+  const int32_t depth = st->depth;
+  for (int64_t r = r0; r < r1; r++) {
+    const float *xr = x + r * depth;
+    float *yr = y + r * depth;
+    float max = -__FLT_MAX__;
+    for (int32_t c = 0; c < depth; c++) max = xr[c] > max ? xr[c] : max;
+    float sum = 0.0f;
+    for (int32_t c = 0; c < depth; c++) sum += expf(xr[c] - max);
+    const float log_sum = logf(sum);
+    for (int32_t c = 0; c < depth; c++) yr[c] = xr[c] - max - log_sum;
+  }
+}
+
+/* exp(diff * beta * scale) in Q0 for one 8-bit input difference. */
+static inline int32_t scaled_exp(const softmax_state *st, int32_t diff) {
+  const int32_t rescaled = tr_multiply_by_quantized_multiplier_greater_than_one(diff, st->mult, st->left_shift);
+  return tr_fp_exp_on_negative_values(rescaled, SCALED_DIFF_BITS);
+}
+
+/* 8-bit input, any of int8/uint8/int16 output: `get` reads input element c of the row as int. */
+#define DEFINE_SOFTMAX_Q(NAME, TI, TO, OMIN, OMAX)                                               \
+  static void NAME(const softmax_state *st, const TI *x, TO *y, int64_t r0, int64_t r1) {      \
+    const int32_t depth = st->depth;                                                           \
+    const int out_bits = (int)sizeof(TO) * 8;                                                  \
+    for (int64_t r = r0; r < r1; r++) {                                                        \
+      const TI *xr = x + r * depth;                                                            \
+      TO *yr = y + r * depth;                                                                  \
+      int32_t max = xr[0];                                                                     \
+      for (int32_t c = 1; c < depth; c++) max = xr[c] > max ? xr[c] : max;                     \
+      int32_t sum = 0; /* Q12 */                                                               \
+      for (int32_t c = 0; c < depth; c++) {                                                    \
+        const int32_t diff = (int32_t)xr[c] - max;                                             \
+        if (diff >= st->diff_min)                                                              \
+          sum = tr_fp_add(sum, tr_fp_rescale(scaled_exp(st, diff), 0, ACCUM_BITS));            \
+      }                                                                                        \
+      int bits_over_unit;                                                                      \
+      const int32_t scale = tr_fp_reciprocal(sum, ACCUM_BITS, &bits_over_unit);                \
+      for (int32_t c = 0; c < depth; c++) {                                                    \
+        const int32_t diff = (int32_t)xr[c] - max;                                             \
+        if (diff >= st->diff_min) {                                                            \
+          const int32_t e = scaled_exp(st, diff);                                              \
+          const int32_t unsat =                                                                \
+              tr_rounding_divide_by_pot(tr_fp_mul(scale, e), bits_over_unit + 31 - out_bits);  \
+          yr[c] = (TO)tr_clamp_i32(unsat + (OMIN), OMIN, OMAX);                                \
+        } else {                                                                               \
+          yr[c] = (TO)(OMIN);                                                                  \
+        }                                                                                      \
+      }                                                                                        \
+    }                                                                                          \
+  }
+
+DEFINE_SOFTMAX_Q(softmax_i8_i8, int8_t, int8_t, INT8_MIN, INT8_MAX)
+DEFINE_SOFTMAX_Q(softmax_i8_i16, int8_t, int16_t, INT16_MIN, INT16_MAX)
+DEFINE_SOFTMAX_Q(softmax_u8_u8, uint8_t, uint8_t, 0, UINT8_MAX)
+DEFINE_SOFTMAX_Q(softmax_u8_i16, uint8_t, int16_t, INT16_MIN, INT16_MAX)
+
+static void softmax_i16(const softmax_state *st, const int16_t *x, int16_t *y, int64_t r0, int64_t r1) {
+  const int32_t depth = st->depth;
+  for (int64_t r = r0; r < r1; r++) {
+    const int16_t *xr = x + r * depth;
+    int16_t *yr = y + r * depth;
+    int32_t max = INT16_MIN;
+    for (int32_t c = 0; c < depth; c++) max = xr[c] > max ? xr[c] : max;
+    int32_t sum = 0; /* Q16.15; the exps are kept in the output row */
+    for (int32_t c = 0; c < depth; c++) {
+      const int32_t scaled = tr_multiply_by_quantized_multiplier((int32_t)xr[c] - max, st->mult, st->left_shift);
+      const int16_t sym = (int16_t)tr_clamp_i32(scaled + 32767, INT16_MIN, INT16_MAX);
+      yr[c] = tr_lut_lookup_int16(sym, st->exp_lut);
+      sum += yr[c];
+    }
+    const int headroom_plus_one = tr_clz32((uint32_t)sum);
+    const int32_t shifted = (int32_t)((((int64_t)sum << (headroom_plus_one - 1)) + (1 << 13)) >> 14);
+    const int16_t sym_sum = (int16_t)tr_clamp_i32(shifted - ((1 << 15) + (1 << 16)), INT16_MIN, INT16_MAX);
+    const int16_t recip = tr_lut_lookup_int16(sym_sum, st->recip_lut);
+    const int right_shift = 31 - headroom_plus_one;
+    const int64_t round = (int64_t)1 << (right_shift - 1);
+    for (int32_t c = 0; c < depth; c++) {
+      const int32_t v = (int32_t)(((int64_t)yr[c] * (int64_t)recip + round) >> right_shift);
+      yr[c] = (int16_t)tr_clamp_i32(v, 0, INT16_MAX);
+    }
+  }
+}
+
+static void softmax_range(void *vctx, int64_t r0, int64_t r1) {
+  const softmax_ctx *c = vctx;
+  const softmax_state *st = c->st;
+  const void *x = c->in->data;
+  void *y = c->out->data;
+  const int32_t ti = c->in->type, to = c->out->type;
+  if (ti == TR_FLOAT32) {
+    if (c->log) log_softmax_f32(st, x, y, r0, r1);
+    else softmax_f32(st, x, y, r0, r1);
+  } else if (ti == TR_INT8 && to == TR_INT8) {
+    softmax_i8_i8(st, x, y, r0, r1);
+  } else if (ti == TR_INT8 && to == TR_INT16) {
+    softmax_i8_i16(st, x, y, r0, r1);
+  } else if (ti == TR_UINT8 && to == TR_UINT8) {
+    softmax_u8_u8(st, x, y, r0, r1);
+  } else if (ti == TR_UINT8 && to == TR_INT16) {
+    softmax_u8_i16(st, x, y, r0, r1);
+  } else if (ti == TR_INT16) {
+    softmax_i16(st, x, y, r0, r1);
+  }
+}
+
+static tr_status run(tr_node *n, int log) {
+  const softmax_state *st = n->state;
+  softmax_ctx c = {st, n->inputs[0], n->outputs[0], log};
+  if (st->depth == 0) return TR_OK;
+  if ((int64_t)st->outer * st->depth < 16384) softmax_range(&c, 0, st->outer);
+  else tr_parallel_for(n, st->outer, softmax_range, &c);
+  return TR_OK;
+}
+
+static tr_status softmax_eval(tr_node *n) { return run(n, 0); }
+static tr_status log_softmax_eval(tr_node *n) { return run(n, 1); }
+
+const tr_op tr_op_softmax = {"SOFTMAX", softmax_prepare, softmax_eval, NULL};
+const tr_op tr_op_log_softmax = {"LOG_SOFTMAX", softmax_prepare, log_softmax_eval, NULL};
