@@ -10,7 +10,7 @@
 """
 import numpy as np
 
-from . import _core
+from . import _core, _folding
 from . import ops as _ops
 from .ops._base import NUMPY_TYPES, ModelError, Node, TensorInfo
 
@@ -129,6 +129,7 @@ class Planner:
                 if t.const is not None:
                     node.fail("output tensor %d (%r) is a constant", t.index, t.name)
             prepare(node)
+            _folding.fold(node)
             sg.nodes.append(node)
         sg.planning = False
         sg.planned = True

@@ -79,7 +79,7 @@ class TensorInfo:
 
     __slots__ = ("id", "index", "subgraph", "name", "type", "shape", "shape_signature",
                  "scales", "zero_points", "quantized_dimension", "const", "is_variable",
-                 "sparsity", "buffer", "data_address")
+                 "sparsity", "buffer", "folded")
 
     def __init__(self, **kw):
         for name in self.__slots__:
@@ -180,6 +180,15 @@ class Node:
         """The value of input i if it is a constant (numpy array with the tensor's shape)."""
         t = self.optional_input(i)
         return None if t is None else t.const
+
+    def value(self, i):
+        """Input i's value if known at plan time: a constant, or a small integer tensor the
+        planner computed from constants and shapes (see _folding.py). Use it for shape
+        inference only: at run time the tensor's memory holds the value, not before."""
+        t = self.optional_input(i)
+        if t is None:
+            return None
+        return t.const if t.const is not None else t.folded
 
     def need_const(self, i, what):
         value = self.const(i)

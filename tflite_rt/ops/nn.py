@@ -39,7 +39,9 @@ def _check_filter_scales(node, w, channels, axis, what="filter"):
 
 
 def _per_channel_differs(w):
-    s = np.asarray(w.scales)
+    if not w.quantized:
+        return False
+    s = np.atleast_1d(np.asarray(w.scales))
     return len(s) > 1 and bool(np.any(s != s[0]))
 
 

@@ -23,13 +23,15 @@ _REDUCE_TYPES = {
     "REDUCE_ANY": (BOOL,),
     "REDUCE_ALL": (BOOL,),
 }
-MODE_PLAIN, MODE_QUANT, MODE_COPY = 0, 1, 2
+MODE_PLAIN, MODE_QUANT = 0, 1
 
 
 def const_axes(node, index, rank, what="axis"):
     """The normalised, de-duplicated axes of constant input `index`, in the given order."""
     t = node.input(index)
     node.check_type(t, (I32, I64), what)
+    if t.size == 0:
+        return []  # an empty list has no buffer, so it never looks constant
     value = node.need_const(index, what)
     axes = []
     for a in np.asarray(value).reshape(-1):
@@ -63,10 +65,7 @@ def prepare_reduce(node):
     node.check_type(out, x.type, "output")
     node.check_type(node.input(1), I32, "axis")
     rank = x.rank
-    raw_axes = node.need_const(1, "axis").reshape(-1)
     axes = const_axes(node, 1, rank) if rank else []
-    if rank == 0:
-        axes = []
     keep = bool(node.opt("keep_dims", False))
     if keep:
         shape = tuple(1 if d in axes else s for d, s in enumerate(x.shape))
@@ -92,11 +91,204 @@ def prepare_reduce(node):
         elif not same:
             node.fail("%s of %s needs the same scale and zero point on input and output",
                       node.name, x.type_name)
-    if len(raw_axes) == 0 and (node.name == "MEAN" or mode == MODE_QUANT and node.name == "SUM"):
-        mode = MODE_COPY
     if mode == MODE_QUANT and x.scale <= 0 or mode == MODE_QUANT and out.scale <= 0:
         node.fail("quantization scales must be positive")
     if x.size >= 2 ** 31:
         node.fail("input of %d elements is too large", x.size)
     sizes, flags = reduce_groups(x.shape, axes)
     node.ip = [_REDUCE_KIND[node.name], mode, len(sizes)] + sizes + flags
+
+
+# -- ARG_MAX / ARG_MIN ----------------------------------------------------------------------
+
+def outer_inner(shape, axis):
+    outer = int(np.prod(shape[:axis], dtype=np.int64))
+    inner = int(np.prod(shape[axis + 1:], dtype=np.int64))
+    return outer, int(shape[axis]), inner
+
+
+@op("ARG_MAX", "ARG_MIN")
+def prepare_arg_min_max(node):
+    """ip: [outer, axis_size, inner, is_min] (csrc/ops/reduce/arg_min_max.c)."""
+    node.check_counts(2)
+    x, out = node.input(0), node.outputs[0]
+    node.check_type(x, (F32, I32, I64, I8, U8, I16, BOOL), "input")
+    node.check_type(out, (I32, I64), "output")
+    want = node.opt("output_type", None)
+    if want is not None and int(want) in (I32, I64) and int(want) != out.type:
+        node.fail("output_type option says %s but the output tensor is %s",
+                  "INT64" if int(want) == I64 else "INT32", out.type_name)
+    if x.rank < 1:
+        node.fail("input must have rank >= 1")
+    axes = const_axes(node, 1, x.rank)
+    if node.const(1).size != 1:
+        node.fail("axis must hold exactly one value, has %d", node.const(1).size)
+    axis = axes[0]
+    node.set_output_shape(0, x.shape[:axis] + x.shape[axis + 1:])
+    node.ip = list(outer_inner(x.shape, axis)) + [int(node.name == "ARG_MIN")]
+
+
+# -- SOFTMAX / LOG_SOFTMAX ------------------------------------------------------------------
+
+def rows(shape):
+    depth = int(shape[-1])
+    return int(np.prod(shape[:-1], dtype=np.int64)), depth
+
+
+@op("SOFTMAX")
+def prepare_softmax(node):
+    """ip: [outer, depth]  fp: [beta] (csrc/ops/reduce/softmax.c)."""
+    node.check_counts(1)
+    x, out = node.input(0), node.outputs[0]
+    allowed = {F32: (F32,), I8: (I8, I16), U8: (U8, I16), I16: (I16,)}
+    node.check_type(x, tuple(allowed), "input")
+    node.check_type(out, allowed[x.type], "output")
+    if x.rank < 1:
+        node.fail("input must have rank >= 1")
+    if x.type != F32:
+        if not x.quantized or x.scale <= 0:
+            node.fail("quantized SOFTMAX needs a positive input scale")
+        if out.type == I8 and out.zero_point != -128 or out.type == I8 and abs(out.scale - 1 / 256) > 1e-3 / 256:
+            node.fail("int8 SOFTMAX output must have scale 1/256 and zero point -128")
+        if x.type == I16:
+            if x.zero_point != 0 or out.zero_point != 0:
+                node.fail("int16 SOFTMAX needs zero points 0")
+            if abs(out.scale - 1 / 32768) > 1e-3 / 32768:
+                node.fail("int16 SOFTMAX output must have scale 1/32768")
+            if x.rank > 4:
+                node.fail("int16 SOFTMAX supports rank 1 to 4, got %d", x.rank)
+    beta = float(node.opt("beta", 1.0))
+    if x.type != F32 and x.type != I16 and beta * x.scale <= 0:
+        node.fail("beta * input scale must be positive, got %g", beta * x.scale)
+    node.set_output_shape(0, x.shape)
+    node.ip = list(rows(x.shape))
+    node.fp = [beta]
+
+
+@op("LOG_SOFTMAX")
+def prepare_log_softmax(node):
+    """ip: [outer, depth] (csrc/ops/reduce/softmax.c). Float only for now."""
+    node.check_counts(1)
+    x, out = node.input(0), node.outputs[0]
+    node.check_type(x, F32, "input")
+    node.check_type(out, F32, "output")
+    if x.rank < 1:
+        node.fail("input must have rank >= 1")
+    node.set_output_shape(0, x.shape)
+    node.ip = list(rows(x.shape))
+
+
+# -- L2_NORMALIZATION / LOCAL_RESPONSE_NORMALIZATION ------------------------------------------
+
+@op("L2_NORMALIZATION")
+def prepare_l2_normalization(node):
+    """ip: [outer, depth] (csrc/ops/reduce/normalize.c)."""
+    node.check_counts(1)
+    x, out = node.input(0), node.outputs[0]
+    node.check_type(x, (F32, U8, I8), "input")
+    node.check_type(out, x.type, "output")
+    if not 1 <= x.rank <= 4:
+        node.fail("input must have rank 1 to 4, has %d", x.rank)
+    if node.activation() != 0:
+        node.fail("fused activations are not supported")
+    if x.type in QUANT8:
+        if not x.quantized:
+            node.fail("quantized input needs quantization parameters")
+        zp = 128 if x.type == U8 else 0
+        if out.scale != np.float32(1 / 128) or out.zero_point != zp:
+            node.fail("output must have scale 1/128 and zero point %d", zp)
+    node.set_output_shape(0, x.shape)
+    node.ip = list(rows(x.shape))
+
+
+@op("LOCAL_RESPONSE_NORMALIZATION")
+def prepare_lrn(node):
+    """ip: [outer, depth, radius]  fp: [bias, alpha, beta] (csrc/ops/reduce/normalize.c)."""
+    node.check_counts(1)
+    x, out = node.input(0), node.outputs[0]
+    node.check_type(x, F32, "input")
+    node.check_type(out, F32, "output")
+    node.check_rank(x, 4, what="input")
+    radius = int(node.opt("radius", 0))
+    if radius < 0:
+        node.fail("radius must be >= 0, got %d", radius)
+    node.set_output_shape(0, x.shape)
+    node.ip = list(rows(x.shape)) + [radius]
+    node.fp = [float(node.opt("bias", 0.0)), float(node.opt("alpha", 0.0)), float(node.opt("beta", 0.0))]
+
+
+# -- CUMSUM -----------------------------------------------------------------------------------
+
+@op("CUMSUM")
+def prepare_cumsum(node):
+    """ip: [outer, axis_size, inner, exclusive, reverse] (csrc/ops/reduce/cumsum.c)."""
+    node.check_counts(2)
+    x, out = node.input(0), node.outputs[0]
+    node.check_type(x, (F32, I32, I64), "input")
+    node.check_type(out, x.type, "output")
+    node.check_type(node.input(1), I32, "axis")
+    if x.rank < 1:
+        node.fail("input must have rank >= 1")
+    value = node.need_const(1, "axis")
+    if value.size != 1:
+        node.fail("axis must be a scalar")
+    axis = node.axis(int(value.reshape(-1)[0]), x.rank)
+    node.set_output_shape(0, x.shape)
+    node.ip = list(outer_inner(x.shape, axis)) + [int(bool(node.opt("exclusive", False))),
+                                                  int(bool(node.opt("reverse", False)))]
+
+
+# -- TOPK_V2 ----------------------------------------------------------------------------------
+
+@op("TOPK_V2")
+def prepare_topk(node):
+    """ip: [rows, depth, k] (csrc/ops/reduce/topk.c)."""
+    node.check_counts(2, outputs=2)
+    x = node.input(0)
+    values, indices = node.outputs
+    node.check_type(x, (F32, I32, I64, I8, U8, I16), "input")
+    node.check_type(values, x.type, "values output")
+    node.check_type(indices, (I32, I64), "indices output")
+    node.check_type(node.input(1), (I32, I16), "k")
+    if x.rank < 1:
+        node.fail("input must have rank >= 1")
+    k = node.need_const(1, "k")
+    if k.size != 1:
+        node.fail("k must be a scalar")
+    k = int(k.reshape(-1)[0])
+    if not 0 <= k <= x.shape[-1]:
+        node.fail("k = %d is out of range for a last dimension of %d", k, x.shape[-1])
+    shape = x.shape[:-1] + (k,)
+    node.set_output_shape(0, shape)
+    node.set_output_shape(1, shape)
+    node.ip = list(rows(x.shape)) + [k]
+
+
+# -- RESIZE_BILINEAR / RESIZE_NEAREST_NEIGHBOR ----------------------------------------------
+
+@op("RESIZE_BILINEAR", "RESIZE_NEAREST_NEIGHBOR")
+def prepare_resize(node):
+    """ip: [batches, in_h, in_w, depth, out_h, out_w, align_corners, half_pixel_centers]
+    (csrc/ops/reduce/resize.c)."""
+    node.check_counts(2)
+    x, out = node.input(0), node.outputs[0]
+    types = (F32, U8, I8, I16) + ((I32, I64) if node.name == "RESIZE_NEAREST_NEIGHBOR" else ())
+    node.check_type(x, types, "input")
+    node.check_type(out, x.type, "output")
+    node.check_rank(x, 4, what="input")
+    node.check_type(node.input(1), I32, "size")
+    size = node.need_const(1, "size").reshape(-1)
+    if size.size != 2:
+        node.fail("size must hold 2 values, has %d", size.size)
+    oh, ow = int(size[0]), int(size[1])
+    if oh <= 0 or ow <= 0:
+        node.fail("output size must be positive, got %dx%d", oh, ow)
+    align = bool(node.opt("align_corners", False))
+    half = bool(node.opt("half_pixel_centers", False))
+    if node.name == "RESIZE_BILINEAR" and align and half:
+        node.fail("half_pixel_centers and align_corners cannot both be set")
+    b, ih, iw, d = x.shape
+    if (ih == 0 or iw == 0) and b * d > 0:
+        node.fail("cannot resize an empty image")
+    node.set_output_shape(0, (b, oh, ow, d))
+    node.ip = [b, ih, iw, d, oh, ow, int(align), int(half)]

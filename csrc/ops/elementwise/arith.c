@@ -242,7 +242,7 @@ static tr_status div_eval(tr_node *n) {
   return tr_elem_eval_nary(n);
 }
 
-const tr_op tr_op_add = {"ADD", add_prepare, tr_elem_eval_nary, NULL};
-const tr_op tr_op_sub = {"SUB", sub_prepare, tr_elem_eval_nary, NULL};
-const tr_op tr_op_mul = {"MUL", mul_prepare, tr_elem_eval_nary, NULL};
-const tr_op tr_op_div = {"DIV", div_prepare, div_eval, NULL};
+const tr_op tr_elem_op_add = {"ADD", add_prepare, tr_elem_eval_nary, NULL};
+const tr_op tr_elem_op_sub = {"SUB", sub_prepare, tr_elem_eval_nary, NULL};
+const tr_op tr_elem_op_mul = {"MUL", mul_prepare, tr_elem_eval_nary, NULL};
+const tr_op tr_elem_op_div = {"DIV", div_prepare, div_eval, NULL};

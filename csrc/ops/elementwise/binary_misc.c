@@ -194,9 +194,9 @@ static tr_status floormod_eval(tr_node *n) {
   return tr_elem_eval_nary(n);
 }
 
-const tr_op tr_op_pow = {"POW", pow_prepare, pow_eval, NULL};
-const tr_op tr_op_maximum = {"MAXIMUM", max_prepare, tr_elem_eval_nary, NULL};
-const tr_op tr_op_minimum = {"MINIMUM", min_prepare, tr_elem_eval_nary, NULL};
-const tr_op tr_op_squared_difference = {"SQUARED_DIFFERENCE", sqdiff_prepare, tr_elem_eval_nary, NULL};
-const tr_op tr_op_floor_div = {"FLOOR_DIV", floordiv_prepare, floordiv_eval, NULL};
-const tr_op tr_op_floor_mod = {"FLOOR_MOD", floormod_prepare, floormod_eval, NULL};
+const tr_op tr_elem_op_pow = {"POW", pow_prepare, pow_eval, NULL};
+const tr_op tr_elem_op_maximum = {"MAXIMUM", max_prepare, tr_elem_eval_nary, NULL};
+const tr_op tr_elem_op_minimum = {"MINIMUM", min_prepare, tr_elem_eval_nary, NULL};
+const tr_op tr_elem_op_squared_difference = {"SQUARED_DIFFERENCE", sqdiff_prepare, tr_elem_eval_nary, NULL};
+const tr_op tr_elem_op_floor_div = {"FLOOR_DIV", floordiv_prepare, floordiv_eval, NULL};
+const tr_op tr_elem_op_floor_mod = {"FLOOR_MOD", floormod_prepare, floormod_eval, NULL};

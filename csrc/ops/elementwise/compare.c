@@ -88,11 +88,11 @@ TR_BINARY_ROW(or_b, bool, bool, a || b)
 static tr_status and_prepare(tr_node *n) { return tr_elem_setup_nary(n, 2, and_b, NULL); }
 static tr_status or_prepare(tr_node *n) { return tr_elem_setup_nary(n, 2, or_b, NULL); }
 
-const tr_op tr_op_equal = {"EQUAL", eq_prepare, tr_elem_eval_nary, NULL};
-const tr_op tr_op_not_equal = {"NOT_EQUAL", ne_prepare, tr_elem_eval_nary, NULL};
-const tr_op tr_op_less = {"LESS", lt_prepare, tr_elem_eval_nary, NULL};
-const tr_op tr_op_less_equal = {"LESS_EQUAL", le_prepare, tr_elem_eval_nary, NULL};
-const tr_op tr_op_greater = {"GREATER", gt_prepare, tr_elem_eval_nary, NULL};
-const tr_op tr_op_greater_equal = {"GREATER_EQUAL", ge_prepare, tr_elem_eval_nary, NULL};
-const tr_op tr_op_logical_and = {"LOGICAL_AND", and_prepare, tr_elem_eval_nary, NULL};
-const tr_op tr_op_logical_or = {"LOGICAL_OR", or_prepare, tr_elem_eval_nary, NULL};
+const tr_op tr_elem_op_equal = {"EQUAL", eq_prepare, tr_elem_eval_nary, NULL};
+const tr_op tr_elem_op_not_equal = {"NOT_EQUAL", ne_prepare, tr_elem_eval_nary, NULL};
+const tr_op tr_elem_op_less = {"LESS", lt_prepare, tr_elem_eval_nary, NULL};
+const tr_op tr_elem_op_less_equal = {"LESS_EQUAL", le_prepare, tr_elem_eval_nary, NULL};
+const tr_op tr_elem_op_greater = {"GREATER", gt_prepare, tr_elem_eval_nary, NULL};
+const tr_op tr_elem_op_greater_equal = {"GREATER_EQUAL", ge_prepare, tr_elem_eval_nary, NULL};
+const tr_op tr_elem_op_logical_and = {"LOGICAL_AND", and_prepare, tr_elem_eval_nary, NULL};
+const tr_op tr_elem_op_logical_or = {"LOGICAL_OR", or_prepare, tr_elem_eval_nary, NULL};

@@ -193,17 +193,17 @@ FLOAT_ONLY(ceil_prepare, ceil_f32)
 FLOAT_ONLY(round_prepare, round_f32)
 static tr_status not_prepare(tr_node *n) { return setup(n, not_b); }
 
-const tr_op tr_op_abs = {"ABS", abs_prepare, tr_elem_eval_unary, NULL};
-const tr_op tr_op_neg = {"NEG", neg_prepare, tr_elem_eval_unary, NULL};
-const tr_op tr_op_sin = {"SIN", sin_prepare, tr_elem_eval_unary, NULL};
-const tr_op tr_op_cos = {"COS", cos_prepare, tr_elem_eval_unary, NULL};
-const tr_op tr_op_exp = {"EXP", exp_prepare, tr_elem_eval_unary, NULL};
-const tr_op tr_op_log = {"LOG", log_prepare, tr_elem_eval_unary, NULL};
-const tr_op tr_op_sqrt = {"SQRT", sqrt_prepare, sqrt_rsqrt_eval, NULL};
-const tr_op tr_op_rsqrt = {"RSQRT", rsqrt_prepare, sqrt_rsqrt_eval, NULL};
-const tr_op tr_op_square = {"SQUARE", square_prepare, tr_elem_eval_unary, NULL};
-const tr_op tr_op_floor = {"FLOOR", floor_prepare, tr_elem_eval_unary, NULL};
-const tr_op tr_op_ceil = {"CEIL", ceil_prepare, tr_elem_eval_unary, NULL};
-const tr_op tr_op_round = {"ROUND", round_prepare, tr_elem_eval_unary, NULL};
-const tr_op tr_op_sign = {"SIGN", sign_prepare, tr_elem_eval_unary, NULL};
-const tr_op tr_op_logical_not = {"LOGICAL_NOT", not_prepare, tr_elem_eval_unary, NULL};
+const tr_op tr_elem_op_abs = {"ABS", abs_prepare, tr_elem_eval_unary, NULL};
+const tr_op tr_elem_op_neg = {"NEG", neg_prepare, tr_elem_eval_unary, NULL};
+const tr_op tr_elem_op_sin = {"SIN", sin_prepare, tr_elem_eval_unary, NULL};
+const tr_op tr_elem_op_cos = {"COS", cos_prepare, tr_elem_eval_unary, NULL};
+const tr_op tr_elem_op_exp = {"EXP", exp_prepare, tr_elem_eval_unary, NULL};
+const tr_op tr_elem_op_log = {"LOG", log_prepare, tr_elem_eval_unary, NULL};
+const tr_op tr_elem_op_sqrt = {"SQRT", sqrt_prepare, sqrt_rsqrt_eval, NULL};
+const tr_op tr_elem_op_rsqrt = {"RSQRT", rsqrt_prepare, sqrt_rsqrt_eval, NULL};
+const tr_op tr_elem_op_square = {"SQUARE", square_prepare, tr_elem_eval_unary, NULL};
+const tr_op tr_elem_op_floor = {"FLOOR", floor_prepare, tr_elem_eval_unary, NULL};
+const tr_op tr_elem_op_ceil = {"CEIL", ceil_prepare, tr_elem_eval_unary, NULL};
+const tr_op tr_elem_op_round = {"ROUND", round_prepare, tr_elem_eval_unary, NULL};
+const tr_op tr_elem_op_sign = {"SIGN", sign_prepare, tr_elem_eval_unary, NULL};
+const tr_op tr_elem_op_logical_not = {"LOGICAL_NOT", not_prepare, tr_elem_eval_unary, NULL};

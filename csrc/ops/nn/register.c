@@ -3,9 +3,15 @@
 extern const tr_op tr_op_conv_2d;
 extern const tr_op tr_op_depthwise_conv_2d;
 extern const tr_op tr_op_fully_connected;
+extern const tr_op tr_op_average_pool_2d;
+extern const tr_op tr_op_max_pool_2d;
+extern const tr_op tr_op_l2_pool_2d;
 
 void tr_register_nn_ops(tr_op_table *table) {
   table->ops[TR_BUILTIN_CONV_2D] = &tr_op_conv_2d;
   table->ops[TR_BUILTIN_DEPTHWISE_CONV_2D] = &tr_op_depthwise_conv_2d;
   table->ops[TR_BUILTIN_FULLY_CONNECTED] = &tr_op_fully_connected;
+  table->ops[TR_BUILTIN_AVERAGE_POOL_2D] = &tr_op_average_pool_2d;
+  table->ops[TR_BUILTIN_MAX_POOL_2D] = &tr_op_max_pool_2d;
+  table->ops[TR_BUILTIN_L2_POOL_2D] = &tr_op_l2_pool_2d;
 }

@@ -34,7 +34,9 @@ static tr_status eval(tr_node *n) {
   float *y = (float *)n->outputs[0]->data;
   const int64_t count = tr_num_elements(n->inputs[0]);
   for (int64_t i = 0; i < count; i++) {
-    const float clamped = tr_clamp_f32(x[i], r.nudged_min, r.nudged_max);
+    /* this comparison order sends NaN to nudged_min, as the reference's std::max/std::min do */
+    const float above = r.nudged_min < x[i] ? x[i] : r.nudged_min;
+    const float clamped = above < r.nudged_max ? above : r.nudged_max;
     const float shifted = clamped - r.nudged_min;
     const float steps = tr_round_f32(shifted * r.inv_scale);
     const float scaled = steps * r.scale;

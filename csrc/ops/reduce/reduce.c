@@ -2,8 +2,8 @@
  *
  * ip: [kind, mode, ngroups, size_0 .. size_{g-1}, reduced_0 .. reduced_{g-1}]
  *   kind: REDUCE_* below. mode: 0 plain arithmetic in the tensor type, 1 quantized (rescaling
- *   MEAN/SUM of int8/uint8/int16, or PROD of quantized int8/int16), 2 plain copy (empty axis
- *   list: TFLite copies the input unchanged, without any rescaling).
+ *   MEAN/SUM of int8/uint8/int16, or PROD of quantized int8/int16). An empty axis list still
+ *   rescales quantized MEAN/SUM (a reduction over one element each), as TFLite 2.3 does.
  *   The groups are the input shape with size-1 dimensions dropped and runs of kept or reduced
  *   dimensions merged; at least one reduced group is always present (size 1 if need be).
  *
@@ -18,7 +18,7 @@
 #include "runtime/node.h"
 
 enum { REDUCE_SUM = 0, REDUCE_PROD, REDUCE_MAX, REDUCE_MIN, REDUCE_ANY, REDUCE_ALL, REDUCE_MEAN };
-enum { MODE_PLAIN = 0, MODE_QUANT, MODE_COPY };
+enum { MODE_PLAIN = 0, MODE_QUANT };
 
 typedef struct {
   int32_t kind, mode;
@@ -242,10 +242,6 @@ static tr_status reduce_eval(tr_node *n) {
   const reduce_state *st = n->state;
   const tr_tensor *in = n->inputs[0];
   tr_tensor *out = n->outputs[0];
-  if (st->mode == MODE_COPY) {
-    memcpy(out->data, in->data, (size_t)tr_num_elements(in) * tr_type_size(in->type));
-    return TR_OK;
-  }
   if (st->nred == 0 && st->nout > 0) {
     /* Reducing over an empty dimension: MEAN gives NaN (0 for integers), quantized SUM gives 0,
      * quantized PROD leaves the output alone; the plain kernels produce the neutral element. */
