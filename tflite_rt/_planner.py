@@ -12,6 +12,7 @@ import numpy as np
 
 from . import _core, _folding
 from . import ops as _ops
+from .builder import encode_strings
 from .ops._base import NUMPY_TYPES, ModelError, Node, TensorInfo
 
 ALIGNMENT = 64
@@ -37,7 +38,9 @@ def _const_value(spec):
         copy = _aligned_empty(len(data))
         copy[:] = data
         data = copy
-    return data.view(dtype.newbyteorder("<")).reshape(spec.shape)
+    values = data.view(dtype.newbyteorder("<"))
+    # a sparse constant holds only its kept values, in storage order (see ops/quant.py DENSIFY)
+    return values if spec.sparsity is not None else values.reshape(spec.shape)
 
 
 class Variables:
@@ -125,6 +128,9 @@ class Planner:
                 node.fail("custom op %r is not supported", spec.custom_code)
             if prepare is None or not _core.builtin_supported(spec.code):
                 node.fail("tflite_rt has no kernel for this op")
+            for t in node.inputs:
+                if t is not None and t.sparsity is not None and t.const is not None and node.name != "DENSIFY":
+                    node.fail("takes the sparse constant %r, which only DENSIFY can read", t.name)
             for t in node.outputs:
                 if t.const is not None:
                     node.fail("output tensor %d (%r) is a constant", t.index, t.name)
@@ -164,6 +170,21 @@ class Planner:
         self.tensors.append(info)
         self.extra_tensors.append(info)
         return info
+
+
+def _string_roots(planner):
+    """Non-constant string tensors -> the tensor whose bytes they share. String bytes vary with
+    the data, so they live outside the arena, and reshapes of a string alias their input."""
+    roots = {}
+    for sg in planner.subgraphs:
+        for t in planner.by_subgraph[sg.index]:
+            if t.type == STRING:
+                roots[t.id] = t.id
+        for node in sg.nodes:
+            src = node.inputs[0] if node.inputs else None
+            if node.name in ("RESHAPE", "SQUEEZE", "EXPAND_DIMS") and src is not None and src.id in roots:
+                roots[node.outputs[0].id] = roots[src.id]
+    return roots
 
 
 def nbytes_of(t):
@@ -236,6 +257,20 @@ class Allocation:
         self.storage = storage            # tensor id -> numpy uint8 buffer (variables, constants)
         self.arena_naive_bytes = arena_naive_bytes
         self.views = {}                   # tensor id -> uint8 view of its bytes
+        self.strings = {}                 # root string tensor id -> its encoded bytes
+        self.string_roots = _string_roots(planner)
+
+    def set_string_bytes(self, tid, raw):
+        """Points a string tensor, and every reshape of it, at new encoded bytes."""
+        root = self.string_roots[tid]
+        buf = np.frombuffer(bytes(raw), np.uint8)
+        self.strings[root] = buf
+        self.plan.keep(buf)
+        for t_id, r in self.string_roots.items():
+            if r == root:
+                t = self.planner.tensors[t_id]
+                self.views[t_id] = buf
+                self.plan.set_tensor(t_id, t.type, t.shape, buf.ctypes.data, len(buf))
 
     def tensor_bytes(self, tid):
         return self.views.get(tid)
@@ -268,9 +303,19 @@ def allocate(model, input_shapes, num_threads, preserve_all_tensors, variables, 
     plan = _core.Plan(len(planner.tensors), len(model.subgraphs), num_threads)
     plan.keep(arena)
     allocation = Allocation(planner, plan, arena, {}, naive)
+    string_roots = _string_roots(planner)
     for t in planner.tensors:
         size = nbytes_of(t)
-        if t.id in offsets:
+        if t.id in string_roots:
+            root = string_roots[t.id]
+            if root not in allocation.strings:
+                source = planner.tensors[root].const
+                raw = bytes(source) if source is not None else encode_strings([b""] * t.size)
+                allocation.strings[root] = np.frombuffer(raw, np.uint8)
+            view = allocation.strings[root]
+            size = len(view)
+            plan.keep(view)
+        elif t.id in offsets:
             view = arena[offsets[t.id]:offsets[t.id] + size]
         elif t.const is not None:
             view = t.const.reshape(-1).view(np.uint8) if t.type != STRING else np.frombuffer(
@@ -286,15 +331,22 @@ def allocate(model, input_shapes, num_threads, preserve_all_tensors, variables, 
             continue
         allocation.views[t.id] = view
         scales, zps = (t.scales, t.zero_points) if t.quantized else (None, None)
-        plan.set_tensor(t.id, t.type, t.shape, view.ctypes.data if size else arena.ctypes.data, size,
+        shape = t.shape
+        if t.sparsity is not None and t.const is not None:
+            # in C a sparse constant is the 1-D vector of its stored values
+            shape, size = t.const.shape, view.nbytes
+        plan.set_tensor(t.id, t.type, shape, view.ctypes.data if size else arena.ctypes.data, size,
                         t.scale, t.zero_point, scales, zps, t.quantized_dimension or 0)
+    # Every subgraph is declared before any node is prepared: control-flow nodes check the
+    # signatures of the subgraphs they call.
     for sg in planner.subgraphs:
-        if not sg.planned:
-            plan.set_subgraph(sg.index, 0, [], [])
-            continue
         local = planner.by_subgraph[sg.index]
-        plan.set_subgraph(sg.index, len(sg.nodes), [local[i].id for i in sg.spec.inputs],
-                          [local[i].id for i in sg.spec.outputs])
+        if sg.planned:
+            plan.set_subgraph(sg.index, len(sg.nodes), [local[i].id for i in sg.spec.inputs],
+                              [local[i].id for i in sg.spec.outputs])
+        else:
+            plan.set_subgraph(sg.index, 0, [], [])
+    for sg in planner.subgraphs:
         for node in sg.nodes:
             ins = [t.id if t is not None else -1 for t in list(node.inputs) + node.extra_inputs]
             try:

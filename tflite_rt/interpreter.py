@@ -11,6 +11,7 @@ import warnings
 import numpy as np
 
 from . import _env, _planner, model as _model
+from .builder import encode_strings
 from .ops._base import NUMPY_TYPES, TYPE_NAMES
 
 __all__ = ["Interpreter", "SignatureRunner", "Delegate", "load_delegate", "OpResolverType",
@@ -270,7 +271,8 @@ class Interpreter:
     def _set(self, info, spec, value):
         dtype = NUMPY_TYPES[info.type]
         if info.type == 5:
-            raise ValueError("Cannot set tensor: string tensors are not supported as inputs")
+            self._set_strings(info, value)
+            return
         value = np.asarray(value)
         if value.dtype != dtype:
             raise ValueError("Cannot set tensor: Got value of type %s but expected type %s for "
@@ -288,6 +290,16 @@ class Interpreter:
                              (info.index, info.name))
         view = self._bytes_of(info)
         view.view(dtype).reshape(info.shape)[...] = value
+
+    def _set_strings(self, info, value):
+        value = np.asarray(value, dtype=object)
+        if value.shape != tuple(info.shape):
+            raise ValueError("Cannot set tensor: Dimension mismatch. Got %s but expected %s for "
+                             "input %d." % (list(value.shape), list(info.shape), info.index))
+        if not self._ready:
+            raise ValueError("Tensor data is null. Run allocate_tensors() first")
+        items = [v if isinstance(v, (bytes, str)) else str(v) for v in value.reshape(-1)]
+        self._alloc.set_string_bytes(info.id, encode_strings(items))
 
     def get_tensor(self, tensor_index, subgraph_index=0):
         with self._lock:

@@ -182,7 +182,12 @@ class _Loader:
         data = buffers[buffer] if buffers else None
         if data is not None and type_code != _STRING:
             need = count * NUMPY_TYPES[type_code].itemsize
-            if len(data) != need:
+            if t.sparsity is not None:
+                # a sparse constant stores only its kept values; DENSIFY checks the metadata
+                if len(data) % NUMPY_TYPES[type_code].itemsize or len(data) > need:
+                    self.fail("%s: its sparse buffer of %d bytes does not fit shape %s of %s", where,
+                              len(data), list(shape), TYPE_NAMES[type_code])
+            elif len(data) != need:
                 self.fail("%s: its buffer holds %d bytes, but shape %s of %s needs %d", where,
                           len(data), list(shape), TYPE_NAMES[type_code], need)
         scales = zero_points = None

@@ -6,8 +6,8 @@ which is why the shape logic here also produces offsets and strides.
 """
 import numpy as np
 
-from ._base import (BOOL, F16, F32, I8, I16, I32, I64, NUMPY_TYPES, STRING, TENSOR_TYPES, U8, ModelError,
-                    broadcast_shape, op)
+from ._base import (BOOL, F16, F32, I8, I16, I32, I64, NUMPY_TYPES, STRING, TENSOR_TYPES, U8, broadcast_shape,
+                    op)
 
 INDEX_TYPES = (I32, I64)
 INT32_MAX = 2 ** 31 - 1
@@ -50,9 +50,13 @@ def elements(shape):
 
 
 def const_ints(node, i, what, allowed=INDEX_TYPES):
+    """The values of a small integer input known at plan time (a constant, or folded from shapes:
+    either way the tensor holds the same values at run time)."""
     t = node.input(i)
     node.check_type(t, allowed, what)
-    value = node.need_const(i, what)
+    value = node.value(i)
+    if value is None:
+        node.need_const(i, what)
     return [int(v) for v in np.asarray(value).reshape(-1)]
 
 
@@ -144,7 +148,7 @@ def prepare_reshape(node):
     shape_t = node.optional_input(1)
     new_shape = None
     if shape_t is not None and shape_t.rank == 1 and shape_t.type in INDEX_TYPES:
-        value = node.const(1)
+        value = node.value(1)
         if value is not None:
             new_shape = [int(v) for v in np.asarray(value).reshape(-1)]
     if new_shape is None:
@@ -246,7 +250,7 @@ def prepare_range(node):
     check_output_type(node, 0, ts[0])
     vals = []
     for i, name in enumerate(("start", "limit", "delta")):
-        v = node.const(i)
+        v = node.value(i)
         if v is None:
             node.fail("%s (input %d) must be constant: the output size depends on it", name, i)
         if np.asarray(v).size != 1:
@@ -374,7 +378,8 @@ def strided_slice_plan(node, in_shape, begin, end, strides, begin_mask, end_mask
                 if end_mask >> k & 1:
                     stop = dim if s > 0 else -1
         if shrink:
-            if dim == 0 or not 0 <= start < dim:
+            raw = start if begin_mask >> k & 1 else (b + dim if b < 0 else b)
+            if not 0 <= raw < dim:
                 node.fail("shrink index %d is out of range for dim %d of size %d", b, dim_index, dim)
             size = 1
         else:
@@ -590,7 +595,7 @@ def prepare_unpack(node):
 
 # -- concatenation -----------------------------------------------------------------------------
 
-def _concat_params(node, axis, shapes, outer, chunks, act):
+def _concat_params(node, outer, chunks, act):
     """ip/fp for csrc/ops/movement/concat.c."""
     out = node.outputs[0]
     inputs = node.inputs
@@ -644,7 +649,7 @@ def prepare_concatenation(node):
     node.set_output_shape(0, shape)
     outer = elements(shape[:axis])
     inner = elements(shape[axis + 1:])
-    _concat_params(node, axis, None, outer, [t.shape[axis] * inner for t in inputs], act)
+    _concat_params(node, outer, [t.shape[axis] * inner for t in inputs], act)
 
 
 @op("PACK")
@@ -672,7 +677,7 @@ def prepare_pack(node):
     shape.insert(axis, count)
     check_fits(node, shape, "output")
     node.set_output_shape(0, shape)
-    _concat_params(node, axis, None, elements(t0.shape[:axis]), [elements(t0.shape[axis:])] * count, 0)
+    _concat_params(node, elements(t0.shape[:axis]), [elements(t0.shape[axis:])] * count, 0)
 
 
 # -- padding ---------------------------------------------------------------------------------------
@@ -734,7 +739,7 @@ def prepare_mirror_pad(node):
     mode = int(node.opt("mode", 0))
     if mode not in (0, 1):
         node.fail("unknown mirror pad mode %d", mode)
-    limit = 0 if mode == 1 else 1  # REFLECT may reach in - 1 elements, SYMMETRIC all of them
+    limit = mode  # REFLECT (0) may reach in - 1 elements, SYMMETRIC (1) all of them
     for d, (a, b) in enumerate(pads):
         if max(a, b) > src.shape[d] - 1 + limit:
             node.fail("padding %s of dim %d (size %d) is too large for %s mode", (a, b), d, src.shape[d],
@@ -807,7 +812,7 @@ def prepare_batch_to_space_nd(node):
 
 def _check_const_indices(node, i, limits):
     """Bounds-checks constant indices at prepare time (C checks them again on every invoke)."""
-    value = node.const(i)
+    value = node.value(i)
     if value is None:
         return
     value = np.asarray(value)
@@ -912,7 +917,7 @@ def prepare_embedding_lookup(node):
     es = itemsize(node, table)
     kind = 0
     if out.type == F32 and table.type in (I8, U8):
-        kind = 1 if table.type == I8 else 2
+        kind = 1  # TFLite reads a uint8 table as int8 too (no zero point), so both are kind 1
         if len(table.scales if table.scales is not None else []) > 1:
             node.fail("per-channel quantized tables are not supported")
     else:
@@ -953,5 +958,3 @@ def prepare_one_hot(node):
     # ip: [element size, index type, outer, depth, inner]
     node.ip = [es, indices.type, elements(indices.shape[:axis]), depth, elements(indices.shape[axis:])]
 
-
-__all__ = ["ModelError", "strided_slice_plan", "view", "row_strides"]

@@ -224,3 +224,182 @@ def pool_2d(node):
     ow, pl = same_padding(node, w, fw, sw, 1, padding)
     node.set_output_shape(0, (batch, oh, ow, c))
     node.ip = [kind, act, sh, sw, fh, fw, pt, pl]
+
+
+# ip: [kind, adj_x, adj_y, M, K, N, out_batch[3], lhs_batch_stride[3], rhs_batch_stride[3]]
+#     (csrc/ops/nn/batch_matmul.c)
+@op("BATCH_MATMUL")
+def batch_matmul(node):
+    node.check_counts(2)
+    lhs, rhs, out = node.input(0), node.input(1), node.outputs[0]
+    node.check_rank(lhs, 2, 5, "lhs")
+    node.check_rank(rhs, 2, 5, "rhs")
+    types = (lhs.type, rhs.type)
+    if types == (F32, F32):
+        kind = K_F32
+    elif types == (I8, I8):
+        kind = K_I8
+    elif types in ((I16, I16), (I16, I8)):
+        kind = K_I16
+    else:
+        node.fail("unsupported input types %s and %s", lhs.type_name, rhs.type_name)
+    node.check_type(out, lhs.type, "output")
+    if kind != K_F32:
+        for t, what in ((lhs, "lhs"), (rhs, "rhs"), (out, "output")):
+            _check_quantized(node, t, what)
+            if len(t.scales) != 1:
+                node.fail("%s must be quantized per tensor", what)
+        if kind == K_I16 and (lhs.zero_point or rhs.zero_point or out.zero_point):
+            node.fail("int16 batch matmul needs zero points of 0")
+    adj_x, adj_y = bool(node.opt("adj_x", False)), bool(node.opt("adj_y", False))
+    m, k = (lhs.shape[-1], lhs.shape[-2]) if adj_x else (lhs.shape[-2], lhs.shape[-1])
+    k2, n = (rhs.shape[-1], rhs.shape[-2]) if adj_y else (rhs.shape[-2], rhs.shape[-1])
+    if k != k2:
+        node.fail("contraction sizes differ: lhs %d, rhs %d", k, k2)
+    lb, rb = (1,) * 3 + tuple(lhs.shape[:-2]), (1,) * 3 + tuple(rhs.shape[:-2])
+    lb, rb = lb[-3:], rb[-3:]
+    ob = []
+    for x, y in zip(lb, rb):
+        if x != y and x != 1 and y != 1:
+            node.fail("batch dims %s and %s cannot be broadcast", list(lhs.shape[:-2]), list(rhs.shape[:-2]))
+        ob.append(y if x == 1 else x)
+    out_rank = max(lhs.rank, rhs.rank)
+    node.set_output_shape(0, tuple(ob[3 - (out_rank - 2):]) + (m, n))
+
+    def strides(b, size):
+        st, acc = [0, 0, 0], size
+        for i in (2, 1, 0):
+            st[i] = acc if b[i] != 1 else 0
+            acc *= b[i]
+        return st
+    node.ip = [kind, int(adj_x), int(adj_y), m, k, n] + ob + strides(lb, m * k) + strides(rb, k * n)
+
+
+# ip: [kind, activation, stride_h, stride_w, pad_top, pad_left, weights_are_const]
+#     (csrc/ops/nn/transpose_conv.c)
+@op("TRANSPOSE_CONV")
+def transpose_conv(node):
+    node.check_counts(3, 4)
+    w, x, out = node.input(1), node.input(2), node.outputs[0]
+    bias = node.optional_input(3)
+    shape = node.need_const(0, "output_shape")
+    node.check_type(node.input(0), I32, "output_shape")
+    node.check_rank(x, 4, what="input")
+    node.check_rank(w, 4, what="weights")
+    shape = [int(v) for v in np.asarray(shape).reshape(-1)]
+    if len(shape) != 4:
+        node.fail("output_shape must have 4 elements, has %d", len(shape))
+    oc, kh, kw, ic = w.shape
+    if ic != x.shape[3]:
+        node.fail("weights take %d input channels, the input has %d", ic, x.shape[3])
+    if shape[0] != x.shape[0] or shape[3] != oc:
+        node.fail("output_shape %s does not match batch %d and %d output channels", shape, x.shape[0], oc)
+    if any(d < 0 for d in shape):
+        node.fail("output_shape %s has a negative dimension", shape)
+    _check_bias(node, bias, oc)
+    kind = _kind(node, x, w, bias, out, oc, 0, allow_hybrid=False)
+    act = _clamp_activation(node)
+    sh, sw = _strides(node, "stride_h", "stride_w")
+    padding = _padding(node)
+    _oh, pt = same_padding(node, shape[1], kh, sh, 1, padding)
+    _ow, pl = same_padding(node, shape[2], kw, sw, 1, padding)
+    node.set_output_shape(0, shape)
+    node.ip = [kind, act, sh, sw, pt, pl, int(w.const is not None)]
+
+
+# ip: [activation, time_major, T, B, n_input, n_cell, n_output]; fp: [cell_clip, proj_clip]
+#     (csrc/ops/nn/lstm.c)
+@op("UNIDIRECTIONAL_SEQUENCE_LSTM")
+def unidirectional_sequence_lstm(node):
+    node.check_counts(1, 24)
+    if len(node.inputs) not in (20, 24):
+        node.fail("takes 20 or 24 inputs, the model gives %d", len(node.inputs))
+    for i in (0, 2, 3, 4, 6, 7, 8, 13, 14, 15, 18, 19):
+        node.input(i)
+    x, out = node.input(0), node.outputs[0]
+    if any(t is not None and t.type != F32 for t in node.inputs) or out.type != F32:
+        node.fail("only float32 LSTMs are supported")
+    node.check_rank(x, 3, what="input")
+    time_major = bool(node.opt("time_major", False))
+    steps, batch = (x.shape[0], x.shape[1]) if time_major else (x.shape[1], x.shape[0])
+    n_in = x.shape[2]
+    n_cell = node.input(4).shape[0] if node.input(4).rank == 2 else -1
+    n_out = node.input(8).shape[1] if node.input(8).rank == 2 else -1
+    if n_cell < 0 or n_out < 0:
+        node.fail("weights must be matrices")
+
+    def expect(i, shape, what):
+        t = node.optional_input(i)
+        if t is None:
+            return None
+        if tuple(t.shape) != tuple(shape):
+            node.fail("%s (input %d) has shape %s, expected %s", what, i, list(t.shape), list(shape))
+        return t
+
+    cifg = node.optional_input(1) is None
+    for i in (1, 2, 3, 4):
+        expect(i, (n_cell, n_in), "input weights")
+    for i in (5, 6, 7, 8):
+        expect(i, (n_cell, n_out), "recurrent weights")
+    if cifg != (node.optional_input(5) is None):
+        node.fail("input-to-input and recurrent-to-input weights must both be present or absent")
+    for i in (9, 10, 11, 12, 13, 14, 15):
+        expect(i, (n_cell,), "peephole / bias")
+    if not cifg and node.optional_input(12) is None:
+        node.fail("the input gate bias is required without CIFG")
+    peepholes = [node.optional_input(i) is not None for i in (10, 11)]
+    if any(peepholes) and not all(peepholes):
+        node.fail("forget and output peepholes must both be present or absent")
+    proj = expect(16, (n_out, n_cell), "projection weights")
+    expect(17, (n_out,), "projection bias")
+    if proj is None and n_out != n_cell:
+        node.fail("without projection the output size (%d) must equal the cell size (%d)", n_out, n_cell)
+    expect(18, (batch, n_out), "output state")
+    expect(19, (batch, n_cell), "cell state")
+    for i in (18, 19):
+        if node.input(i).const is not None:
+            node.fail("state input %d must be a variable tensor, not a constant", i)
+    ln = [node.optional_input(i) is not None for i in range(20, 24)]
+    if any(ln):
+        if not all(ln[1:]) or ln[0] == cifg:
+            node.fail("layer norm coefficients must be given for every gate that exists")
+        for i in range(20, 24):
+            expect(i, (n_cell,), "layer norm coefficients")
+    act = node.activation()
+    if act not in (0, 1, 2, 3, 4):
+        node.fail("unsupported cell activation %d", act)
+    cell_clip, proj_clip = float(node.opt("cell_clip", 0.0)), float(node.opt("proj_clip", 0.0))
+    if cell_clip < 0 or proj_clip < 0:
+        node.fail("clip values must be non-negative")
+    node.set_output_shape(0, (steps, batch, n_out) if time_major else (batch, steps, n_out))
+    node.ip = [act, int(time_major), steps, batch, n_in, n_cell, n_out]
+    node.fp = [cell_clip, proj_clip]
+
+
+# ip: [activation, stride_d, stride_h, stride_w, dilation_d, dilation_h, dilation_w,
+#      pad_front, pad_top, pad_left]   (csrc/ops/nn/conv3d.c)
+@op("CONV_3D")
+def conv_3d(node):
+    node.check_counts(2, 3)
+    x, w, out = node.input(0), node.input(1), node.outputs[0]
+    bias = node.optional_input(2)
+    for t, what in ((x, "input"), (w, "filter"), (out, "output")):
+        node.check_type(t, F32, what)
+    if bias is not None:
+        node.check_type(bias, F32, "bias")
+    node.check_rank(x, 5, what="input")
+    node.check_rank(w, 5, what="filter")
+    batch, d, h, wd, ic = x.shape
+    kd, kh, kw, fic, oc = w.shape
+    if fic != ic:
+        node.fail("filter takes %d input channels, the input has %d", fic, ic)
+    _check_bias(node, bias, oc)
+    act = _clamp_activation(node)
+    sd, sh, sw = _strides(node, "stride_d", "stride_h", "stride_w")
+    dd, dh, dw = _strides(node, "dilation_d_factor", "dilation_h_factor", "dilation_w_factor")
+    padding = _padding(node)
+    od, pd = same_padding(node, d, kd, sd, dd, padding)
+    oh, ph = same_padding(node, h, kh, sh, dh, padding)
+    ow, pw = same_padding(node, wd, kw, sw, dw, padding)
+    node.set_output_shape(0, (batch, od, oh, ow, oc))
+    node.ip = [act, sd, sh, sw, dd, dh, dw, pd, ph, pw]

@@ -105,8 +105,11 @@ def dequantize(node):
         return
     if not x.quantized:
         node.fail("the %s input has no quantization parameters", x.type_name)
-    if len(x.scales) > 1 and x.type == I16:
-        node.fail("per-channel dequantization supports int8 and uint8, not int16")
+    if x.type == I16:
+        if len(x.scales) > 1:
+            node.fail("per-channel dequantization supports int8 and uint8, not int16")
+        if x.zero_point != 0:
+            node.fail("an int16 input needs a zero point of 0, got %d", x.zero_point)
     scales = np.asarray(x.scales, dtype=np.float32)
     if not np.all(np.isfinite(scales)) or np.any(scales < 0):
         node.fail("input scales must be non-negative and finite")
@@ -159,16 +162,20 @@ def densify_values(node, shape, sparsity, values):
     traversal order. Every index and segment is checked, so a bad table fails clearly instead of
     writing out of bounds."""
     rank = len(shape)
-    order = [int(v) for v in (sparsity.traversal_order if sparsity.traversal_order is not None else [])]
-    block_map = [int(v) for v in (sparsity.block_map if sparsity.block_map is not None else [])]
+    def ints(values):
+        return [] if values is None else [int(v) for v in values]
+
+    order = ints(sparsity.traversal_order)
+    block_map = ints(sparsity.block_map)
     levels = list(sparsity.dim_metadata or [])
     total = rank + len(block_map)
     if len(order) != total:
-        node.fail("sparsity traversal_order has %d entries; rank %d with %d block dimensions needs %d",
-                  len(order), rank, len(block_map), total)
+        node.fail("sparsity traversal_order has %d entries; rank %d with %d block dimensions "
+                  "needs %d", len(order), rank, len(block_map), total)
     if len(levels) != total:
         node.fail("sparsity has %d dim_metadata entries, expected %d", len(levels), total)
-    if sorted(order[:rank]) != list(range(rank)) or sorted(order[rank:]) != list(range(rank, total)):
+    if (sorted(order[:rank]) != list(range(rank))
+            or sorted(order[rank:]) != list(range(rank, total))):
         node.fail("sparsity traversal_order %s is not a permutation of the dimensions followed by "
                   "the block dimensions", order)
     if any(not 0 <= d < rank for d in block_map) or any(

@@ -6,7 +6,7 @@ in csrc/ops/reduce/.
 """
 import numpy as np
 
-from ._base import BOOL, F32, I8, I16, I32, I64, U8, TENSOR_TYPES, op
+from ._base import BOOL, F32, I8, I16, I32, I64, U8, op
 
 QUANT8 = (I8, U8)
 
@@ -82,7 +82,7 @@ def prepare_reduce(node):
         if x.type == I16 and (x.zero_point != 0 or out.zero_point != 0):
             node.fail("int16 input and output must have zero point 0")
         same = x.scale == out.scale and x.zero_point == out.zero_point
-        if node.name == "MEAN" or (node.name == "SUM" and x.type in QUANT8):
+        if node.name in ("MEAN", "SUM"):
             mode = MODE_QUANT
         elif node.name == "REDUCE_PROD":
             if x.scale <= 0 or not out.quantized or out.scale <= 0:
@@ -167,15 +167,22 @@ def prepare_softmax(node):
 
 @op("LOG_SOFTMAX")
 def prepare_log_softmax(node):
-    """ip: [outer, depth] (csrc/ops/reduce/softmax.c). Float only for now."""
+    """ip: [outer, depth]  fp: [1.0] (csrc/ops/reduce/softmax.c)."""
     node.check_counts(1)
     x, out = node.input(0), node.outputs[0]
-    node.check_type(x, F32, "input")
-    node.check_type(out, F32, "output")
+    node.check_type(x, (F32, I8, U8), "input")
+    node.check_type(out, x.type, "output")
     if x.rank < 1:
         node.fail("input must have rank >= 1")
+    if x.type != F32:
+        if not x.quantized or x.scale <= 0:
+            node.fail("quantized LOG_SOFTMAX needs a positive input scale")
+        zp = 127 if x.type == I8 else 255
+        if out.scale != np.float32(16 / 256) or out.zero_point != zp:
+            node.fail("output must have scale 16/256 and zero point %d", zp)
     node.set_output_shape(0, x.shape)
     node.ip = list(rows(x.shape))
+    node.fp = [1.0]
 
 
 # -- L2_NORMALIZATION / LOCAL_RESPONSE_NORMALIZATION ------------------------------------------

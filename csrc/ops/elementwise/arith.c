@@ -40,11 +40,21 @@ TR_BINARY_ROW(mul_i16, int16_t, int16_t, (int16_t)tr_elem_clamp64(WRAP(int16_t, 
 
 /* --- quantized rows -------------------------------------------------------------------------- */
 
+/* One input's value on the common scale. */
+static inline int32_t q_scaled(int32_t v, int32_t offset, int32_t mul, int32_t shift, int32_t left_shift) {
+  const int32_t x = (int32_t)((uint32_t)(offset + v) << left_shift);
+  return tr_multiply_by_quantized_multiplier_smaller_than_one(x, mul, shift);
+}
+
+static inline int32_t q_add_sub_out(int32_t sx, int32_t sy, const tr_qparams *p, int sub) {
+  const int32_t raw = sub ? sx - sy : sx + sy;
+  const int32_t out = tr_fp_mbqm_small(raw, p->out_mul, p->out_shift) + p->out_offset;
+  return (int32_t)tr_elem_clamp64(out, p->ilo, p->ihi);
+}
+
 static inline int32_t q_add_sub(int32_t a, int32_t b, const tr_qparams *p, int sub) {
-  const int32_t x = (int32_t)((uint32_t)(p->in1_offset + a) << p->left_shift);
-  const int32_t y = (int32_t)((uint32_t)(p->in2_offset + b) << p->left_shift);
-  const int32_t sx = tr_multiply_by_quantized_multiplier_smaller_than_one(x, p->in1_mul, p->in1_shift);
-  const int32_t sy = tr_multiply_by_quantized_multiplier_smaller_than_one(y, p->in2_mul, p->in2_shift);
+  const int32_t sx = q_scaled(a, p->in1_offset, p->in1_mul, p->in1_shift, p->left_shift);
+  const int32_t sy = q_scaled(b, p->in2_offset, p->in2_mul, p->in2_shift, p->left_shift);
   const int32_t raw = sub ? sx - sy : sx + sy;
   const int32_t out = tr_fp_mbqm_small(raw, p->out_mul, p->out_shift) + p->out_offset;
   return (int32_t)tr_elem_clamp64(out, p->ilo, p->ihi);
@@ -82,10 +92,13 @@ static inline int32_t q_div(int32_t a, int32_t b, const tr_qparams *p) {
   return (int32_t)tr_elem_clamp64(out, p->ilo, p->ihi);
 }
 
-TR_BINARY_ROW(add_q8, int8_t, int8_t, (int8_t)q_add_sub(a, b, p, 0))
-TR_BINARY_ROW(sub_q8, int8_t, int8_t, (int8_t)q_add_sub(a, b, p, 1))
-TR_BINARY_ROW(add_qu8, uint8_t, uint8_t, (uint8_t)q_add_sub(a, b, p, 0))
-TR_BINARY_ROW(sub_qu8, uint8_t, uint8_t, (uint8_t)q_add_sub(a, b, p, 1))
+/* 8-bit inputs read their rescaled values from per-byte tables made in prepare. */
+#define T1(a) p->t1[(uint8_t)(a)]
+#define T2(b) p->t2[(uint8_t)(b)]
+TR_BINARY_ROW(add_q8, int8_t, int8_t, (int8_t)q_add_sub_out(T1(a), T2(b), p, 0))
+TR_BINARY_ROW(sub_q8, int8_t, int8_t, (int8_t)q_add_sub_out(T1(a), T2(b), p, 1))
+TR_BINARY_ROW(add_qu8, uint8_t, uint8_t, (uint8_t)q_add_sub_out(T1(a), T2(b), p, 0))
+TR_BINARY_ROW(sub_qu8, uint8_t, uint8_t, (uint8_t)q_add_sub_out(T1(a), T2(b), p, 1))
 TR_BINARY_ROW(add_q16, int16_t, int16_t, (int16_t)q_add_sub(a, b, p, 0))
 TR_BINARY_ROW(sub_q16, int16_t, int16_t, (int16_t)q_add_sub(a, b, p, 1))
 TR_BINARY_ROW(add_q16_pot, int16_t, int16_t, q_add_sub_pot16(a, b, p, 0))
@@ -163,7 +176,18 @@ static tr_status prepare_add_sub(tr_node *n, int sub) {
       else fn = sub ? sub_q16 : add_q16;
     }
   }
-  return tr_elem_setup_nary(n, 2, fn, &q);
+  tr_status st = tr_elem_setup_nary(n, 2, fn, &q);
+  if (st == TR_OK && (o->type == TR_INT8 || o->type == TR_UINT8)) {
+    tr_elem_state *s = n->state;
+    const int32_t lo = o->type == TR_INT8 ? -128 : 0;
+    for (int32_t v = lo; v < lo + 256; v++) {
+      s->tab[0][(uint8_t)v] = q_scaled(v, q.in1_offset, q.in1_mul, q.in1_shift, q.left_shift);
+      s->tab[1][(uint8_t)v] = q_scaled(v, q.in2_offset, q.in2_mul, q.in2_shift, q.left_shift);
+    }
+    s->q.t1 = s->tab[0];
+    s->q.t2 = s->tab[1];
+  }
+  return st;
 }
 
 static tr_status add_prepare(tr_node *n) { return prepare_add_sub(n, 0); }

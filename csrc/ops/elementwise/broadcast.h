@@ -46,6 +46,7 @@ typedef struct {
   int32_t mul2, shift2; /* a second output multiplier (PRELU, LEAKY_RELU) */
   float fparam;         /* a float parameter (LEAKY_RELU alpha, int8 SQRT scales) */
   float fparam2;
+  const int32_t *t1, *t2; /* per-byte tables of 8-bit inputs' rescaled values, or NULL */
 } tr_qparams;
 
 typedef void (*tr_unary_fn)(void *out, const void *in, int64_t n, const void *state);
@@ -57,6 +58,7 @@ typedef struct {
   size_t in_size[TR_BC_MAX_IN], out_size;
   tr_qparams q;
   uint8_t lut[256];     /* 8-bit lookup table, indexed by the input's raw byte */
+  int32_t tab[2][256];  /* what q.t1 / q.t2 point to */
 } tr_elem_state;
 
 /* prepare helpers: allocate node->state and plan the broadcast of inputs [0, nin). */
@@ -78,8 +80,10 @@ void tr_elem_int_activation(int32_t act, int32_t type, int64_t *lo, int64_t *hi)
   static void name(void *out_, const void *const *in_, const int64_t *st, int64_t n,         \
                    const void *p_) {                                                          \
     const TA *A = (const TA *)in_[0], *B = (const TA *)in_[1];                                \
-    TO *O = (TO *)out_;                                                                       \
-    const tr_qparams *p = (const tr_qparams *)p_;                                             \
+    TO *restrict O = (TO *)out_;                                                              \
+    /* a local copy: 8-bit stores may alias the parameters and would force reloads */          \
+    const tr_qparams pc = *(const tr_qparams *)p_;                                            \
+    const tr_qparams *p = &pc;                                                                \
     (void)p;                                                                                  \
     if (st[0] == 1 && st[1] == 1) {                                                           \
       for (int64_t i = 0; i < n; i++) {                                                       \
@@ -106,8 +110,9 @@ void tr_elem_int_activation(int32_t act, int32_t type, int64_t *lo, int64_t *hi)
 #define TR_UNARY_FN(name, TI, TO, EXPR)                                                       \
   static void name(void *out_, const void *in_, int64_t n, const void *s_) {                  \
     const TI *X = (const TI *)in_;                                                            \
-    TO *O = (TO *)out_;                                                                       \
-    const tr_qparams *p = &((const tr_elem_state *)s_)->q;                                    \
+    TO *restrict O = (TO *)out_;                                                              \
+    const tr_qparams pc = ((const tr_elem_state *)s_)->q;                                     \
+    const tr_qparams *p = &pc;                                                                \
     (void)p;                                                                                  \
     for (int64_t i = 0; i < n; i++) {                                                         \
       const TI x = X[i];                                                                      \

@@ -3,7 +3,7 @@
  *
  * ip: []
  *
- * int8 / uint8 (and quantized int16) operands are first brought to a common real scale the way
+ * int8 / uint8 (and, for EQUAL / NOT_EQUAL, quantized int16) operands are first brought to a common real scale the way
  * TFLite does (offset, << 8, times each input's own scale as a Q31 multiplier), so operands
  * with different quantization compare by value. */
 #include <stdbool.h>
@@ -53,7 +53,9 @@ static tr_status compare_prepare(tr_node *n, int which) {
   const tr_tensor *a = n->inputs[0], *b = n->inputs[1];
   const tr_row_fn *rows = NULL;
   tr_qparams q = {0};
-  int quantized = a->type == TR_INT8 || a->type == TR_UINT8 || (a->type == TR_INT16 && a->scale != 0.0f);
+  /* TFLite rescales quantized int16 only for EQUAL / NOT_EQUAL; the orderings compare raw. */
+  int quantized = a->type == TR_INT8 || a->type == TR_UINT8 ||
+                  (a->type == TR_INT16 && a->scale != 0.0f && (which == CMP_EQ || which == CMP_NE));
   switch (a->type) {
     case TR_FLOAT32: rows = rows_f32; break;
     case TR_INT16: rows = quantized ? rows_q16 : rows_i16; break;

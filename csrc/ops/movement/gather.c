@@ -6,8 +6,9 @@
  * GATHER           ip: [element size, index type, batch, outer, axis_size, inner, coords]
  *   out[b, o, c, :] = params[b, o, indices[b, c], :] (inner elements per slice)
  * GATHER_ND        ip: [element size, index type, k, tuples, slice, params_dims[k], strides[k]]
- * EMBEDDING_LOOKUP ip: [element size, rows, row_elems, kind (0 copy, 1 int8 -> float32,
- *                       2 uint8 -> float32)]   fp: [scale]  (ids are input 0, the table input 1)
+ * EMBEDDING_LOOKUP ip: [element size, rows, row_elems, kind (0 copy, 1 8-bit table -> float32)]
+ *                  fp: [scale]  (ids are input 0, the table input 1; like TFLite's hybrid kernel,
+ *                  a uint8 table is read as int8 and its zero point is ignored)
  * SCATTER_ND       ip: [type, k, tuples, slice, out_dims[k], strides[k]]  (updates are summed)
  * ONE_HOT          ip: [element size, index type, outer, depth, inner]
  *   out[o, d, i] = indices[o, i] == d ? on : off */
@@ -88,8 +89,7 @@ static tr_status embedding_lookup(tr_node *n) {
       float *out = (float *)n->outputs[0]->data + i * row_elems;
       for (int64_t j = 0; j < row_elems; j++) {
         const int64_t at = id * row_elems + j;
-        const int32_t q = kind == 1 ? ((const int8_t *)table->data)[at] : ((const uint8_t *)table->data)[at];
-        out[j] = (float)(q * scale);
+        out[j] = (float)(((const int8_t *)table->data)[at] * scale);
       }
     }
   }

@@ -15,7 +15,7 @@
 MOVEMENT_OPS(DECLARE)
 #undef DECLARE
 
-void tr_register_movement_ops(tr_move_op_table *table) {
+void tr_register_movement_ops(tr_op_table *table) {
 #define REGISTER(code, name) table->ops[TR_BUILTIN_##code] = &tr_move_op_##name;
   MOVEMENT_OPS(REGISTER)
 #undef REGISTER

@@ -267,8 +267,14 @@ static void conv_q_rows(void *vctx, int64_t begin, int64_t end) {
               for (int32_t t = 0; t < nc; t++) {
                 const int32_t oc = g * s->OCg + ob + t;
                 int64_t v = acc[r][t];
-                if (c->bias) v += c->bias64 ? ((const int64_t *)c->bias)[oc] : ((const int32_t *)c->bias)[oc];
-                int32_t q = tr_multiply_by_quantized_multiplier_64(v, s->qm[oc].multiplier, s->qm[oc].shift);
+                int32_t q;
+                /* an int32 bias makes TFLite accumulate, and requantize, in 32 bits */
+                if (c->bias && !c->bias64)
+                  q = tr_multiply_by_quantized_multiplier((int32_t)(v + ((const int32_t *)c->bias)[oc]),
+                                                          s->qm[oc].multiplier, s->qm[oc].shift);
+                else
+                  q = tr_multiply_by_quantized_multiplier_64(v + (c->bias ? ((const int64_t *)c->bias)[oc] : 0),
+                                                             s->qm[oc].multiplier, s->qm[oc].shift);
                 o[t] = (int16_t)tr_clamp_i32(q + s->out_zp, s->act_lo, s->act_hi);
               }
             }

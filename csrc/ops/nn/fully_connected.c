@@ -3,6 +3,10 @@
  *
  * ip: [kind (NN_*), activation, filter_is_const, asymmetric_quantize_inputs]
  *
+ * Integer outputs are requantized as TFLite's reference kernels do for this op: the
+ * accumulator times the real scale in double, rounded half away from zero (its optimized
+ * int8 kernels use the fixed-point multiplier instead; the two differ by one unit at most).
+ *
  * A blocked matrix product: the weights are packed once as [k][n padded to 8] so the inner
  * loop updates a 4 x 8 tile of outputs from 8 contiguous weights. Work is split over tiles. */
 #include "ops/nn/nn_common.h"
@@ -16,7 +20,7 @@ typedef struct {
   int32_t packed;
   float *wf;
   int16_t *wq;
-  tr_qmul *qm;
+  double *eff; /* per output channel: input scale * filter scale / output scale */
   int32_t in_zp, out_zp, act_lo, act_hi;
   float flo, fhi;
   int8_t *hq;
@@ -30,7 +34,7 @@ static void fc_release(tr_node *n) {
   if (s) {
     free(s->wf);
     free(s->wq);
-    free(s->qm);
+    free(s->eff);
     free(s->hq);
     free(s->hscale);
     free(s->hzp);
@@ -69,13 +73,21 @@ static tr_status fc_prepare(tr_node *n) {
     for (int32_t c = 0; c < s->N; c++) s->cscale[c] = nn_channel_scale(filter, c);
     return TR_OK;
   }
-  s->qm = (tr_qmul *)calloc((size_t)s->N + 1, sizeof(tr_qmul));
-  if (!s->qm) return tr_fail(n, "out of memory");
+  s->eff = (double *)calloc((size_t)s->N + 1, sizeof(double));
+  if (!s->eff) return tr_fail(n, "out of memory");
   s->in_zp = in->zero_point;
   s->out_zp = out->zero_point;
-  nn_channel_multipliers(in, filter, out, s->N, s->qm);
+  for (int32_t c = 0; c < s->N; c++)
+    s->eff[c] = (double)in->scale * (double)nn_channel_scale(filter, c) / (double)out->scale;
   tr_activation_range_quantized(s->act, out->type, out->scale, out->zero_point, &s->act_lo, &s->act_hi);
   return TR_OK;
+}
+
+static inline int32_t fc_requant(double acc, double eff) {
+  double v = round(acc * eff);
+  if (v > 2147483647.0) v = 2147483647.0;
+  if (v < -2147483648.0) v = -2147483648.0;
+  return (int32_t)v;
 }
 
 static void fc_pack(fc_state *s, const tr_tensor *filter) {
@@ -178,7 +190,7 @@ static void fc_q_tiles(void *vctx, int64_t begin, int64_t end) {
           const int32_t col = n0 + t;
           int64_t v = acc[r][t];
           if (c->bias) v += c->bias64 ? ((const int64_t *)c->bias)[col] : ((const int32_t *)c->bias)[col];
-          int32_t q = tr_multiply_by_quantized_multiplier_64(v, s->qm[col].multiplier, s->qm[col].shift);
+          int32_t q = fc_requant((double)v, s->eff[col]);
           ((int16_t *)c->out)[(size_t)(m0 + r) * s->N + col] = (int16_t)tr_clamp_i32(q + s->out_zp, s->act_lo, s->act_hi);
         }
       continue;
@@ -199,7 +211,7 @@ static void fc_q_tiles(void *vctx, int64_t begin, int64_t end) {
         }
         int32_t v = acc[r][t];
         if (c->bias) v += ((const int32_t *)c->bias)[col];
-        v = tr_multiply_by_quantized_multiplier(v, s->qm[col].multiplier, s->qm[col].shift) + s->out_zp;
+        v = fc_requant((double)v, s->eff[col]) + s->out_zp;
         v = tr_clamp_i32(v, s->act_lo, s->act_hi);
         if (s->kind == NN_U8) ((uint8_t *)c->out)[at] = (uint8_t)v;
         else ((int8_t *)c->out)[at] = (int8_t)v;

@@ -3,8 +3,11 @@
  *
  * Float input (TFLite's AffineQuantize): q = clamp(round(x / scale) + zero_point), the division
  * in float32, the rounding half away from zero, then the sum and the clamp in double so that
- * huge |x| saturate instead of overflowing. The tensor is walked as [outer, channels, inner]
- * (channels = 1 for per-tensor), so each channel's scale is looked up once per run of `inner`.
+ * huge |x| and infinities saturate, as current TFLite does. (The reference kernel of the
+ * ai_edge_litert 2.3 wheel converts to int32 first, so on x86 values beyond the int32 range
+ * and NaN come out as an arbitrary extreme; those are the only inputs where we differ.)
+ * The tensor is walked as [outer, channels, inner] (channels = 1 for per-tensor), so each
+ * channel's scale is looked up once per run of `inner`.
  *
  * Integer input (TFLite's Requantize): q = clamp(MultiplyByQuantizedMultiplier(x - zp_in, M, s)
  * + zp_out), with (M, s) = QuantizeMultiplier(scale_in / scale_out) computed once in prepare.
@@ -28,8 +31,8 @@ typedef struct {
 
 static inline int32_t quantize_one(float x, float scale, double zero_point, double lo, double hi) {
   double v = (double)tr_round_f32(x / scale) + zero_point;
-  /* NaN quantizes to 0, as the reference's float-to-int conversion does on x86 */
-  if (v != v) return 0;
+  /* NaN has no quantized value: give it the zero point (real 0.0). */
+  if (v != v) return (int32_t)zero_point;
   v = v < lo ? lo : (v > hi ? hi : v);
   return (int32_t)v;
 }

@@ -186,4 +186,55 @@ static inline int16_t tr_lut_lookup_int16(int16_t value, const int16_t *lut) {
   return (int16_t)(base + delta);
 }
 
+static inline int32_t tr_sat_add32(int32_t a, int32_t b) {
+  const int64_t s = (int64_t)a + b;
+  return s > INT32_MAX ? INT32_MAX : (s < INT32_MIN ? INT32_MIN : (int32_t)s);
+}
+
+static inline int32_t tr_sat_sub32(int32_t a, int32_t b) {
+  const int64_t s = (int64_t)a - b;
+  return s > INT32_MAX ? INT32_MAX : (s < INT32_MIN ? INT32_MIN : (int32_t)s);
+}
+
+/* TFLite's log_x_for_x_greater_than_or_equal_to_1: log(x) for x with in_bits integer bits,
+ * returned with out_bits integer bits. */
+static inline int32_t tr_fp_log_x_ge_1(int32_t x, int in_bits, int out_bits) {
+  const int accum_bits = out_bits + 1;
+  const int32_t log_2 = 1488522236, sqrt_sqrt_half = 1805811301, sqrt_half = 1518500250;
+  const int32_t one_quarter = 536870912;
+  const int32_t alpha_n = 117049297, alpha_d = 127690142, alpha_i = 1057819769, alpha_f = 638450708;
+  const int32_t shifted_quarter = tr_fp_rescale(one_quarter, 0, accum_bits);
+
+  const int32_t z_a = x;
+  const int z_a_headroom_plus_1 = tr_clz32((uint32_t)z_a);
+  const int32_t r_a_tmp = tr_fp_mul_by_pot(z_a, z_a_headroom_plus_1 - 1);
+  const int32_t r_a = tr_fp_mul_by_pot(tr_fp_mul(r_a_tmp, sqrt_half), 1);
+  const int32_t z_a_pow_2_adj =
+      tr_sat_add32(tr_fp_mul_by_pot(in_bits - z_a_headroom_plus_1, 31 - accum_bits), shifted_quarter);
+
+  const int32_t z_b = tr_fp_mul(z_a, sqrt_half);
+  const int z_b_headroom = tr_clz32((uint32_t)z_b) - 1;
+  const int32_t r_b = tr_fp_mul_by_pot(z_a, z_b_headroom);
+  const int32_t z_b_pow_2_adj =
+      tr_sat_sub32(tr_fp_mul_by_pot(in_bits - z_b_headroom, 31 - accum_bits), shifted_quarter);
+
+  const int32_t r = r_a < r_b ? r_a : r_b;
+  const int32_t z_pow_2_adj = z_a_pow_2_adj > z_b_pow_2_adj ? z_a_pow_2_adj : z_b_pow_2_adj;
+
+  const int64_t ps = (int64_t)r + sqrt_sqrt_half;
+  const int32_t p = (int32_t)((ps + (ps >= 0 ? 1 : -1)) / 2);
+  int32_t q = tr_fp_sub(r, sqrt_sqrt_half);
+  q = tr_fp_add(q, q);
+
+  const int32_t common_sq = tr_fp_mul(q, q);
+  const int32_t num = tr_fp_add(tr_fp_mul(q, r), tr_fp_mul(tr_fp_mul(q, common_sq), alpha_n));
+  const int32_t denom_minus_one =
+      tr_fp_add(tr_fp_mul(p, tr_fp_add(tr_fp_add(alpha_i, q), tr_fp_mul(alpha_d, common_sq))), tr_fp_mul(alpha_f, q));
+  const int32_t recip_denom = tr_fp_one_over_one_plus_x(denom_minus_one);
+
+  const int32_t num_scaled = tr_fp_rescale(num, 0, accum_bits);
+  const int32_t sum = tr_fp_add(tr_fp_mul(z_pow_2_adj, log_2), tr_fp_mul(num_scaled, recip_denom));
+  return tr_fp_rescale(sum, accum_bits, out_bits);
+}
+
 #endif

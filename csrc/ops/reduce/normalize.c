@@ -83,7 +83,8 @@ static tr_status lrn_eval(tr_node *n) {
     float *yr = y + (int64_t)i * depth;
     for (int32_t c = 0; c < depth; c++) {
       const int32_t lo = c - radius > 0 ? c - radius : 0;
-      const int32_t hi = c + radius + 1 < depth ? c + radius + 1 : depth;
+      /* TFLite 2.3 ends the window at c + radius, exclusive (TensorFlow includes c + radius) */
+      const int32_t hi = c + radius < depth ? c + radius : depth;
       float acc = 0.0f;
       for (int32_t k = lo; k < hi; k++) acc += xr[k] * xr[k];
       yr[c] = xr[c] * powf(bias + alpha * acc, -beta);

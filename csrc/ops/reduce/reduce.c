@@ -28,6 +28,8 @@ typedef struct {
   int64_t nout, nred;
   int32_t mult, shift; /* quantized rescale */
   int32_t in_zp, out_zp;
+  int32_t float_sum; /* quantized SUM rescaled in float */
+  float fscale, fbias;
 } reduce_state;
 
 static tr_status reduce_prepare(tr_node *n) {
@@ -77,6 +79,11 @@ static tr_status reduce_prepare(tr_node *n) {
         st->shift = q.shift;
       }
     } else {
+      /* int8 / int16 SUM: TFLite 2.3's reference kernel reads the data as uint8 and returns
+       * garbage, so these follow its default kernel, which rescales in float. */
+      st->float_sum = st->kind == REDUCE_SUM && (in->type == TR_INT8 || in->type == TR_INT16);
+      st->fscale = in->scale / out->scale;
+      st->fbias = (float)(-st->in_zp) * st->fscale * (float)st->nred;
       tr_qmul q = tr_quantize_multiplier((double)in->scale / (double)out->scale);
       st->mult = q.multiplier;
       st->shift = q.shift;
@@ -227,8 +234,13 @@ static void reduce_bool(void *vctx, int64_t begin, int64_t end) {
       } else {                                                                                 \
         int32_t acc = 0;                                                                       \
         FOR_EACH_REDUCED(st, base, acc += x[off]);                                             \
-        const int32_t shifted = (int32_t)(acc - (int64_t)in_zp * st->nred);                    \
-        r = tr_multiply_by_quantized_multiplier(shifted, st->mult, st->shift) + st->out_zp;    \
+        if (st->float_sum) {                                                                   \
+          const float v = roundf((float)acc * st->fscale + st->fbias);                         \
+          r = (int32_t)tr_clamp_f32(v, -2147483520.0f, 2147483520.0f) + st->out_zp;           \
+        } else {                                                                               \
+          const int32_t shifted = (int32_t)(acc - (int64_t)in_zp * st->nred);                  \
+          r = tr_multiply_by_quantized_multiplier(shifted, st->mult, st->shift) + st->out_zp;  \
+        }                                                                                      \
       }                                                                                        \
       y[o] = (T)tr_clamp_i32(r, QMIN, QMAX);                                                   \
     }                                                                                          \

@@ -6,7 +6,9 @@
  * int8/uint8 input: TFLite's reference path, gemmlowp fixed-point exp in Q5.26 and a
  *   fixed-point reciprocal (the optimised TFLite kernels use a float LUT and differ by a unit
  *   now and then). Output int8, uint8 or int16.
- * int16 input: the LUT path every TFLite kernel set uses (exp and 1/(1+x) tables). */
+ * int16 input: the LUT path every TFLite kernel set uses (exp and 1/(1+x) tables).
+ * LOG_SOFTMAX int8/uint8: TFLite's reference fixed-point kernel (output scale 16/256, zero
+ *   point 127 / 255). */
 #include <math.h>
 #include <stdlib.h>
 
@@ -19,6 +21,7 @@ typedef struct {
   int32_t outer, depth;
   float beta;
   int32_t mult, left_shift, diff_min; /* 8-bit input */
+  int32_t reverse_mult, reverse_shift;  /* LOG_SOFTMAX 8-bit, reverse_shift <= 0 */
   int16_t exp_lut[513], recip_lut[513]; /* int16 */
 } softmax_state;
 
@@ -38,6 +41,11 @@ static tr_status softmax_prepare(tr_node *n) {
     st->mult = q.multiplier;
     st->left_shift = q.shift;
     st->diff_min = -tr_input_radius(SCALED_DIFF_BITS, q.shift, 31);
+    /* the inverse of the input scaling, for LOG_SOFTMAX's lower cut-off */
+    const double reverse = (double)(1ll << (31 - q.shift)) / (double)q.multiplier;
+    tr_qmul r = tr_quantize_multiplier_smaller_than_one(reverse);
+    st->reverse_mult = r.multiplier;
+    st->reverse_shift = r.shift;
   } else if (in->type == TR_INT16) {
     const double range = 65535.0;
     tr_lut_populate_int16(10.0 / range, INT16_MAX, 2.0 / range, 0, exp_fn, st->exp_lut);
@@ -132,6 +140,41 @@ DEFINE_SOFTMAX_Q(softmax_i8_i16, int8_t, int16_t, INT16_MIN, INT16_MAX)
 DEFINE_SOFTMAX_Q(softmax_u8_u8, uint8_t, uint8_t, 0, UINT8_MAX)
 DEFINE_SOFTMAX_Q(softmax_u8_i16, uint8_t, int16_t, INT16_MIN, INT16_MAX)
 
+#define DEFINE_LOG_SOFTMAX_Q(NAME, T, TMIN, TMAX)                                                 \
+  static void NAME(const softmax_state *st, const T *x, T *y, int64_t r0, int64_t r1) {          \
+    const int32_t depth = st->depth;                                                             \
+    for (int64_t r = r0; r < r1; r++) {                                                          \
+      const T *xr = x + r * depth;                                                               \
+      T *yr = y + r * depth;                                                                     \
+      int32_t max = TMIN;                                                                        \
+      for (int32_t c = 0; c < depth; c++) max = xr[c] > max ? xr[c] : max;                       \
+      int32_t sum = 0;                                                                           \
+      for (int32_t c = 0; c < depth; c++) {                                                      \
+        const int32_t diff = (int32_t)xr[c] - max;                                               \
+        if (diff >= st->diff_min)                                                                \
+          sum = tr_fp_add(sum, tr_fp_rescale(scaled_exp(st, diff), 0, ACCUM_BITS));              \
+      }                                                                                          \
+      const int32_t log_sum = tr_fp_log_x_ge_1(sum, ACCUM_BITS, SCALED_DIFF_BITS);               \
+      const int32_t cut = tr_multiply_by_quantized_multiplier(log_sum + INT32_MIN, st->reverse_mult, \
+                                                              st->reverse_shift);                \
+      const int32_t adjusted_diff_min = st->diff_min - 1 > cut ? st->diff_min - 1 : cut;         \
+      for (int32_t c = 0; c < depth; c++) {                                                      \
+        const int32_t diff = (int32_t)xr[c] - max;                                               \
+        if (diff > adjusted_diff_min) {                                                          \
+          const int32_t rescaled =                                                               \
+              tr_multiply_by_quantized_multiplier_greater_than_one(diff, st->mult, st->left_shift); \
+          const int32_t v = tr_rounding_divide_by_pot(tr_fp_sub(rescaled, log_sum), 31 - 5 - 4) + TMAX; \
+          yr[c] = (T)tr_clamp_i32(v, TMIN, TMAX);                                                \
+        } else {                                                                                 \
+          yr[c] = (T)(TMIN);                                                                     \
+        }                                                                                        \
+      }                                                                                          \
+    }                                                                                            \
+  }
+
+DEFINE_LOG_SOFTMAX_Q(log_softmax_i8, int8_t, INT8_MIN, INT8_MAX)
+DEFINE_LOG_SOFTMAX_Q(log_softmax_u8, uint8_t, 0, UINT8_MAX)
+
 static void softmax_i16(const softmax_state *st, const int16_t *x, int16_t *y, int64_t r0, int64_t r1) {
   const int32_t depth = st->depth;
   for (int64_t r = r0; r < r1; r++) {
@@ -168,6 +211,9 @@ static void softmax_range(void *vctx, int64_t r0, int64_t r1) {
   if (ti == TR_FLOAT32) {
     if (c->log) log_softmax_f32(st, x, y, r0, r1);
     else softmax_f32(st, x, y, r0, r1);
+  } else if (c->log) {
+    if (ti == TR_INT8) log_softmax_i8(st, x, y, r0, r1);
+    else log_softmax_u8(st, x, y, r0, r1);
   } else if (ti == TR_INT8 && to == TR_INT8) {
     softmax_i8_i8(st, x, y, r0, r1);
   } else if (ti == TR_INT8 && to == TR_INT16) {
