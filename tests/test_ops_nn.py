@@ -18,6 +18,7 @@ QTYPES = {
     "i8": (np.int8, np.int8, np.int32),
     "u8": (np.uint8, np.uint8, np.int32),
     "i16": (np.int16, np.int8, np.int64),
+    "i16b32": (np.int16, np.int8, np.int32),  # int16x8 with a legacy int32 bias
 }
 
 
@@ -58,6 +59,11 @@ def bias_const(m, n, kind, in_scale=None, w_scales=None, bdtype=None, zero=False
     hi = 3000 if bdtype == np.int32 else 300000
     return m.constant("b", RNG.integers(-hi, hi, n).astype(bdtype) * (0 if zero else 1), dtype=bdtype,
                       quantization={"scale": scales, "zero_point": np.zeros(n, np.int64)})
+
+
+def bias_type_option(kind):
+    # TFLite reads an int16x8 op's bias as int64 unless the option says int32
+    return {"quantized_bias_type": "INT32"} if kind == "i16b32" else {}
 
 
 def io_tensors(m, kind, in_shape, out_scale=0.1):
@@ -108,7 +114,8 @@ def conv_model(kind, batch=2, hw=(9, 11), ic=5, oc=7, k=(3, 3), stride=(1, 1), d
     if bias:
         ins.append(bias_const(m, oc, kind, in_scale, ws, QTYPES.get(kind, (0, 0, None))[2], bias == "zero"))
     m.op("CONV_2D", ins, [y], padding=padding, stride_h=stride[0], stride_w=stride[1],
-         dilation_h_factor=dil[0], dilation_w_factor=dil[1], fused_activation_function=act)
+         dilation_h_factor=dil[0], dilation_w_factor=dil[1], fused_activation_function=act,
+         **bias_type_option(kind))
     m.output(y)
     return m.build()
 
@@ -128,7 +135,7 @@ CONV_CASES = [
 
 
 @pytest.mark.parametrize("case", CONV_CASES, ids=lambda c: ",".join("%s=%s" % kv for kv in c.items()) or "base")
-@pytest.mark.parametrize("kind", ["f32", "i8", "u8", "i16"])
+@pytest.mark.parametrize("kind", ["f32", "i8", "u8", "i16", "i16b32"])
 def test_conv2d(kind, case):
     if kind == "u8" and case.get("groups", 1) != 1:
         pytest.skip("TFLite's uint8 reference conv has no groups")
@@ -211,7 +218,7 @@ def fc_model(kind, in_shape=(3, 20), units=11, act="NONE", bias=True, keep_num_d
     if bias:
         ins.append(bias_const(m, units, kind, in_scale, ws, QTYPES.get(kind, (0, 0, None))[2]))
     m.op("FULLY_CONNECTED", ins, [y], fused_activation_function=act, keep_num_dims=keep_num_dims,
-         asymmetric_quantize_inputs=asymmetric)
+         asymmetric_quantize_inputs=asymmetric, **bias_type_option(kind))
     m.output(y)
     return m.build()
 
@@ -227,7 +234,7 @@ FC_CASES = [
 
 
 @pytest.mark.parametrize("case", FC_CASES, ids=lambda c: ",".join("%s=%s" % kv for kv in c.items()) or "base")
-@pytest.mark.parametrize("kind", ["f32", "i8", "u8", "i16"])
+@pytest.mark.parametrize("kind", ["f32", "i8", "u8", "i16", "i16b32"])
 def test_fully_connected(kind, case):
     if kind == "u8" and case.get("per_channel"):
         pytest.skip("uint8 weights are per tensor")
@@ -345,7 +352,7 @@ def tconv_model(kind, in_shape=(2, 5, 6, 4), oc=3, k=(3, 3), stride=(2, 2), padd
     if bias:
         ins.append(bias_const(m, oc, kind, in_scale, ws, QTYPES.get(kind, (0, 0, None))[2]))
     m.op("TRANSPOSE_CONV", ins, [y], padding=padding, stride_h=stride[0], stride_w=stride[1],
-         fused_activation_function=act)
+         fused_activation_function=act, **bias_type_option(kind))
     m.output(y)
     return m.build()
 
@@ -361,7 +368,7 @@ TCONV_CASES = [
 
 
 @pytest.mark.parametrize("case", TCONV_CASES, ids=lambda c: ",".join("%s=%s" % kv for kv in c.items()) or "base")
-@pytest.mark.parametrize("kind", ["f32", "i8", "i16"])
+@pytest.mark.parametrize("kind", ["f32", "i8", "u8", "i16", "i16b32"])
 def test_transpose_conv(kind, case):
     check(tconv_model(kind, **case), kind)
 

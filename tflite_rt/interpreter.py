@@ -228,10 +228,20 @@ class Interpreter:
         def types(ids):
             return [NUMPY_TYPES[sg.tensors[i].type].type for i in ids if i != -1]
 
+        outputs = list(op.outputs)
+        if op.op_name == "WHILE":
+            # Like the reference, report as absent (-1) a loop output that nothing reads and
+            # that the body passes through unchanged.
+            body = self._model.subgraphs[int(op.options.body_subgraph_index)]
+            used = set(sg.outputs)
+            for other in sg.operators:
+                used.update(other.inputs)
+            outputs = [-1 if i not in used and k < len(body.inputs) and k < len(body.outputs)
+                       and body.inputs[k] == body.outputs[k] else i for k, i in enumerate(outputs)]
         return {"index": int(op_index), "op_name": op.op_name,
                 "inputs": np.asarray(op.inputs, dtype=np.int32),
-                "outputs": np.asarray(op.outputs, dtype=np.int32),
-                "operand_types": types(op.inputs), "result_types": types(op.outputs)}
+                "outputs": np.asarray(outputs, dtype=np.int32),
+                "operand_types": types(op.inputs), "result_types": types(outputs)}
 
     def _get_ops_details(self):
         return [self._get_op_details(i) for i in range(len(self._model.subgraphs[0].operators))]

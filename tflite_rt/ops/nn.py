@@ -91,6 +91,16 @@ def _kind(node, x, w, bias, out, channels, axis, allow_hybrid=True):
     node.fail("unsupported combination: input %s, filter %s", x.type_name, w.type_name)
 
 
+def _bias32(node, kind, bias):
+    """Whether an int16x8 op accumulates and requantizes in 32 bits: an int32 bias, or no
+    bias with quantized_bias_type INT32 (TFLite's default for int16 activations is int64)."""
+    if kind != K_I16:
+        return 0
+    if bias is not None:
+        return int(bias.type == I32)
+    return int(int(node.opt("quantized_bias_type", 0)) == I32)
+
+
 def _check_bias(node, bias, channels):
     if bias is not None and bias.size != channels:
         node.fail("bias has %d elements, expected %d", bias.size, channels)
@@ -112,7 +122,7 @@ def _strides(node, *names):
 
 
 # ip: [kind, activation, stride_h, stride_w, dilation_h, dilation_w, pad_top, pad_left,
-#      filter_is_const, hybrid_per_channel]   (csrc/ops/nn/conv.c)
+#      filter_is_const, hybrid_per_channel, int16x8_in_32_bits]   (csrc/ops/nn/conv.c)
 @op("CONV_2D")
 def conv_2d(node):
     node.check_counts(2, 3)
@@ -136,7 +146,8 @@ def conv_2d(node):
     oh, pt = same_padding(node, h, kh, sh, dh, padding)
     ow, pl = same_padding(node, wd, kw, sw, dw, padding)
     node.set_output_shape(0, (batch, oh, ow, oc))
-    node.ip = [kind, act, sh, sw, dh, dw, pt, pl, int(w.const is not None), int(_per_channel_differs(w))]
+    node.ip = [kind, act, sh, sw, dh, dw, pt, pl, int(w.const is not None), int(_per_channel_differs(w)),
+               _bias32(node, kind, bias)]
 
 
 # ip: [kind, activation, stride_h, stride_w, dilation_h, dilation_w, pad_top, pad_left,
@@ -157,6 +168,8 @@ def depthwise_conv_2d(node):
     dm = oc // ic
     _check_bias(node, bias, oc)
     kind = _kind(node, x, w, bias, out, oc, 3)
+    if kind == K_I16 and bias is not None and bias.type != I64:
+        node.fail("int16 depthwise convolution needs an int64 bias")
     act = _clamp_activation(node)
     sh, sw = _strides(node, "stride_h", "stride_w")
     dh, dw = _strides(node, "dilation_h_factor", "dilation_w_factor")
@@ -275,8 +288,8 @@ def batch_matmul(node):
     node.ip = [kind, int(adj_x), int(adj_y), m, k, n] + ob + strides(lb, m * k) + strides(rb, k * n)
 
 
-# ip: [kind, activation, stride_h, stride_w, pad_top, pad_left, weights_are_const]
-#     (csrc/ops/nn/transpose_conv.c)
+# ip: [kind, activation, stride_h, stride_w, pad_top, pad_left, weights_are_const,
+#      int16x8_in_32_bits]   (csrc/ops/nn/transpose_conv.c)
 @op("TRANSPOSE_CONV")
 def transpose_conv(node):
     node.check_counts(3, 4)
@@ -304,7 +317,7 @@ def transpose_conv(node):
     _oh, pt = same_padding(node, shape[1], kh, sh, 1, padding)
     _ow, pl = same_padding(node, shape[2], kw, sw, 1, padding)
     node.set_output_shape(0, shape)
-    node.ip = [kind, act, sh, sw, pt, pl, int(w.const is not None)]
+    node.ip = [kind, act, sh, sw, pt, pl, int(w.const is not None), _bias32(node, kind, bias)]
 
 
 # ip: [activation, time_major, T, B, n_input, n_cell, n_output]; fp: [cell_clip, proj_clip]

@@ -2,7 +2,7 @@
  * the filter's input channels.
  *
  * ip: [kind (NN_*), activation, stride_h, stride_w, dilation_h, dilation_w, pad_top, pad_left,
- *      filter_is_const, hybrid_per_channel]
+ *      filter_is_const, hybrid_per_channel, int16x8_in_32_bits]
  *
  * All variants share one shape of loop: a tile of 4 output pixels of one output row by 8
  * output channels, accumulated over the filter taps with the weights packed as
@@ -15,7 +15,7 @@
 #define TILE_N 8
 
 typedef struct {
-  int32_t kind, act, sh, sw, dh, dw, pt, pl, filter_const, per_channel;
+  int32_t kind, act, sh, sw, dh, dw, pt, pl, filter_const, per_channel, acc32;
   int32_t B, H, W, IC, OH, OW, OC, KH, KW, ICg, OCg, OCp, groups;
   int32_t packed;
   float *wf;      /* float weights, packed */
@@ -84,6 +84,7 @@ static tr_status conv_prepare(tr_node *n) {
   s->pl = n->ip[7];
   s->filter_const = n->ip[8];
   s->per_channel = n->ip[9];
+  s->acc32 = n->ip[10];
   s->B = in->dims[0];
   s->H = in->dims[1];
   s->W = in->dims[2];
@@ -269,12 +270,11 @@ static void conv_q_rows(void *vctx, int64_t begin, int64_t end) {
                 int64_t v = acc[r][t];
                 int32_t q;
                 /* an int32 bias makes TFLite accumulate, and requantize, in 32 bits */
-                if (c->bias && !c->bias64)
-                  q = tr_multiply_by_quantized_multiplier((int32_t)(v + ((const int32_t *)c->bias)[oc]),
-                                                          s->qm[oc].multiplier, s->qm[oc].shift);
+                if (c->bias) v += c->bias64 ? ((const int64_t *)c->bias)[oc] : ((const int32_t *)c->bias)[oc];
+                if (s->acc32)
+                  q = tr_multiply_by_quantized_multiplier((int32_t)v, s->qm[oc].multiplier, s->qm[oc].shift);
                 else
-                  q = tr_multiply_by_quantized_multiplier_64(v + (c->bias ? ((const int64_t *)c->bias)[oc] : 0),
-                                                             s->qm[oc].multiplier, s->qm[oc].shift);
+                  q = tr_multiply_by_quantized_multiplier_64(v, s->qm[oc].multiplier, s->qm[oc].shift);
                 o[t] = (int16_t)tr_clamp_i32(q + s->out_zp, s->act_lo, s->act_hi);
               }
             }

@@ -1,7 +1,7 @@
 /* TRANSPOSE_CONV: inputs (output_shape, weights [OC, KH, KW, IC], input NHWC, optional bias).
  *
  * ip: [kind (NN_F32 / NN_I8 / NN_U8 / NN_I16), activation, stride_h, stride_w, pad_top,
- *      pad_left, weights_are_const]
+ *      pad_left, weights_are_const, int16x8_in_32_bits]
  *
  * Written as a gather rather than TFLite's scatter: each output pixel sums the input pixels
  * whose stride grid lands on it, so rows split over threads without a shared accumulator.
@@ -12,7 +12,7 @@
 #define TC_N 8
 
 typedef struct {
-  int32_t kind, sh, sw, pt, pl, filter_const, packed;
+  int32_t kind, sh, sw, pt, pl, filter_const, acc32, packed;
   int32_t B, H, W, IC, OH, OW, OC, KH, KW, OCp;
   float *wf;
   int16_t *wq;
@@ -45,6 +45,7 @@ static tr_status tc_prepare(tr_node *n) {
   s->pt = n->ip[4];
   s->pl = n->ip[5];
   s->filter_const = n->ip[6];
+  s->acc32 = n->ip[7];
   s->B = in->dims[0];
   s->H = in->dims[1];
   s->W = in->dims[2];
@@ -191,7 +192,7 @@ static tr_status tc_eval(tr_node *n) {
   tr_range_fn fn = s->kind == NN_F32 ? tc_f32_rows
                    : s->kind == NN_I8 ? tc_i8_rows
                    : s->kind == NN_U8 ? tc_u8_rows
-                   : (s->bias && !s->bias64) ? tc_i16_b32_rows
+                   : s->acc32 ? tc_i16_b32_rows
                                              : tc_i16_rows;
   tr_parallel_for(n, (int64_t)s->B * s->OH, fn, s);
   return TR_OK;
