@@ -27,3 +27,17 @@ cdef extern from "tflite_rt/tflite_rt.h" nogil:
     int64_t tr_plan_node_count(const tr_plan *plan, int32_t subgraph, int32_t node)
     int32_t tr_builtin_supported(int32_t builtin_code)
     const char *tr_builtin_kernel_name(int32_t builtin_code)
+
+
+cdef extern from "isa/cpu.h" nogil:
+    ctypedef enum tr_isa:
+        TR_ISA_SCALAR
+    ctypedef struct tr_cpu_features:
+        int32_t avx2, fma, avx512f, avx512bw, avx512dq, avx512vl, avx512vnni, avxvnni
+        int32_t neon, dotprod, i8mm
+    const tr_cpu_features *tr_cpu_features_get()
+    tr_isa tr_isa_detected()
+    tr_isa tr_isa_level()
+    void tr_isa_set_cap(tr_isa cap)
+    const char *tr_isa_name(tr_isa isa)
+    int32_t tr_isa_compiled(tr_isa *out, int32_t max)

@@ -103,3 +103,30 @@ def builtin_supported(int code):
 
 def kernel_name(int code):
     return _capi.tr_builtin_kernel_name(code).decode()
+
+
+def cpu_features():
+    cdef const _capi.tr_cpu_features *f = _capi.tr_cpu_features_get()
+    return {"avx2": bool(f.avx2), "fma": bool(f.fma), "avx512f": bool(f.avx512f),
+            "avx512bw": bool(f.avx512bw), "avx512dq": bool(f.avx512dq), "avx512vl": bool(f.avx512vl),
+            "avx512vnni": bool(f.avx512vnni), "avxvnni": bool(f.avxvnni), "neon": bool(f.neon),
+            "dotprod": bool(f.dotprod), "i8mm": bool(f.i8mm)}
+
+
+def isa_levels():
+    """{name: level} of the levels compiled into this build, best first."""
+    cdef _capi.tr_isa levels[16]
+    cdef int n = _capi.tr_isa_compiled(levels, 16)
+    return {_capi.tr_isa_name(levels[i]).decode(): int(levels[i]) for i in range(n)}
+
+
+def isa_detected():
+    return _capi.tr_isa_name(_capi.tr_isa_detected()).decode(), int(_capi.tr_isa_detected())
+
+
+def isa_level():
+    return _capi.tr_isa_name(_capi.tr_isa_level()).decode(), int(_capi.tr_isa_level())
+
+
+def set_isa_cap(int level):
+    _capi.tr_isa_set_cap(<_capi.tr_isa>level)

@@ -16,3 +16,10 @@ def default_num_threads():
         return max(1, min(len(os.sched_getaffinity(0)), MAX_THREADS))
     except AttributeError:
         return max(1, min(os.cpu_count() or 1, MAX_THREADS))
+
+
+def isa_cap():
+    """TFLITE_RT_ISA: the highest instruction set kernels may use (scalar, avx2, avx512, vnni,
+    neon, neondot, i8mm), or None for the best the CPU has."""
+    value = os.environ.get("TFLITE_RT_ISA", "").strip().lower()
+    return value or None

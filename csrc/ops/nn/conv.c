@@ -159,11 +159,53 @@ static inline int tile_rows(const conv_state *s, const char *in, const char *pad
   return any;
 }
 
+/* acc[r][t] over all taps of one 4-pixel x 8-channel tile; every access to acc has constant
+ * indices once the short loops are unrolled, so it lives in registers. */
+static void tile_f32(const conv_state *s, const conv_ctx *c, int32_t b, int32_t oy, int32_t g, int32_t ox0,
+                     int32_t nr, int32_t ob, float out[TILE_M][TILE_N]) {
+  const int32_t taps = s->KH * s->KW;
+  float acc[TILE_M][TILE_N];
+  NN_UNROLL(4)
+  for (int32_t r = 0; r < TILE_M; r++) {
+    NN_UNROLL(8)
+    for (int32_t t = 0; t < TILE_N; t++) acc[r][t] = 0.0f;
+  }
+  for (int32_t fy = 0; fy < s->KH; fy++) {
+    const int32_t iy = oy * s->sh - s->pt + fy * s->dh;
+    if (iy < 0 || iy >= s->H) continue;
+    for (int32_t fx = 0; fx < s->KW; fx++) {
+      const char *a[TILE_M];
+      if (!tile_rows(s, (const char *)c->in, (const char *)s->pad, sizeof(float), b, iy, ox0, nr, fx,
+                     g * s->ICg, a))
+        continue;
+      const float *a0 = (const float *)a[0], *a1 = (const float *)a[1];
+      const float *a2 = (const float *)a[2], *a3 = (const float *)a[3];
+      const float *w = s->wf + (((size_t)g * taps + fy * s->KW + fx) * s->ICg) * s->OCp + ob;
+      for (int32_t ic = 0; ic < s->ICg; ic++) {
+        const float x0 = a0[ic], x1 = a1[ic], x2 = a2[ic], x3 = a3[ic];
+        const float *wr = w + (size_t)ic * s->OCp;
+        NN_UNROLL(8)
+        for (int32_t t = 0; t < TILE_N; t++) {
+          const float wv = wr[t];
+          acc[0][t] += x0 * wv;
+          acc[1][t] += x1 * wv;
+          acc[2][t] += x2 * wv;
+          acc[3][t] += x3 * wv;
+        }
+      }
+    }
+  }
+  NN_UNROLL(4)
+  for (int32_t r = 0; r < TILE_M; r++) {
+    NN_UNROLL(8)
+    for (int32_t t = 0; t < TILE_N; t++) out[r][t] = acc[r][t];
+  }
+}
+
 static void conv_f32_rows(void *vctx, int64_t begin, int64_t end) {
   const conv_ctx *c = (const conv_ctx *)vctx;
   const conv_state *s = c->s;
   const float *bias = (const float *)c->bias;
-  const int32_t taps = s->KH * s->KW;
   for (int64_t row = begin; row < end; row++) {
     const int32_t b = (int32_t)(row / s->OH), oy = (int32_t)(row % s->OH);
     for (int32_t g = 0; g < s->groups; g++) {
@@ -171,39 +213,30 @@ static void conv_f32_rows(void *vctx, int64_t begin, int64_t end) {
         const int32_t nr = s->OW - ox0 < TILE_M ? s->OW - ox0 : TILE_M;
         for (int32_t ob = 0; ob < s->OCg; ob += TILE_N) {
           float acc[TILE_M][TILE_N];
-          for (int32_t t = 0; t < TILE_N; t++) {
-            const int32_t oc = g * s->OCg + ob + t;
-            const float v = (bias && ob + t < s->OCg) ? bias[oc] : 0.0f;
-            for (int32_t r = 0; r < TILE_M; r++) acc[r][t] = v;
-          }
-          for (int32_t fy = 0; fy < s->KH; fy++) {
-            const int32_t iy = oy * s->sh - s->pt + fy * s->dh;
-            if (iy < 0 || iy >= s->H) continue;
-            for (int32_t fx = 0; fx < s->KW; fx++) {
-              const char *a[TILE_M];
-              if (!tile_rows(s, (const char *)c->in, (const char *)s->pad, sizeof(float), b, iy, ox0, nr,
-                             fx, g * s->ICg, a))
-                continue;
-              const float *a0 = (const float *)a[0], *a1 = (const float *)a[1];
-              const float *a2 = (const float *)a[2], *a3 = (const float *)a[3];
-              const float *w = s->wf + (((size_t)g * taps + fy * s->KW + fx) * s->ICg) * s->OCp + ob;
-              for (int32_t ic = 0; ic < s->ICg; ic++) {
-                const float x0 = a0[ic], x1 = a1[ic], x2 = a2[ic], x3 = a3[ic];
-                const float *wr = w + (size_t)ic * s->OCp;
-                for (int32_t t = 0; t < TILE_N; t++) {
-                  const float wv = wr[t];
-                  acc[0][t] += x0 * wv;
-                  acc[1][t] += x1 * wv;
-                  acc[2][t] += x2 * wv;
-                  acc[3][t] += x3 * wv;
-                }
+          tile_f32(s, c, b, oy, g, ox0, nr, ob, acc);
+          const int32_t nc = s->OCg - ob < TILE_N ? s->OCg - ob : TILE_N;
+          if (nr == TILE_M && nc == TILE_N) {
+            /* whole tile: fixed-count loops the compiler turns into vector clamps */
+            float bv[TILE_N];
+            NN_UNROLL(8)
+            for (int32_t t = 0; t < TILE_N; t++) bv[t] = bias ? bias[g * s->OCg + ob + t] : 0.0f;
+            NN_UNROLL(4)
+            for (int32_t r = 0; r < TILE_M; r++) {
+              float *o = (float *)c->out + (((size_t)b * s->OH + oy) * s->OW + ox0 + r) * s->OC + g * s->OCg + ob;
+              NN_UNROLL(8)
+              for (int32_t t = 0; t < TILE_N; t++) {
+                const float v = acc[r][t] + bv[t];
+                o[t] = v < s->flo ? s->flo : (v > s->fhi ? s->fhi : v);
               }
             }
+            continue;
           }
-          const int32_t nc = s->OCg - ob < TILE_N ? s->OCg - ob : TILE_N;
           for (int32_t r = 0; r < nr; r++) {
             float *o = (float *)c->out + (((size_t)b * s->OH + oy) * s->OW + ox0 + r) * s->OC + g * s->OCg + ob;
-            for (int32_t t = 0; t < nc; t++) o[t] = tr_clamp_f32(acc[r][t], s->flo, s->fhi);
+            for (int32_t t = 0; t < nc; t++) {
+              const float v = bias ? bias[g * s->OCg + ob + t] + acc[r][t] : acc[r][t];
+              o[t] = tr_clamp_f32(v, s->flo, s->fhi);
+            }
           }
         }
       }
@@ -215,10 +248,14 @@ static void conv_f32_rows(void *vctx, int64_t begin, int64_t end) {
  * for 8-bit activations and int64_t for int16 ones. */
 #define CONV_Q_TILE(NAME, IN_T, ACC_T)                                                                \
   static void NAME(const conv_state *s, const conv_ctx *c, int32_t b, int32_t oy, int32_t g,          \
-                   int32_t ox0, int32_t nr, int32_t ob, int32_t zp, ACC_T acc[TILE_M][TILE_N]) {       \
+                   int32_t ox0, int32_t nr, int32_t ob, int32_t zp, ACC_T out[TILE_M][TILE_N]) {       \
     const int32_t taps = s->KH * s->KW;                                                               \
-    for (int32_t r = 0; r < TILE_M; r++)                                                              \
+    ACC_T acc[TILE_M][TILE_N];                                                                        \
+    NN_UNROLL(4)                                                                                      \
+    for (int32_t r = 0; r < TILE_M; r++) {                                                            \
+      NN_UNROLL(8)                                                                                    \
       for (int32_t t = 0; t < TILE_N; t++) acc[r][t] = 0;                                             \
+    }                                                                                                 \
     for (int32_t fy = 0; fy < s->KH; fy++) {                                                          \
       const int32_t iy = oy * s->sh - s->pt + fy * s->dh;                                             \
       if (iy < 0 || iy >= s->H) continue;                                                             \
@@ -231,17 +268,25 @@ static void conv_f32_rows(void *vctx, int64_t begin, int64_t end) {
         const IN_T *a2 = (const IN_T *)a[2], *a3 = (const IN_T *)a[3];                                \
         const int16_t *w = s->wq + (((size_t)g * taps + fy * s->KW + fx) * s->ICg) * s->OCp + ob;     \
         for (int32_t ic = 0; ic < s->ICg; ic++) {                                                     \
-          const int32_t x0 = a0[ic] - zp, x1 = a1[ic] - zp, x2 = a2[ic] - zp, x3 = a3[ic] - zp;       \
+          /* 16-bit operands let the compiler use widening 16 x 16 -> 32 multiplies */                \
+          const int16_t x0 = (int16_t)(a0[ic] - zp), x1 = (int16_t)(a1[ic] - zp);                     \
+          const int16_t x2 = (int16_t)(a2[ic] - zp), x3 = (int16_t)(a3[ic] - zp);                     \
           const int16_t *wr = w + (size_t)ic * s->OCp;                                                \
+          NN_UNROLL(8)                                                                                \
           for (int32_t t = 0; t < TILE_N; t++) {                                                      \
-            const int32_t wv = wr[t];                                                                 \
-            acc[0][t] += x0 * wv;                                                                     \
-            acc[1][t] += x1 * wv;                                                                     \
-            acc[2][t] += x2 * wv;                                                                     \
-            acc[3][t] += x3 * wv;                                                                     \
+            const int16_t wv = wr[t];                                                                 \
+            acc[0][t] += (int32_t)x0 * wv;                                                            \
+            acc[1][t] += (int32_t)x1 * wv;                                                            \
+            acc[2][t] += (int32_t)x2 * wv;                                                            \
+            acc[3][t] += (int32_t)x3 * wv;                                                            \
           }                                                                                           \
         }                                                                                             \
       }                                                                                               \
+    }                                                                                                 \
+    NN_UNROLL(4)                                                                                      \
+    for (int32_t r = 0; r < TILE_M; r++) {                                                            \
+      NN_UNROLL(8)                                                                                    \
+      for (int32_t t = 0; t < TILE_N; t++) out[r][t] = acc[r][t];                                     \
     }                                                                                                 \
   }
 

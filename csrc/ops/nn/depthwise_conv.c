@@ -95,7 +95,8 @@ static void dw_f32_rows(void *vctx, int64_t begin, int64_t end) {
       for (int32_t ob = 0; ob < s->OC; ob += DW_BLOCK) {
         const int32_t nc = s->OC - ob < DW_BLOCK ? s->OC - ob : DW_BLOCK;
         float acc[DW_BLOCK];
-        for (int32_t t = 0; t < nc; t++) acc[t] = bias ? bias[ob + t] : 0.0f;
+        NN_UNROLL(16)
+        for (int32_t t = 0; t < DW_BLOCK; t++) acc[t] = (bias && t < nc) ? bias[ob + t] : 0.0f;
         for (int32_t fy = 0; fy < s->KH; fy++) {
           const int32_t iy = oy * s->sh - s->pt + fy * s->dh;
           if (iy < 0 || iy >= s->H) continue;
@@ -104,7 +105,10 @@ static void dw_f32_rows(void *vctx, int64_t begin, int64_t end) {
             if (ix < 0 || ix >= s->W) continue;
             const float *x = in + (((size_t)b * s->H + iy) * s->W + ix) * s->IC;
             const float *w = wts + ((size_t)fy * s->KW + fx) * s->OC + ob;
-            if (s->dm == 1) {
+            if (s->dm == 1 && nc == DW_BLOCK) {
+              NN_UNROLL(16)
+              for (int32_t t = 0; t < DW_BLOCK; t++) acc[t] += x[ob + t] * w[t];
+            } else if (s->dm == 1) {
               for (int32_t t = 0; t < nc; t++) acc[t] += x[ob + t] * w[t];
             } else {
               for (int32_t t = 0; t < nc; t++) acc[t] += x[(ob + t) / s->dm] * w[t];

@@ -7,8 +7,8 @@
  * accumulator times the real scale in double, rounded half away from zero (its optimized
  * int8 kernels use the fixed-point multiplier instead; the two differ by one unit at most).
  *
- * A blocked matrix product: the weights are packed once as [k][n padded to 8] so the inner
- * loop updates a 4 x 8 tile of outputs from 8 contiguous weights. Work is split over tiles. */
+ * A blocked matrix product: the weights are packed once as [n / 8][k][8] so a 4 x 8 tile of
+ * outputs streams through contiguous weights. Work is split over tiles. */
 #include "ops/nn/nn_common.h"
 
 #define FC_M 4
@@ -93,7 +93,7 @@ static inline int32_t fc_requant(double acc, double eff) {
 static void fc_pack(fc_state *s, const tr_tensor *filter) {
   for (int32_t k = 0; k < s->K; k++)
     for (int32_t c = 0; c < s->Np; c++) {
-      const size_t dst = (size_t)k * s->Np + c, src = (size_t)c * s->K + k;
+      const size_t dst = ((size_t)(c / FC_N) * s->K + k) * FC_N + c % FC_N, src = (size_t)c * s->K + k;
       if (s->kind == NN_F32) s->wf[dst] = c < s->N ? ((const float *)filter->data)[src] : 0.0f;
       else if (c >= s->N) s->wq[dst] = 0;
       else if (filter->type == TR_UINT8)
@@ -111,24 +111,23 @@ typedef struct {
   int32_t col_blocks;
 } fc_ctx;
 
-static void fc_f32_tiles(void *vctx, int64_t begin, int64_t end) {
-  const fc_ctx *c = (const fc_ctx *)vctx;
-  const fc_state *s = c->s;
-  const float *in = (const float *)c->in, *bias = (const float *)c->bias;
-  for (int64_t tile = begin; tile < end; tile++) {
-    const int32_t m0 = (int32_t)(tile / c->col_blocks) * FC_M, n0 = (int32_t)(tile % c->col_blocks) * FC_N;
-    const int32_t nr = s->M - m0 < FC_M ? s->M - m0 : FC_M, nc = s->N - n0 < FC_N ? s->N - n0 : FC_N;
-    const float *a[FC_M];
-    for (int32_t r = 0; r < FC_M; r++) a[r] = in + (size_t)(m0 + (r < nr ? r : 0)) * s->K;
+/* One tile of up to FC_M rows by FC_N columns; acc has constant indices only after the short
+ * loops unroll, so it stays in registers. A 1-row variant serves tails and single rows. */
+static void fc_f32_tile(const fc_state *s, const float *in, int32_t m0, int32_t nr, int32_t n0,
+                        float out[FC_M][FC_N]) {
+  const float *w = s->wf + (size_t)n0 * s->K;
+  if (nr == FC_M) {
+    const float *a0 = in + (size_t)m0 * s->K, *a1 = a0 + s->K, *a2 = a1 + s->K, *a3 = a2 + s->K;
     float acc[FC_M][FC_N];
-    for (int32_t t = 0; t < FC_N; t++) {
-      const float v = (bias && t < nc) ? bias[n0 + t] : 0.0f;
-      for (int32_t r = 0; r < FC_M; r++) acc[r][t] = v;
+    NN_UNROLL(4)
+    for (int32_t r = 0; r < FC_M; r++) {
+      NN_UNROLL(8)
+      for (int32_t t = 0; t < FC_N; t++) acc[r][t] = 0.0f;
     }
-    const float *w = s->wf + n0;
     for (int32_t k = 0; k < s->K; k++) {
-      const float x0 = a[0][k], x1 = a[1][k], x2 = a[2][k], x3 = a[3][k];
-      const float *wr = w + (size_t)k * s->Np;
+      const float x0 = a0[k], x1 = a1[k], x2 = a2[k], x3 = a3[k];
+      const float *wr = w + (size_t)k * FC_N;
+      NN_UNROLL(8)
       for (int32_t t = 0; t < FC_N; t++) {
         const float wv = wr[t];
         acc[0][t] += x0 * wv;
@@ -137,9 +136,42 @@ static void fc_f32_tiles(void *vctx, int64_t begin, int64_t end) {
         acc[3][t] += x3 * wv;
       }
     }
+    NN_UNROLL(4)
+    for (int32_t r = 0; r < FC_M; r++) {
+      NN_UNROLL(8)
+      for (int32_t t = 0; t < FC_N; t++) out[r][t] = acc[r][t];
+    }
+    return;
+  }
+  for (int32_t r = 0; r < nr; r++) {
+    const float *a = in + (size_t)(m0 + r) * s->K;
+    float acc[FC_N];
+    NN_UNROLL(8)
+    for (int32_t t = 0; t < FC_N; t++) acc[t] = 0.0f;
+    for (int32_t k = 0; k < s->K; k++) {
+      const float x = a[k];
+      const float *wr = w + (size_t)k * FC_N;
+      NN_UNROLL(8)
+      for (int32_t t = 0; t < FC_N; t++) acc[t] += x * wr[t];
+    }
+    NN_UNROLL(8)
+    for (int32_t t = 0; t < FC_N; t++) out[r][t] = acc[t];
+  }
+}
+
+static void fc_f32_tiles(void *vctx, int64_t begin, int64_t end) {
+  const fc_ctx *c = (const fc_ctx *)vctx;
+  const fc_state *s = c->s;
+  const float *bias = (const float *)c->bias;
+  for (int64_t tile = begin; tile < end; tile++) {
+    const int32_t m0 = (int32_t)(tile / c->col_blocks) * FC_M, n0 = (int32_t)(tile % c->col_blocks) * FC_N;
+    const int32_t nr = s->M - m0 < FC_M ? s->M - m0 : FC_M, nc = s->N - n0 < FC_N ? s->N - n0 : FC_N;
+    float acc[FC_M][FC_N];
+    fc_f32_tile(s, (const float *)c->in, m0, nr, n0, acc);
     for (int32_t r = 0; r < nr; r++) {
       float *o = (float *)c->out + (size_t)(m0 + r) * s->N + n0;
-      for (int32_t t = 0; t < nc; t++) o[t] = tr_clamp_f32(acc[r][t], s->flo, s->fhi);
+      for (int32_t t = 0; t < nc; t++)
+        o[t] = tr_clamp_f32(bias ? bias[n0 + t] + acc[r][t] : acc[r][t], s->flo, s->fhi);
     }
   }
 }
@@ -149,11 +181,11 @@ static void fc_f32_tiles(void *vctx, int64_t begin, int64_t end) {
                    ACC_T acc[FC_M][FC_N]) {                                                       \
     for (int32_t r = 0; r < FC_M; r++)                                                            \
       for (int32_t t = 0; t < FC_N; t++) acc[r][t] = 0;                                           \
-    const int16_t *w = s->wq + n0;                                                                \
+    const int16_t *w = s->wq + (size_t)n0 * s->K;                                                 \
     for (int32_t k = 0; k < s->K; k++) {                                                          \
       const int32_t x0 = a[0][k] - zp[0], x1 = a[1][k] - zp[1], x2 = a[2][k] - zp[2],             \
                     x3 = a[3][k] - zp[3];                                                         \
-      const int16_t *wr = w + (size_t)k * s->Np;                                                  \
+      const int16_t *wr = w + (size_t)k * FC_N;                                                   \
       for (int32_t t = 0; t < FC_N; t++) {                                                        \
         const int32_t wv = wr[t];                                                                 \
         acc[0][t] += x0 * wv;                                                                     \

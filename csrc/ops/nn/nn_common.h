@@ -11,6 +11,17 @@
 #include "model/quant.h"
 #include "runtime/node.h"
 
+/* Fully unrolls a short fixed-count loop so its accumulators stay in registers (and the
+ * compiler's basic-block vectorizer can pack them); a no-op for other compilers. */
+#define NN_PRAGMA(x) _Pragma(#x)
+#if defined(__clang__)
+#define NN_UNROLL(n) NN_PRAGMA(unroll n)
+#elif defined(__GNUC__)
+#define NN_UNROLL(n) NN_PRAGMA(GCC unroll n)
+#else
+#define NN_UNROLL(n)
+#endif
+
 /* Kernel variants chosen by the Python prepare (ip[0] of conv-like ops). */
 enum { NN_F32 = 0, NN_I8 = 1, NN_U8 = 2, NN_I16 = 3, NN_HYBRID = 4 };
 
