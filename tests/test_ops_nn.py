@@ -131,6 +131,7 @@ CONV_CASES = [
     dict(bias=False),
     dict(batch=1, hw=(6, 6), ic=6, oc=9, groups=3),
     dict(hw=(2, 2), k=(5, 5), padding="SAME"),
+    dict(hw=(10, 12), k=(9, 9), ic=2, oc=3),  # more taps than one tap list holds
 ]
 
 

@@ -159,46 +159,64 @@ static inline int tile_rows(const conv_state *s, const char *in, const char *pad
   return any;
 }
 
-/* acc[r][t] over all taps of one 4-pixel x 8-channel tile; every access to acc has constant
- * indices once the short loops are unrolled, so it lives in registers. */
-static void tile_f32(const conv_state *s, const conv_ctx *c, int32_t b, int32_t oy, int32_t g, int32_t ox0,
-                     int32_t nr, int32_t ob, float out[TILE_M][TILE_N]) {
+/* The taps of one pixel tile that touch the image: the input row of each of the tile's pixels
+ * (or the padding row) and the tap's index, found once per tile and reused for every block
+ * of output channels. */
+#define MAX_TAPS 64
+typedef struct {
+  const char *a[TILE_M];
+  int32_t tap;
+} tile_tap;
+
+static int32_t tile_taps(const conv_state *s, const char *in, size_t esize, int32_t b, int32_t oy, int32_t g,
+                         int32_t ox0, int32_t nr, int32_t first, tile_tap *list, int32_t *next) {
+  int32_t count = 0, t = first;
+  const int32_t taps = s->KH * s->KW;
+  for (; t < taps && count < MAX_TAPS; t++) {
+    const int32_t fy = t / s->KW, fx = t % s->KW;
+    const int32_t iy = oy * s->sh - s->pt + fy * s->dh;
+    if (iy < 0 || iy >= s->H) continue;
+    if (tile_rows(s, in, (const char *)s->pad, esize, b, iy, ox0, nr, fx, g * s->ICg, list[count].a)) {
+      list[count].tap = t;
+      count++;
+    }
+  }
+  *next = t;
+  return count;
+}
+
+/* acc[r][t] += over the listed taps, for one 4-pixel x 8-channel tile; every access to acc
+ * has constant indices once the short loops are unrolled, so it lives in registers. */
+static void tile_f32(const conv_state *s, const tile_tap *list, int32_t count, int32_t g, int32_t ob,
+                     float io[TILE_M][TILE_N]) {
   const int32_t taps = s->KH * s->KW;
   float acc[TILE_M][TILE_N];
   NN_UNROLL(4)
   for (int32_t r = 0; r < TILE_M; r++) {
     NN_UNROLL(8)
-    for (int32_t t = 0; t < TILE_N; t++) acc[r][t] = 0.0f;
+    for (int32_t t = 0; t < TILE_N; t++) acc[r][t] = io[r][t];
   }
-  for (int32_t fy = 0; fy < s->KH; fy++) {
-    const int32_t iy = oy * s->sh - s->pt + fy * s->dh;
-    if (iy < 0 || iy >= s->H) continue;
-    for (int32_t fx = 0; fx < s->KW; fx++) {
-      const char *a[TILE_M];
-      if (!tile_rows(s, (const char *)c->in, (const char *)s->pad, sizeof(float), b, iy, ox0, nr, fx,
-                     g * s->ICg, a))
-        continue;
-      const float *a0 = (const float *)a[0], *a1 = (const float *)a[1];
-      const float *a2 = (const float *)a[2], *a3 = (const float *)a[3];
-      const float *w = s->wf + (((size_t)g * taps + fy * s->KW + fx) * s->ICg) * s->OCp + ob;
-      for (int32_t ic = 0; ic < s->ICg; ic++) {
-        const float x0 = a0[ic], x1 = a1[ic], x2 = a2[ic], x3 = a3[ic];
-        const float *wr = w + (size_t)ic * s->OCp;
-        NN_UNROLL(8)
-        for (int32_t t = 0; t < TILE_N; t++) {
-          const float wv = wr[t];
-          acc[0][t] += x0 * wv;
-          acc[1][t] += x1 * wv;
-          acc[2][t] += x2 * wv;
-          acc[3][t] += x3 * wv;
-        }
+  for (int32_t i = 0; i < count; i++) {
+    const float *a0 = (const float *)list[i].a[0], *a1 = (const float *)list[i].a[1];
+    const float *a2 = (const float *)list[i].a[2], *a3 = (const float *)list[i].a[3];
+    const float *w = s->wf + (((size_t)g * taps + list[i].tap) * s->ICg) * s->OCp + ob;
+    for (int32_t ic = 0; ic < s->ICg; ic++) {
+      const float x0 = a0[ic], x1 = a1[ic], x2 = a2[ic], x3 = a3[ic];
+      const float *wr = w + (size_t)ic * s->OCp;
+      NN_UNROLL(8)
+      for (int32_t t = 0; t < TILE_N; t++) {
+        const float wv = wr[t];
+        acc[0][t] += x0 * wv;
+        acc[1][t] += x1 * wv;
+        acc[2][t] += x2 * wv;
+        acc[3][t] += x3 * wv;
       }
     }
   }
   NN_UNROLL(4)
   for (int32_t r = 0; r < TILE_M; r++) {
     NN_UNROLL(8)
-    for (int32_t t = 0; t < TILE_N; t++) out[r][t] = acc[r][t];
+    for (int32_t t = 0; t < TILE_N; t++) io[r][t] = acc[r][t];
   }
 }
 
@@ -206,14 +224,26 @@ static void conv_f32_rows(void *vctx, int64_t begin, int64_t end) {
   const conv_ctx *c = (const conv_ctx *)vctx;
   const conv_state *s = c->s;
   const float *bias = (const float *)c->bias;
+  const int32_t taps = s->KH * s->KW;
+  tile_tap list[MAX_TAPS];
   for (int64_t row = begin; row < end; row++) {
     const int32_t b = (int32_t)(row / s->OH), oy = (int32_t)(row % s->OH);
     for (int32_t g = 0; g < s->groups; g++) {
       for (int32_t ox0 = 0; ox0 < s->OW; ox0 += TILE_M) {
         const int32_t nr = s->OW - ox0 < TILE_M ? s->OW - ox0 : TILE_M;
+        int32_t next = 0;
+        int32_t count = tile_taps(s, (const char *)c->in, sizeof(float), b, oy, g, ox0, nr, 0, list, &next);
+        const int single = next >= taps; /* all taps fit in one list (the usual case) */
         for (int32_t ob = 0; ob < s->OCg; ob += TILE_N) {
-          float acc[TILE_M][TILE_N];
-          tile_f32(s, c, b, oy, g, ox0, nr, ob, acc);
+          float acc[TILE_M][TILE_N] = {{0}};
+          if (single) {
+            tile_f32(s, list, count, g, ob, acc);
+          } else {
+            for (int32_t first = 0; first < taps; first = next) {
+              count = tile_taps(s, (const char *)c->in, sizeof(float), b, oy, g, ox0, nr, first, list, &next);
+              tile_f32(s, list, count, g, ob, acc);
+            }
+          }
           const int32_t nc = s->OCg - ob < TILE_N ? s->OCg - ob : TILE_N;
           if (nr == TILE_M && nc == TILE_N) {
             /* whole tile: fixed-count loops the compiler turns into vector clamps */
