@@ -27,7 +27,8 @@ tr_qmul tr_quantize_multiplier_greater_than_one(double real_multiplier);
  * convolutions and fully connected layers (operands widened from float one by one). */
 double tr_conv_real_multiplier(float input_scale, float filter_scale, float output_scale);
 
-/* PreprocessSoftmaxScaling / PreprocessLogSoftmax... helpers live with the ops that use them. */
+/* gemmlowp's fixed-point functions (exp, log, reciprocal, inverse square root), the softmax
+ * scaling helpers and the lookup-table builders are in model/fixedpoint.h. */
 
 static inline int32_t tr_saturating_rounding_doubling_high_mul(int32_t a, int32_t b) {
   if (a == b && a == INT32_MIN) return INT32_MAX;
@@ -44,7 +45,9 @@ static inline int32_t tr_rounding_divide_by_pot(int32_t x, int32_t exponent) {
   return (x >> exponent) + (remainder > threshold ? 1 : 0);
 }
 
-/* MultiplyByQuantizedMultiplier (the double-rounding variant TFLite builds by default). */
+/* MultiplyByQuantizedMultiplier (the double-rounding variant TFLite builds by default). For a
+ * shift <= 0 it equals MultiplyByQuantizedMultiplierSmallerThanOneExp, so it serves where TFLite
+ * calls that with a shift that may come out positive. */
 static inline int32_t tr_multiply_by_quantized_multiplier(int32_t x, int32_t multiplier, int32_t shift) {
   int32_t left = shift > 0 ? shift : 0;
   int32_t right = shift > 0 ? 0 : -shift;

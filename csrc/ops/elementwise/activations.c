@@ -12,9 +12,9 @@
  * integer formula per element; PRELU multiplies by the quantized alpha per element. */
 #include <math.h>
 
+#include "model/fixedpoint.h"
 #include "model/quant.h"
 #include "ops/elementwise/broadcast.h"
-#include "ops/elementwise/fixedpoint.h"
 #include "runtime/op_table.h"
 
 /* --- float ------------------------------------------------------------------------------------ */
@@ -145,18 +145,18 @@ static tr_status leaky_prepare(tr_node *n) {
 static inline int32_t hard_swish_q(int32_t x, const tr_qparams *p) {
   const int16_t v = (int16_t)(x - p->in1_offset);
   const int16_t hires = (int16_t)(v * (1 << 7));
-  const int16_t preshift = tr_fp_srdhm16(hires, (int16_t)p->out_mul);
+  const int16_t preshift = tr_fp_saturating_rounding_doubling_high_mul_i16(hires, (int16_t)p->out_mul);
   int16_t reluish = hires;
-  if (p->shift2 > 0) reluish = tr_fp_saturating_left_shift16(reluish, p->shift2 - 1);
-  reluish = tr_fp_srdhm16(reluish, (int16_t)p->mul2);
-  if (p->shift2 > 0) reluish = tr_fp_saturating_left_shift16(reluish, 1);
-  if (p->shift2 < 0) reluish = tr_fp_rdbpot16(reluish, -p->shift2);
+  if (p->shift2 > 0) reluish = tr_fp_saturating_left_shift_i16(reluish, p->shift2 - 1);
+  reluish = tr_fp_saturating_rounding_doubling_high_mul_i16(reluish, (int16_t)p->mul2);
+  if (p->shift2 > 0) reluish = tr_fp_saturating_left_shift_i16(reluish, 1);
+  if (p->shift2 < 0) reluish = tr_fp_rounding_divide_by_pot_i16(reluish, -p->shift2);
   reluish = (int16_t)((reluish + (1 << 15)) >> 1);
   /* SaturatingDoublingHighMul without rounding, as TFLite's reference hard swish does */
   int16_t pre;
   if (reluish == INT16_MIN && preshift == INT16_MIN) pre = INT16_MAX;
   else pre = (int16_t)(((int32_t)reluish * (int32_t)preshift) / (1 << 15));
-  int16_t out = tr_fp_rdbpot16(pre, -p->out_shift);
+  int16_t out = tr_fp_rounding_divide_by_pot_i16(pre, -p->out_shift);
   out = (int16_t)(out + p->out_offset);
   return (int32_t)tr_elem_clamp64(out, p->ilo, p->ihi);
 }
@@ -212,7 +212,7 @@ static float gelu_tanh_t(float x, const void *p) {
   return gelu_tanh_f32(x);
 }
 
-static tr_status lut_prepare(tr_node *n, tr_unary_fn ffn, tr_lut_transform f, int allow_u8) {
+static tr_status lut_prepare(tr_node *n, tr_unary_fn ffn, tr_fp_lut_transform f, int allow_u8) {
   const tr_tensor *in = n->inputs[0], *out = n->outputs[0];
   if (in->type == TR_FLOAT32) return tr_elem_setup_unary(n, ffn, NULL);
   if (!(in->type == TR_INT8 || (allow_u8 && in->type == TR_UINT8)))
@@ -220,7 +220,7 @@ static tr_status lut_prepare(tr_node *n, tr_unary_fn ffn, tr_lut_transform f, in
   tr_status st = tr_elem_setup_unary(n, tr_elem_lut8, NULL);
   if (st != TR_OK) return st;
   tr_elem_state *s = n->state;
-  tr_lut8_build(s->lut, in->type, in->scale, in->zero_point, out->scale, out->zero_point, f, NULL);
+  tr_fp_lut8_populate(s->lut, in->type, in->scale, in->zero_point, out->scale, out->zero_point, f, NULL);
   return TR_OK;
 }
 

@@ -12,9 +12,9 @@
  *  - DIV: a Newton-Raphson reciprocal of the divisor (GetReciprocal), then one multiplier. */
 #include <math.h>
 
+#include "model/fixedpoint.h"
 #include "model/quant.h"
 #include "ops/elementwise/broadcast.h"
-#include "ops/elementwise/fixedpoint.h"
 #include "runtime/op_table.h"
 
 enum { OP_ADD, OP_SUB, OP_MUL, OP_DIV };
@@ -48,7 +48,7 @@ static inline int32_t q_scaled(int32_t v, int32_t offset, int32_t mul, int32_t s
 
 static inline int32_t q_add_sub_out(int32_t sx, int32_t sy, const tr_qparams *p, int sub) {
   const int32_t raw = sub ? sx - sy : sx + sy;
-  const int32_t out = tr_fp_mbqm_small(raw, p->out_mul, p->out_shift) + p->out_offset;
+  const int32_t out = tr_multiply_by_quantized_multiplier(raw, p->out_mul, p->out_shift) + p->out_offset;
   return (int32_t)tr_elem_clamp64(out, p->ilo, p->ihi);
 }
 
@@ -56,14 +56,14 @@ static inline int32_t q_add_sub(int32_t a, int32_t b, const tr_qparams *p, int s
   const int32_t sx = q_scaled(a, p->in1_offset, p->in1_mul, p->in1_shift, p->left_shift);
   const int32_t sy = q_scaled(b, p->in2_offset, p->in2_mul, p->in2_shift, p->left_shift);
   const int32_t raw = sub ? sx - sy : sx + sy;
-  const int32_t out = tr_fp_mbqm_small(raw, p->out_mul, p->out_shift) + p->out_offset;
+  const int32_t out = tr_multiply_by_quantized_multiplier(raw, p->out_mul, p->out_shift) + p->out_offset;
   return (int32_t)tr_elem_clamp64(out, p->ilo, p->ihi);
 }
 
 /* Symmetric int16 with power-of-two scales: one operand is shifted right to the output scale. */
 static inline int16_t q_add_sub_pot16(int16_t a, int16_t b, const tr_qparams *p, int sub) {
-  const int32_t x = tr_fp_rdbpot16(a, -p->in1_shift);
-  const int32_t y = tr_fp_rdbpot16(b, -p->in2_shift);
+  const int32_t x = tr_fp_rounding_divide_by_pot_i16(a, -p->in1_shift);
+  const int32_t y = tr_fp_rounding_divide_by_pot_i16(b, -p->in2_shift);
   int32_t r = sub ? x - y : x + y;
   if (r > INT16_MAX) r = INT16_MAX;
   if (r < INT16_MIN) r = INT16_MIN;
@@ -88,7 +88,7 @@ static inline int32_t q_div(int32_t a, int32_t b, const tr_qparams *p) {
   const int headroom = tr_fp_count_leading_sign_bits(x);
   const int32_t unscaled = tr_multiply_by_quantized_multiplier_greater_than_one(x, recip, headroom);
   const int total_shift = p->out_shift - recip_shift - headroom;
-  const int32_t out = tr_fp_mbqm_small(unscaled, p->out_mul, total_shift) + p->out_offset;
+  const int32_t out = tr_multiply_by_quantized_multiplier(unscaled, p->out_mul, total_shift) + p->out_offset;
   return (int32_t)tr_elem_clamp64(out, p->ilo, p->ihi);
 }
 

@@ -12,7 +12,6 @@
 
 #include "model/quant.h"
 #include "ops/elementwise/broadcast.h"
-#include "ops/elementwise/fixedpoint.h"
 #include "runtime/op_table.h"
 
 static inline int32_t ipow32(int32_t base, int32_t exponent) {
@@ -52,7 +51,7 @@ static inline int8_t sqdiff_q8_op(int32_t a, int32_t b, const tr_qparams *p) {
   const int32_t sx = tr_multiply_by_quantized_multiplier_smaller_than_one(x, p->in1_mul, p->in1_shift);
   const int32_t sy = tr_multiply_by_quantized_multiplier_smaller_than_one(y, p->in2_mul, p->in2_shift);
   const int32_t d = sx - sy;
-  const int32_t out = tr_fp_mbqm_small(d * d, p->out_mul, p->out_shift) + p->out_offset;
+  const int32_t out = tr_multiply_by_quantized_multiplier(d * d, p->out_mul, p->out_shift) + p->out_offset;
   return (int8_t)tr_elem_clamp64(out, -128, 127);
 }
 TR_BINARY_ROW(sqdiff_f32, float, float, sqdiff_f32_op(a, b))

@@ -11,51 +11,9 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "model/half.h"
 #include "ops/elementwise/broadcast.h"
 #include "runtime/op_table.h"
-
-static float half_to_float(uint16_t h) {
-  const uint32_t sign = (uint32_t)(h & 0x8000) << 16;
-  const uint32_t exp = (h >> 10) & 0x1f, mant = h & 0x3ff;
-  uint32_t bits;
-  if (exp == 0) {
-    if (mant == 0) {
-      bits = sign;
-    } else {
-      /* subnormal: value = mant * 2^-24, exact in float */
-      float f = (float)mant * 5.9604644775390625e-8f;
-      memcpy(&bits, &f, 4);
-      bits |= sign;
-    }
-  } else if (exp == 31) {
-    bits = sign | 0x7f800000u | (mant << 13);
-  } else {
-    bits = sign | ((exp + 112) << 23) | (mant << 13);
-  }
-  float out;
-  memcpy(&out, &bits, 4);
-  return out;
-}
-
-static uint16_t float_to_half(float f) {
-  uint32_t x;
-  memcpy(&x, &f, 4);
-  const uint16_t sign = (uint16_t)((x >> 16) & 0x8000);
-  const uint32_t abs = x & 0x7fffffffu;
-  if (abs >= 0x7f800000u) return (uint16_t)(sign | (abs > 0x7f800000u ? 0x7e00 : 0x7c00));
-  if (abs >= 0x477ff000u) return (uint16_t)(sign | 0x7c00); /* rounds to >= 65520: infinity */
-  if (abs < 0x38800000u) {
-    /* subnormal half (or zero): round abs * 2^24 to an integer, ties to even */
-    float a;
-    memcpy(&a, &abs, 4);
-    return (uint16_t)(sign | (uint16_t)nearbyintf(a * 16777216.0f));
-  }
-  const uint32_t mant = abs & 0x7fffff;
-  uint32_t h = ((abs >> 23) - 112) << 10 | (mant >> 13);
-  const uint32_t rest = mant & 0x1fff;
-  if (rest > 0x1000 || (rest == 0x1000 && (h & 1))) h++;
-  return (uint16_t)(sign | h);
-}
 
 typedef struct {
   int is_float;
@@ -68,7 +26,7 @@ static inline value load(const void *data, int64_t k, int32_t type) {
   switch (type) {
     case TR_FLOAT32: v.is_float = 1; v.d = ((const float *)data)[k]; break;
     case TR_FLOAT64: v.is_float = 1; v.d = ((const double *)data)[k]; break;
-    case TR_FLOAT16: v.is_float = 1; v.d = half_to_float(((const uint16_t *)data)[k]); break;
+    case TR_FLOAT16: v.is_float = 1; v.d = tr_f16_to_f32(((const uint16_t *)data)[k]); break;
     case TR_INT8: v.i = ((const int8_t *)data)[k]; break;
     case TR_UINT8: v.i = ((const uint8_t *)data)[k]; break;
     case TR_INT16: v.i = ((const int16_t *)data)[k]; break;
@@ -99,7 +57,7 @@ static inline void store(void *data, int64_t k, int32_t type, value v) {
   switch (type) {
     case TR_FLOAT32: ((float *)data)[k] = v.is_float ? (float)v.d : (float)v.i; break;
     case TR_FLOAT64: ((double *)data)[k] = v.is_float ? v.d : (double)v.i; break;
-    case TR_FLOAT16: ((uint16_t *)data)[k] = float_to_half(v.is_float ? (float)v.d : (float)v.i); break;
+    case TR_FLOAT16: ((uint16_t *)data)[k] = tr_f32_to_f16(v.is_float ? (float)v.d : (float)v.i); break;
     case TR_INT8: ((int8_t *)data)[k] = (int8_t)to_int(v, INT8_MIN, INT8_MAX, 128.0); break;
     case TR_UINT8: ((uint8_t *)data)[k] = (uint8_t)to_int(v, 0, UINT8_MAX, 256.0); break;
     case TR_INT16: ((int16_t *)data)[k] = (int16_t)to_int(v, INT16_MIN, INT16_MAX, 32768.0); break;

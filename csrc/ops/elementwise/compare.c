@@ -10,13 +10,12 @@
 
 #include "model/quant.h"
 #include "ops/elementwise/broadcast.h"
-#include "ops/elementwise/fixedpoint.h"
 #include "runtime/op_table.h"
 
 enum { CMP_EQ, CMP_NE, CMP_LT, CMP_LE, CMP_GT, CMP_GE, CMP_COUNT };
 
 static inline int32_t rescale(int32_t v, int32_t offset, int32_t mul, int32_t shift) {
-  return tr_fp_mbqm_small((offset + v) * (1 << 8), mul, shift);
+  return tr_multiply_by_quantized_multiplier((offset + v) * (1 << 8), mul, shift);
 }
 #define QA rescale(a, p->in1_offset, p->in1_mul, p->in1_shift)
 #define QB rescale(b, p->in2_offset, p->in2_mul, p->in2_shift)

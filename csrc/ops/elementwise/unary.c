@@ -10,9 +10,9 @@
 #include <math.h>
 #include <stdbool.h>
 
+#include "model/fixedpoint.h"
 #include "model/quant.h"
 #include "ops/elementwise/broadcast.h"
-#include "ops/elementwise/fixedpoint.h"
 #include "runtime/op_table.h"
 
 TR_UNARY_FN(abs_f32, float, float, fabsf(x))
@@ -53,12 +53,12 @@ static float exp_transform(float x, const void *p) {
 }
 static float log_transform(float x, const void *p) { return x <= 0.0f ? *(const float *)p : logf(x); }
 
-static tr_status lut_setup(tr_node *n, tr_lut_transform f, const void *params) {
+static tr_status lut_setup(tr_node *n, tr_fp_lut_transform f, const void *params) {
   tr_status st = tr_elem_setup_unary(n, tr_elem_lut8, NULL);
   if (st != TR_OK) return st;
   tr_elem_state *s = n->state;
   const tr_tensor *in = n->inputs[0], *out = n->outputs[0];
-  tr_lut8_build(s->lut, in->type, in->scale, in->zero_point, out->scale, out->zero_point, f, params);
+  tr_fp_lut8_populate(s->lut, in->type, in->scale, in->zero_point, out->scale, out->zero_point, f, params);
   return TR_OK;
 }
 
@@ -125,8 +125,8 @@ static tr_status rsqrt_prepare(tr_node *n) {
       o = 127;
     } else {
       int32_t inv_mul;
-      int inv_shift;
-      tr_fp_inv_sqrt_multiplier(value, &inv_mul, &inv_shift);
+      int32_t inv_shift;
+      tr_fp_inv_sqrt_multiplier(value, -1, &inv_mul, &inv_shift);
       const int32_t data = tr_multiply_by_quantized_multiplier(1, inv_mul, inv_shift + shift20);
       o = tr_multiply_by_quantized_multiplier(data, m.multiplier, m.shift - shift20) + out->zero_point;
     }

@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ops/quant/half.h"
+#include "model/half.h"
 #include "runtime/node.h"
 
 #define DEQUANT_LOOP(T)                                                                        \

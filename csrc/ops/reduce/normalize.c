@@ -7,7 +7,8 @@
  *   float: x * (bias + alpha * sum of squares over the window)^-beta. */
 #include <math.h>
 
-#include "ops/reduce/fixedpoint.h"
+#include "model/fixedpoint.h"
+#include "model/quant.h"
 #include "runtime/node.h"
 
 static void l2_f32(const float *x, float *y, int32_t outer, int32_t depth) {
@@ -32,7 +33,7 @@ static void l2_u8(const uint8_t *x, uint8_t *y, int32_t outer, int32_t depth, in
       sq += d * d;
     }
     int32_t mult, shift;
-    tr_inv_sqrt_multiplier(sq, -1, &mult, &shift);
+    tr_fp_inv_sqrt_multiplier(sq, -1, &mult, &shift);
     for (int32_t c = 0; c < depth; c++) {
       const int32_t d = xr[c] - zp;
       const int32_t v = tr_multiply_by_quantized_multiplier_smaller_than_one(128 * d, mult, shift);
@@ -51,7 +52,7 @@ static void l2_i8(const int8_t *x, int8_t *y, int32_t outer, int32_t depth, int3
       sq += d * d;
     }
     int32_t mult, shift;
-    tr_inv_sqrt_multiplier(sq, -1, &mult, &shift);
+    tr_fp_inv_sqrt_multiplier(sq, -1, &mult, &shift);
     for (int32_t c = 0; c < depth; c++) {
       /* output scale 1/128: the 2^7 is folded into the shift */
       const int32_t v = tr_multiply_by_quantized_multiplier(xr[c] - zp, mult, shift + 7);

@@ -12,7 +12,8 @@
 #include <math.h>
 #include <stdlib.h>
 
-#include "ops/reduce/fixedpoint.h"
+#include "model/fixedpoint.h"
+#include "model/quant.h"
 #include "runtime/node.h"
 
 enum { SCALED_DIFF_BITS = 5, ACCUM_BITS = 12 };
@@ -37,10 +38,10 @@ static tr_status softmax_prepare(tr_node *n) {
   st->beta = n->nfp > 0 ? n->fp[0] : 1.0f;
   const tr_tensor *in = n->inputs[0];
   if (in->type == TR_INT8 || in->type == TR_UINT8) {
-    tr_qmul q = tr_softmax_input_scaling((double)st->beta, (double)in->scale, SCALED_DIFF_BITS);
+    tr_qmul q = tr_fp_preprocess_softmax_scaling((double)st->beta, (double)in->scale, SCALED_DIFF_BITS);
     st->mult = q.multiplier;
     st->left_shift = q.shift;
-    st->diff_min = -tr_input_radius(SCALED_DIFF_BITS, q.shift, 31);
+    st->diff_min = -tr_fp_input_radius(SCALED_DIFF_BITS, q.shift, 31);
     /* the inverse of the input scaling, for LOG_SOFTMAX's lower cut-off */
     const double reverse = (double)(1ll << (31 - q.shift)) / (double)q.multiplier;
     tr_qmul r = tr_quantize_multiplier_smaller_than_one(reverse);
@@ -48,8 +49,8 @@ static tr_status softmax_prepare(tr_node *n) {
     st->reverse_shift = r.shift;
   } else if (in->type == TR_INT16) {
     const double range = 65535.0;
-    tr_lut_populate_int16(10.0 / range, INT16_MAX, 2.0 / range, 0, exp_fn, st->exp_lut);
-    tr_lut_populate_int16(1.0 / range, INT16_MIN, 2.0 / range, 0, one_over_one_plus_fn, st->recip_lut);
+    tr_fp_lut16_populate(10.0 / range, INT16_MAX, 2.0 / range, 0, exp_fn, st->exp_lut);
+    tr_fp_lut16_populate(1.0 / range, INT16_MIN, 2.0 / range, 0, one_over_one_plus_fn, st->recip_lut);
     /* scale the input difference so that [-65535, 0] covers [-10, 0] */
     const double m = (double)(in->scale * st->beta) / (10.0 / 65535.0);
     tr_qmul q = tr_quantize_multiplier(m);
@@ -117,7 +118,7 @@ static inline int32_t scaled_exp(const softmax_state *st, int32_t diff) {
       for (int32_t c = 0; c < depth; c++) {                                                    \
         const int32_t diff = (int32_t)xr[c] - max;                                             \
         if (diff >= st->diff_min)                                                              \
-          sum = tr_fp_add(sum, tr_fp_rescale(scaled_exp(st, diff), 0, ACCUM_BITS));            \
+          sum = tr_fp_wrapping_add(sum, tr_fp_rescale(scaled_exp(st, diff), 0, ACCUM_BITS));   \
       }                                                                                        \
       int bits_over_unit;                                                                      \
       const int32_t scale = tr_fp_reciprocal(sum, ACCUM_BITS, &bits_over_unit);                \
@@ -125,8 +126,8 @@ static inline int32_t scaled_exp(const softmax_state *st, int32_t diff) {
         const int32_t diff = (int32_t)xr[c] - max;                                             \
         if (diff >= st->diff_min) {                                                            \
           const int32_t e = scaled_exp(st, diff);                                              \
-          const int32_t unsat =                                                                \
-              tr_rounding_divide_by_pot(tr_fp_mul(scale, e), bits_over_unit + 31 - out_bits);  \
+          const int32_t unsat = tr_rounding_divide_by_pot(tr_saturating_rounding_doubling_high_mul(scale, e), \
+                                                          bits_over_unit + 31 - out_bits);     \
           yr[c] = (TO)tr_clamp_i32(unsat + (OMIN), OMIN, OMAX);                                \
         } else {                                                                               \
           yr[c] = (TO)(OMIN);                                                                  \
@@ -152,7 +153,7 @@ DEFINE_SOFTMAX_Q(softmax_u8_i16, uint8_t, int16_t, INT16_MIN, INT16_MAX)
       for (int32_t c = 0; c < depth; c++) {                                                      \
         const int32_t diff = (int32_t)xr[c] - max;                                               \
         if (diff >= st->diff_min)                                                                \
-          sum = tr_fp_add(sum, tr_fp_rescale(scaled_exp(st, diff), 0, ACCUM_BITS));              \
+          sum = tr_fp_wrapping_add(sum, tr_fp_rescale(scaled_exp(st, diff), 0, ACCUM_BITS));     \
       }                                                                                          \
       const int32_t log_sum = tr_fp_log_x_ge_1(sum, ACCUM_BITS, SCALED_DIFF_BITS);               \
       const int32_t cut = tr_multiply_by_quantized_multiplier(log_sum + INT32_MIN, st->reverse_mult, \
@@ -163,7 +164,7 @@ DEFINE_SOFTMAX_Q(softmax_u8_i16, uint8_t, int16_t, INT16_MIN, INT16_MAX)
         if (diff > adjusted_diff_min) {                                                          \
           const int32_t rescaled =                                                               \
               tr_multiply_by_quantized_multiplier_greater_than_one(diff, st->mult, st->left_shift); \
-          const int32_t v = tr_rounding_divide_by_pot(tr_fp_sub(rescaled, log_sum), 31 - 5 - 4) + TMAX; \
+          const int32_t v = tr_rounding_divide_by_pot(tr_fp_wrapping_sub(rescaled, log_sum), 31 - 5 - 4) + TMAX; \
           yr[c] = (T)tr_clamp_i32(v, TMIN, TMAX);                                                \
         } else {                                                                                 \
           yr[c] = (T)(TMIN);                                                                     \
@@ -186,13 +187,13 @@ static void softmax_i16(const softmax_state *st, const int16_t *x, int16_t *y, i
     for (int32_t c = 0; c < depth; c++) {
       const int32_t scaled = tr_multiply_by_quantized_multiplier((int32_t)xr[c] - max, st->mult, st->left_shift);
       const int16_t sym = (int16_t)tr_clamp_i32(scaled + 32767, INT16_MIN, INT16_MAX);
-      yr[c] = tr_lut_lookup_int16(sym, st->exp_lut);
+      yr[c] = tr_fp_lut16_lookup(sym, st->exp_lut);
       sum += yr[c];
     }
-    const int headroom_plus_one = tr_clz32((uint32_t)sum);
+    const int headroom_plus_one = tr_fp_clz32((uint32_t)sum);
     const int32_t shifted = (int32_t)((((int64_t)sum << (headroom_plus_one - 1)) + (1 << 13)) >> 14);
     const int16_t sym_sum = (int16_t)tr_clamp_i32(shifted - ((1 << 15) + (1 << 16)), INT16_MIN, INT16_MAX);
-    const int16_t recip = tr_lut_lookup_int16(sym_sum, st->recip_lut);
+    const int16_t recip = tr_fp_lut16_lookup(sym_sum, st->recip_lut);
     const int right_shift = 31 - headroom_plus_one;
     const int64_t round = (int64_t)1 << (right_shift - 1);
     for (int32_t c = 0; c < depth; c++) {
