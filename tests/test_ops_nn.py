@@ -1,5 +1,5 @@
 """Differential tests of the nn ops (conv, depthwise, transpose conv, fully connected, batch
-matmul, pooling, conv3d, LSTM) against the reference runtime.
+matmul, pooling, conv3d) against the reference runtime (LSTM: test_ops_lstm.py).
 
 Integer kernels are compared bit-exactly with TFLite's reference kernels (resolver="ref");
 float ones with the default resolver within a small tolerance."""
@@ -9,7 +9,7 @@ import pytest
 from tflite_rt.builder import ModelBuilder
 from tflite_rt.interpreter import Interpreter
 
-from harness import assert_matches_reference, reference_module, run
+from harness import assert_matches_reference, run
 
 RNG = np.random.default_rng(1234)
 
@@ -396,71 +396,6 @@ def test_conv3d(case):
     assert_matches_reference(m.build())
 
 
-# --- UNIDIRECTIONAL_SEQUENCE_LSTM ---------------------------------------------------------
-
-def lstm_model(batch=2, steps=5, n_in=3, n_cell=4, n_out=None, time_major=False, cifg=False,
-               peephole=False, layer_norm=False, cell_clip=0.0, proj_clip=0.0):
-    projection = n_out is not None
-    n_out = n_out or n_cell
-    m = ModelBuilder()
-    x = m.input("x", [steps, batch, n_in] if time_major else [batch, steps, n_in])
-
-    def c(name, shape, scale=0.5):
-        return m.constant(name, (RNG.standard_normal(shape) * scale).astype(np.float32))
-
-    ins = [x]
-    ins += [-1 if cifg and g == "i" else c("wx" + g, (n_cell, n_in)) for g in "ifco"]
-    ins += [-1 if cifg and g == "i" else c("wh" + g, (n_cell, n_out)) for g in "ifco"]
-    ins += [c("p" + g, (n_cell,)) if peephole and not (cifg and g == "i") else -1 for g in "ifo"]
-    ins += [-1 if cifg and g == "i" else c("b" + g, (n_cell,)) for g in "ifco"]
-    ins += [c("proj", (n_out, n_cell)), c("projb", (n_out,))] if projection else [-1, -1]
-    ins += [m.tensor("h", [batch, n_out], is_variable=True), m.tensor("c", [batch, n_cell], is_variable=True)]
-    ins += [c("ln" + g, (n_cell,)) if layer_norm and not (cifg and g == "i") else -1 for g in "ifco"]
-    y = m.tensor("y", [1])
-    m.op("UNIDIRECTIONAL_SEQUENCE_LSTM", ins, [y], fused_activation_function="TANH",
-         time_major=time_major, cell_clip=cell_clip, proj_clip=proj_clip)
-    m.output(y)
-    return m.build()
-
-
-LSTM_CASES = [
-    dict(),
-    dict(time_major=True, batch=3),
-    dict(cifg=True),
-    dict(peephole=True),
-    dict(cifg=True, peephole=True),
-    dict(n_out=3, proj_clip=0.3),
-    dict(cell_clip=0.5),
-    dict(layer_norm=True),
-    dict(layer_norm=True, cifg=True, peephole=True, n_out=2),
-]
-
-
-@pytest.mark.parametrize("case", LSTM_CASES, ids=lambda c: ",".join("%s=%s" % kv for kv in c.items()) or "base")
-def test_lstm(case):
-    assert_matches_reference(lstm_model(**case), rtol=1e-5, atol=1e-6)
-
-
-def test_lstm_state_persists_across_invokes():
-    model = lstm_model(n_out=3)
-    ref = reference_module()
-    ours_it, ref_it = Interpreter(model_content=model), ref.Interpreter(model_content=model)
-    for it in (ours_it, ref_it):
-        it.allocate_tensors()
-    x = RNG.standard_normal(tuple(ours_it.get_input_details()[0]["shape"])).astype(np.float32)
-    outs = []
-    for it in (ours_it, ref_it):
-        got = []
-        for _ in range(3):
-            it.set_tensor(it.get_input_details()[0]["index"], x)
-            it.invoke()
-            got.append(it.get_tensor(it.get_output_details()[0]["index"]))
-        outs.append(got)
-    for a, b in zip(*outs):
-        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
-    assert not np.allclose(outs[0][0], outs[0][1])
-
-
 # --- models that must be rejected ---------------------------------------------------------
 
 def rejects(model):
@@ -580,19 +515,5 @@ def test_bad_other_models():
     w = m.constant("w", np.zeros((3, 3, 3, 5), np.float32))
     y = m.tensor("y", [1])
     m.op("TRANSPOSE_CONV", [s, w, x], [y], padding="SAME", stride_h=2, stride_w=2)
-    m.output(y)
-    rejects(m.build())
-
-
-def test_bad_lstm_state_shape():
-    m = ModelBuilder()
-    x = m.input("x", [2, 5, 3])
-    ins = [x] + [m.constant("w%d" % i, np.zeros((4, 3), np.float32)) for i in range(4)]
-    ins += [m.constant("r%d" % i, np.zeros((4, 4), np.float32)) for i in range(4)]
-    ins += [-1, -1, -1] + [m.constant("b%d" % i, np.zeros(4, np.float32)) for i in range(4)] + [-1, -1]
-    ins += [m.tensor("h", [2, 4], is_variable=True), m.tensor("c", [3, 4], is_variable=True)]
-    ins += [-1, -1, -1, -1]
-    y = m.tensor("y", [1])
-    m.op("UNIDIRECTIONAL_SEQUENCE_LSTM", ins, [y], fused_activation_function="TANH")
     m.output(y)
     rejects(m.build())

@@ -319,4 +319,110 @@ static inline int16_t tr_fp_lut16_lookup(int16_t value, const int16_t *lut) {
   return (int16_t)(base + delta);
 }
 
+/* ---- int16 forms, for TFLite's integer LSTM ------------------------------------------------
+ * gemmlowp's int16 fixed-point logistic and tanh, as TFLite's integer LSTM applies them to its
+ * int16 gates. They differ from the int32 forms above in more than the width: every int32
+ * constant is first rounded to 16 bits, so the Taylor and Newton-Raphson steps run on coarser
+ * constants, and FixedPoint's + and - wrap at 16 bits except where gemmlowp saturates. */
+
+/* Two's-complement truncation to 16 bits, as the C++ templates' int16 results behave. */
+static inline int16_t tr_fp16_wrap(int32_t x) { return (int16_t)(uint16_t)(uint32_t)x; }
+
+static inline int16_t tr_fp16_saturating_add(int16_t a, int16_t b) {
+  const int32_t s = (int32_t)a + b;
+  return (int16_t)(s > INT16_MAX ? INT16_MAX : (s < INT16_MIN ? INT16_MIN : s));
+}
+
+/* SaturatingRoundingMultiplyByPOT on int16. */
+static inline int16_t tr_fp16_mul_by_pot(int16_t x, int exponent) {
+  if (exponent == 0) return x;
+  if (exponent < 0) return tr_fp_rounding_divide_by_pot_i16(x, -exponent);
+  const int32_t threshold = (1 << (15 - exponent)) - 1;
+  if (x > threshold) return INT16_MAX;
+  if (x < -threshold) return INT16_MIN;
+  return tr_fp16_wrap((int32_t)x * (1 << exponent));
+}
+
+/* An int32 gemmlowp constant as its int16 FixedPoint raw value (RescaleConstantInitializer). */
+static inline int16_t tr_fp16_const(int32_t raw32) { return (int16_t)tr_rounding_divide_by_pot(raw32, 16); }
+
+#define TR_FP16_MUL tr_fp_saturating_rounding_doubling_high_mul_i16
+
+/* exp(a) for a in [-1/4, 0), Q0 in and out. */
+static inline int16_t tr_fp16_exp_quarter(int16_t a) {
+  const int16_t constant_term = tr_fp16_const(1895147668); /* exp(-1/8) */
+  const int16_t one_third = tr_fp16_const(715827883);
+  const int16_t x = tr_fp16_wrap(a + (1 << 12)); /* a + 1/8 */
+  const int16_t x2 = TR_FP16_MUL(x, x);
+  const int16_t x3 = TR_FP16_MUL(x2, x);
+  const int16_t x4 = TR_FP16_MUL(x2, x2);
+  const int16_t x4_over_4 = tr_fp16_mul_by_pot(x4, -2);
+  const int16_t poly =
+      tr_fp16_mul_by_pot(tr_fp16_wrap(TR_FP16_MUL(tr_fp16_wrap(x4_over_4 + x3), one_third) + x2), -1);
+  return tr_fp16_saturating_add(constant_term, TR_FP16_MUL(constant_term, tr_fp16_wrap(x + poly)));
+}
+
+/* exp(a) for a <= 0 with `bits` integer bits (0..13); the result is Q0. */
+static inline int16_t tr_fp16_exp_on_negative_values(int16_t a, int bits) {
+  static const int32_t multipliers[7] = {1672461947, 1302514674, 790015084, 290630308,
+                                         39332535,   720401,     242}; /* exp(-2^k), k=-2..4 */
+  const int frac = 15 - bits;
+  const int16_t quarter = (int16_t)(1 << (frac - 2));
+  const int16_t mask = (int16_t)(quarter - 1);
+  const int16_t a_mod_quarter_minus_quarter = tr_fp16_wrap((a & mask) - quarter);
+  int16_t result = tr_fp16_exp_quarter(tr_fp16_mul_by_pot(a_mod_quarter_minus_quarter, bits));
+  const int16_t remainder = tr_fp16_wrap(a_mod_quarter_minus_quarter - a);
+  for (int k = -2; k <= 4; k++) {
+    if (bits > k && (remainder & (int16_t)(1 << (frac + k))))
+      result = TR_FP16_MUL(result, tr_fp16_const(multipliers[k + 2]));
+  }
+  if (bits > 5 && a < tr_fp16_const(-(1 << (36 - bits)))) result = 0; /* below -32 */
+  if (a == 0) result = INT16_MAX;
+  return result;
+}
+
+/* The Newton-Raphson reciprocal of 1 + a for a in [0, 1), in Q2; shared by the two below. */
+static inline int16_t tr_fp16_newton_reciprocal_q2(int16_t a) {
+  const int32_t sum = (int32_t)a + INT16_MAX;
+  const int16_t half_denominator = (int16_t)((sum + (sum >= 0 ? 1 : -1)) / 2);
+  const int16_t c48_17 = tr_fp16_const(1515870810);   /* 48/17 in Q2 */
+  const int16_t cm32_17 = tr_fp16_const(-1010580540); /* -32/17 in Q2 */
+  const int16_t one_q2 = 1 << 13;
+  int16_t x = tr_fp16_wrap(c48_17 + TR_FP16_MUL(half_denominator, cm32_17));
+  for (int i = 0; i < 3; i++) {
+    const int16_t one_minus = tr_fp16_wrap(one_q2 - TR_FP16_MUL(half_denominator, x));
+    x = tr_fp16_wrap(x + tr_fp16_mul_by_pot(TR_FP16_MUL(x, one_minus), 2));
+  }
+  return x;
+}
+
+/* 1 / (1 + a), Q0 in and out. */
+static inline int16_t tr_fp16_one_over_one_plus_x(int16_t a) {
+  return tr_fp16_mul_by_pot(tr_fp16_newton_reciprocal_q2(a), 1); /* x/2 from Q1 to Q0 */
+}
+
+/* (1 - a) / (1 + a), Q0 in and out. */
+static inline int16_t tr_fp16_one_minus_x_over_one_plus_x(int16_t a) {
+  return tr_fp16_mul_by_pot(tr_fp16_wrap(tr_fp16_newton_reciprocal_q2(a) - (1 << 13)), 2);
+}
+
+/* gemmlowp::logistic on FixedPoint<int16_t, bits>. */
+static inline int16_t tr_fp16_logistic(int16_t a, int bits) {
+  if (a == 0) return tr_fp16_const(1 << 30);
+  const int16_t abs_a = a > 0 ? a : tr_fp16_wrap(-(int32_t)a);
+  const int16_t positive = tr_fp16_one_over_one_plus_x(tr_fp16_exp_on_negative_values(tr_fp16_wrap(-(int32_t)abs_a), bits));
+  return a > 0 ? positive : tr_fp16_wrap(INT16_MAX - positive);
+}
+
+/* gemmlowp::tanh on FixedPoint<int16_t, bits>. */
+static inline int16_t tr_fp16_tanh(int16_t a, int bits) {
+  if (a == 0) return 0;
+  const int16_t neg = a < 0 ? a : tr_fp16_wrap(-(int32_t)a);
+  /* exp(2 * neg): the doubling is exact, one more integer bit on the same raw value */
+  const int16_t t = tr_fp16_one_minus_x_over_one_plus_x(tr_fp16_exp_on_negative_values(neg, bits + 1));
+  return a < 0 ? tr_fp16_wrap(-(int32_t)t) : t;
+}
+
+#undef TR_FP16_MUL
+
 #endif

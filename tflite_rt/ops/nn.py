@@ -1,4 +1,4 @@
-"""Python side of the nn ops: convolutions, fully connected, batch matmul, pooling, LSTM.
+"""Python side of the nn ops: convolutions, fully connected, batch matmul, pooling.
 
 Each prepare checks the node, sets the output shape and fills node.ip / node.fp with the
 layout documented at the top of the matching csrc/ops/nn/*.c file."""
@@ -318,75 +318,6 @@ def transpose_conv(node):
     _ow, pl = same_padding(node, shape[2], kw, sw, 1, padding)
     node.set_output_shape(0, shape)
     node.ip = [kind, act, sh, sw, pt, pl, int(w.const is not None), _bias32(node, kind, bias)]
-
-
-# ip: [activation, time_major, T, B, n_input, n_cell, n_output]; fp: [cell_clip, proj_clip]
-#     (csrc/ops/nn/lstm.c)
-@op("UNIDIRECTIONAL_SEQUENCE_LSTM")
-def unidirectional_sequence_lstm(node):
-    node.check_counts(1, 24)
-    if len(node.inputs) not in (20, 24):
-        node.fail("takes 20 or 24 inputs, the model gives %d", len(node.inputs))
-    for i in (0, 2, 3, 4, 6, 7, 8, 13, 14, 15, 18, 19):
-        node.input(i)
-    x, out = node.input(0), node.outputs[0]
-    if any(t is not None and t.type != F32 for t in node.inputs) or out.type != F32:
-        node.fail("only float32 LSTMs are supported")
-    node.check_rank(x, 3, what="input")
-    time_major = bool(node.opt("time_major", False))
-    steps, batch = (x.shape[0], x.shape[1]) if time_major else (x.shape[1], x.shape[0])
-    n_in = x.shape[2]
-    n_cell = node.input(4).shape[0] if node.input(4).rank == 2 else -1
-    n_out = node.input(8).shape[1] if node.input(8).rank == 2 else -1
-    if n_cell < 0 or n_out < 0:
-        node.fail("weights must be matrices")
-
-    def expect(i, shape, what):
-        t = node.optional_input(i)
-        if t is None:
-            return None
-        if tuple(t.shape) != tuple(shape):
-            node.fail("%s (input %d) has shape %s, expected %s", what, i, list(t.shape), list(shape))
-        return t
-
-    cifg = node.optional_input(1) is None
-    for i in (1, 2, 3, 4):
-        expect(i, (n_cell, n_in), "input weights")
-    for i in (5, 6, 7, 8):
-        expect(i, (n_cell, n_out), "recurrent weights")
-    if cifg != (node.optional_input(5) is None):
-        node.fail("input-to-input and recurrent-to-input weights must both be present or absent")
-    for i in (9, 10, 11, 12, 13, 14, 15):
-        expect(i, (n_cell,), "peephole / bias")
-    if not cifg and node.optional_input(12) is None:
-        node.fail("the input gate bias is required without CIFG")
-    peepholes = [node.optional_input(i) is not None for i in (10, 11)]
-    if any(peepholes) and not all(peepholes):
-        node.fail("forget and output peepholes must both be present or absent")
-    proj = expect(16, (n_out, n_cell), "projection weights")
-    expect(17, (n_out,), "projection bias")
-    if proj is None and n_out != n_cell:
-        node.fail("without projection the output size (%d) must equal the cell size (%d)", n_out, n_cell)
-    expect(18, (batch, n_out), "output state")
-    expect(19, (batch, n_cell), "cell state")
-    for i in (18, 19):
-        if node.input(i).const is not None:
-            node.fail("state input %d must be a variable tensor, not a constant", i)
-    ln = [node.optional_input(i) is not None for i in range(20, 24)]
-    if any(ln):
-        if not all(ln[1:]) or ln[0] == cifg:
-            node.fail("layer norm coefficients must be given for every gate that exists")
-        for i in range(20, 24):
-            expect(i, (n_cell,), "layer norm coefficients")
-    act = node.activation()
-    if act not in (0, 1, 2, 3, 4):
-        node.fail("unsupported cell activation %d", act)
-    cell_clip, proj_clip = float(node.opt("cell_clip", 0.0)), float(node.opt("proj_clip", 0.0))
-    if cell_clip < 0 or proj_clip < 0:
-        node.fail("clip values must be non-negative")
-    node.set_output_shape(0, (steps, batch, n_out) if time_major else (batch, steps, n_out))
-    node.ip = [act, int(time_major), steps, batch, n_in, n_cell, n_out]
-    node.fp = [cell_clip, proj_clip]
 
 
 # ip: [activation, stride_d, stride_h, stride_w, dilation_d, dilation_h, dilation_w,

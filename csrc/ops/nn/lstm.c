@@ -11,8 +11,16 @@
  *
  * Each gate is bias + W.x + R.h (+ peephole), the two products summed separately before
  * they are added, as TFLite's float kernel does; with layer norm the bias comes after the
- * normalisation. */
+ * normalisation.
+ *
+ * int8 inputs go to the full-integer kernel in lstm_int8.c, which has its own ip / fp layout. */
 #include "ops/nn/nn_common.h"
+
+tr_status tr_lstm_int8_prepare(tr_node *n);
+tr_status tr_lstm_int8_eval(tr_node *n);
+void tr_lstm_int8_release(tr_node *n);
+
+static int lstm_is_int8(const tr_node *n) { return n->inputs[0]->type == TR_INT8; }
 
 typedef struct {
   int32_t act, time_major, T, B, n_in, n_cell, n_out;
@@ -22,6 +30,10 @@ typedef struct {
 } lstm_state;
 
 static void lstm_release(tr_node *n) {
+  if (lstm_is_int8(n)) {
+    tr_lstm_int8_release(n);
+    return;
+  }
   lstm_state *s = (lstm_state *)n->state;
   if (s) {
     free(s->gates);
@@ -31,6 +43,7 @@ static void lstm_release(tr_node *n) {
 }
 
 static tr_status lstm_prepare(tr_node *n) {
+  if (lstm_is_int8(n)) return tr_lstm_int8_prepare(n);
   lstm_state *s = (lstm_state *)calloc(1, sizeof(lstm_state));
   if (!s) return tr_fail(n, "out of memory");
   n->state = s;
@@ -88,6 +101,7 @@ static const float *fdata(tr_node *n, int i) {
 }
 
 static tr_status lstm_eval(tr_node *n) {
+  if (lstm_is_int8(n)) return tr_lstm_int8_eval(n);
   lstm_state *s = (lstm_state *)n->state;
   const int32_t nc = s->n_cell, no = s->n_out, ni = s->n_in;
   const float *x_all = fdata(n, 0);
