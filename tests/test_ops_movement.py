@@ -291,12 +291,35 @@ def test_concatenation_bad():
     rejects(model("CONCATENATION", [[2, 3], [3, 3]], [[5, 3]], axis=1))
     rejects(model("CONCATENATION", [[2, 3], [2, 3]], [[4, 3]], axis=2))
     b = ModelBuilder()
-    x0 = b.input("x0", [2, 3], np.int8, quantization=(0.1, 1))
-    x1 = b.input("x1", [2, 3], np.int8, quantization=(0.2, 1))
-    y = b.tensor("y", [2, 6], np.int8, quantization=(0.1, 1))
-    b.op("CONCATENATION", [x0, x1], [y], axis=1)
+    x0 = b.input("x0", [2, 3], np.int8, quantization={"scale": [0.1, 0.1], "zero_point": [0, 0],
+                                                        "quantized_dimension": 0})
+    y = b.tensor("y", [2, 3], np.int8, quantization=(0.1, 0))
+    b.op("CONCATENATION", [x0], [y], axis=1)
     b.output(y)
     rejects(b.build())
+
+
+def test_concatenation_int8_rescale():
+    """TFLite's int8 kernel refuses inputs quantized unlike the output; tflite_rt rescales them
+    by the same float rule as its uint8 kernel, checked here against NumPy."""
+    from tflite_rt import interpreter as ours
+    quant = [(0.1, 1), (0.037, -20), (0.05, 127), (0.05, -128)]
+    b = ModelBuilder()
+    xs = [b.input("x%d" % i, [2, 4], np.int8, quantization=q) for i, q in enumerate(quant[:3])]
+    y = b.tensor("y", [2, 12], np.int8, quantization=quant[3])
+    b.op("CONCATENATION", xs, [y], axis=1)
+    b.output(y)
+    rng = np.random.default_rng(0)
+    values = [rng.integers(-128, 128, (2, 4), dtype=np.int8) for _ in xs]
+    got = run(ours, b.build(), values)[0][0]
+    out_scale, out_zp = quant[3]
+    parts = []
+    for v, (scale, zp) in zip(values, quant):
+        s = np.float32(scale) * (np.float32(1) / np.float32(out_scale))
+        x = v.astype(np.float32) * s + (-np.float32(zp) * s)
+        q = np.sign(x) * np.floor(np.abs(x) + np.float32(0.5)) + out_zp  # half away from zero
+        parts.append(np.clip(q, -128, 127).astype(np.int8))
+    np.testing.assert_array_equal(got, np.concatenate(parts, axis=1))
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.int8, np.uint8, np.int16, np.int32, np.int64])

@@ -631,9 +631,11 @@ def prepare_concatenation(node):
     if act and t0.type != F32:
         node.fail("a fused activation is only supported for FLOAT32")
     out = node.outputs[0]
-    if t0.type == I8:
-        for t in inputs:
-            check_same_quantization(node, t, out)
+    # int8 inputs quantized differently from the output are rescaled like uint8 ones (TFLite's
+    # int8 kernel refuses them; the converter avoids them, hand-made models need not).
+    for t in inputs + [out]:
+        if t.quantized and len(t.scales) > 1:
+            node.fail("%r is quantized per channel; concatenation takes per-tensor quantization", t)
     if t0.type == I16:
         for t in inputs + [out]:
             if t.zero_point != 0:
