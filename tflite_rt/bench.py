@@ -169,8 +169,11 @@ class _Progress:
             from tqdm import tqdm
         except ImportError:
             return
-        self.bar = tqdm(total=total, desc=desc, unit="run", leave=False, file=sys.stderr,
-                        dynamic_ncols=True, mininterval=0.1)
+        import shutil
+
+        width = min(shutil.get_terminal_size((80, 24)).columns, 100)  # 80 when the size is unknown
+        self.bar = tqdm(total=total, desc=desc, unit="run", leave=False, file=sys.stderr, ncols=width,
+                        mininterval=0.1)
 
     def update(self, n=1):
         if self.bar is not None:
@@ -295,7 +298,8 @@ class BenchmarkResult:
     def report(self, top=10):
         d = self.to_dict()
         lat = d["latency_ms"]
-        ins = "; ".join("%s %s %s (%s)" % (i["name"], i["shape"], i["dtype"], i["source"]) for i in self.inputs)
+        ins = "; ".join("%s %s %s (%s)" % (i["name"], i["shape"], i["dtype"], i["source"])
+                        for i in self.inputs)
         out = [
             "model            %s (%s)" % (self.model or "<bytes>", human_bytes(self.model_bytes)),
             "inputs           %s" % (ins or "none"),
@@ -335,6 +339,8 @@ def compare_table(peers):
         if not p["available"]:
             notes.append("skipped %s: %s" % (p["runtime"], p["note"]))
             continue
+        if p["note"]:
+            notes.append("%s: %s" % (p["runtime"], p["note"]))
         diff = p["max_abs_diff"]
         body.append([p["runtime"], p["version"] or "?", _ms(p["latency_ms"]["median"]),
                      "-" if p["ratio_ours_to_peer"] is None else "%.2f" % p["ratio_ours_to_peer"],
@@ -357,11 +363,12 @@ def profile_report(profile, top=10):
     for n in ranked:
         cum += n["percent"]
         gmacs = "-" if not n["macs"] or not n["mean_ms"] else "%.2f" % (n["macs"] / n["mean_ms"] / 1e6)
-        rows.append([n["index"], n["op_name"], "%.4f" % n["mean_ms"], "%.1f" % n["percent"], "%.1f" % cum, gmacs])
+        rows.append([n["index"], n["op_name"], "%.4f" % n["mean_ms"], "%.1f" % n["percent"], "%.1f" % cum,
+                     gmacs])
     out += ["", "top %d nodes" % len(ranked),
             table(["node", "op", "ms", "%", "cum %", "GMAC/s"], rows, ["r", "l", "r", "r", "r", "r"])]
-    rows = [[g["op_name"], g["count"], "%.4f" % g["ms"], "%.1f" % g["percent"], "%.1f" % g["cumulative_percent"]]
-            for g in profile["op_types"]]
+    rows = [[g["op_name"], g["count"], "%.4f" % g["ms"], "%.1f" % g["percent"],
+             "%.1f" % g["cumulative_percent"]] for g in profile["op_types"]]
     out += ["", "per op type", table(["op", "count", "ms", "%", "cum %"], rows, ["l", "r", "r", "r", "r"])]
     c = profile["check"]
     if c and c["ratio"] is not None:
@@ -430,11 +437,17 @@ def benchmark(model, num_threads=1, runs=50, warmup=5, min_secs=0.0, max_secs=60
             t0 = time.perf_counter()
             peer = _compare.open_peer(name, path, num_threads, arrays)
             peer_load = (time.perf_counter() - t0) * 1e3
-            peer_first = _timed(peer.invoke)
         except _compare.PeerUnavailable as e:
             peers.append(PeerResult(name, False, note=str(e)))
             continue
-        result = PeerResult(name, True, version=peer.version, load_ms=peer_load, first_invoke_ms=peer_first)
+        try:
+            peer_first = _timed(peer.invoke)
+        except Exception as e:
+            peers.append(PeerResult(name, False, version=peer.version,
+                                    note="%s failed to run the model: %s" % (name, _compare.first_line(e))))
+            continue
+        result = PeerResult(name, True, note=peer.note, version=peer.version, load_ms=peer_load,
+                            first_invoke_ms=peer_first)
         result.peer, result.samples = peer, []
         peers.append(result)
         runners.append((name, peer.invoke))

@@ -224,8 +224,15 @@ def _quant_text(q, limit=3):
         ",".join(str(v) for v in z[:limit]))
 
 
+def short_name(name, limit=32):
+    """A converter's fused tensor name ('a/b/Relu6;a/b/add_1;...') cut to its first part and to
+    `limit` characters, keeping the end, which tells the most."""
+    name = name.split(";")[0]
+    return name if len(name) <= limit else "..." + name[-(limit - 3):]
+
+
 def _tensor_text(t):
-    text = "%s%s %s" % (t["name"] or "#%d" % t["index"], _shape_text(t["shape"]), t["dtype"])
+    text = "%s%s %s" % (short_name(t["name"]) or "#%d" % t["index"], _shape_text(t["shape"]), t["dtype"])
     return text + (" const" if t["const"] else "")
 
 
@@ -265,8 +272,9 @@ def format_inspect(info, max_ops=None):
         for kind, ids in (("input", sg["inputs"]), ("output", sg["outputs"])):
             for i in ids:
                 t = tensors[i]
-                sig = "" if t["shape_signature"] == t["shape"] else " sig=" + _shape_text(t["shape_signature"])
-                rows.append([kind, i, t["name"], _shape_text(t["shape"]) + sig, t["dtype"],
+                sig = "" if t["shape_signature"] == t["shape"] else (
+                    " sig=" + _shape_text(t["shape_signature"]))
+                rows.append([kind, i, short_name(t["name"], 60), _shape_text(t["shape"]) + sig, t["dtype"],
                              _quant_text(t["quantization"])])
         if rows:
             out.append(_indent(table(["", "tensor", "name", "shape", "dtype", "quantization"], rows,
@@ -277,20 +285,24 @@ def format_inspect(info, max_ops=None):
         for o in ops:
             ins = ", ".join(_tensor_text(tensors[i]) for i in o["inputs"] if i >= 0)
             outs = ", ".join(_tensor_text(tensors[i]) for i in o["outputs"])
-            rows.append([o["index"], o["op"], o["kernel"] or "UNSUPPORTED", human_count(o["macs"]),
+            name = o["op"] + (":" + o["custom_code"] if o["custom_code"] else "")
+            rows.append([o["index"], name, o["kernel"] or "UNSUPPORTED", human_count(o["macs"]),
                          human_bytes(o["weight_bytes"]) if o["weight_bytes"] else "-",
                          "%s -> %s" % (ins, outs)])
         out.append(_indent(table(["#", "op", "kernel", "MACs", "weights", "tensors (inputs -> outputs)"],
                                  rows, ["r", "l", "l", "r", "r", "l"])))
         if max_ops is not None and len(sg["ops"]) > max_ops:
-            out.append("  ... %d more ops" % (len(sg["ops"]) - max_ops))
+            out.append("  ... %d more op(s)" % (len(sg["ops"]) - max_ops))
     tot, mem = info["totals"], info["memory"]
     out.append("")
     out.append("total      %d ops, %s MACs, %s of weights" % (tot["ops"], human_count(tot["macs"]),
                                                            human_bytes(tot["weight_bytes"])))
     if mem["planned"]:
         naive, arena = mem["naive_bytes"], mem["arena_bytes"]
-        saved = "" if not naive else " (%.0f%% saved)" % (100.0 * (1 - arena / float(naive)))
+        if naive and arena < naive:
+            saved = " (%.0f%% saved)" % (100.0 * (1 - arena / float(naive)))
+        else:
+            saved = " (no saving: every tensor starts on a 64-byte boundary)"
         out.append("arena      %s planned vs %s naive sum of activations%s" % (
             human_bytes(arena), human_bytes(naive), saved))
     else:
