@@ -86,4 +86,57 @@ void tr_activation_range_quantized(int32_t activation, int32_t type, float scale
 /* Round half away from zero, as std::round / TfLiteRound. */
 static inline float tr_round_f32(float x) { return __builtin_roundf(x); }
 
+/* ---- Hybrid kernels (float activations, int8 weights) ------------------------------------
+ * TFLite quantizes each float activation row on the fly (tensor_utils' SymmetricQuantizeFloats
+ * and AsymmetricQuantizeFloats) and multiplies it with the int8 weights in integer; these give
+ * the same int8 values, scale and zero point, bit for bit. An all-zero row gets scale 1. */
+
+/* Symmetric to [-127, 127]: scale = max|x| / 127, q = round(x * (127 / max|x|)). */
+static inline void tr_hybrid_quantize_symmetric(const float *x, int64_t n, int8_t *q, float *scale) {
+  float lo = n > 0 ? x[0] : 0.0f, hi = lo;
+  for (int64_t i = 1; i < n; i++) {
+    if (x[i] < lo) lo = x[i];
+    if (x[i] > hi) hi = x[i];
+  }
+  const float range = __builtin_fabsf(lo) > __builtin_fabsf(hi) ? __builtin_fabsf(lo) : __builtin_fabsf(hi);
+  if (range == 0.0f) {
+    for (int64_t i = 0; i < n; i++) q[i] = 0;
+    *scale = 1.0f;
+    return;
+  }
+  *scale = range / 127.0f;
+  const float inv = 127.0f / range;
+  for (int64_t i = 0; i < n; i++) q[i] = (int8_t)tr_clamp_i32((int32_t)tr_round_f32(x[i] * inv), -127, 127);
+}
+
+/* Asymmetric to [-128, 127] over [min(x, 0), max(x, 0)], the zero point nudged to an integer
+ * from whichever end has the smaller error (computed in double, as TFLite does). */
+static inline void tr_hybrid_quantize_asymmetric(const float *x, int64_t n, int8_t *q, float *scale,
+                                                 int32_t *zero_point) {
+  float lo = n > 0 ? x[0] : 0.0f, hi = lo;
+  for (int64_t i = 1; i < n; i++) {
+    if (x[i] < lo) lo = x[i];
+    if (x[i] > hi) hi = x[i];
+  }
+  const double rmin = (double)(lo < 0.0f ? lo : 0.0f), rmax = (double)(hi > 0.0f ? hi : 0.0f);
+  if (rmin == rmax) {
+    for (int64_t i = 0; i < n; i++) q[i] = 0;
+    *scale = 1.0f;
+    *zero_point = 0;
+    return;
+  }
+  const double qmin = -128.0, qmax = 127.0;
+  const double s = (rmax - rmin) / (qmax - qmin);
+  const double from_min = qmin - rmin / s, from_max = qmax - rmax / s;
+  const double err_min = __builtin_fabs(qmin) + __builtin_fabs(rmin / s);
+  const double err_max = __builtin_fabs(qmax) + __builtin_fabs(rmax / s);
+  const double zp = err_min < err_max ? from_min : from_max;
+  const int32_t nudged = zp <= qmin ? -128 : (zp >= qmax ? 127 : (int32_t)__builtin_round(zp));
+  *scale = (float)s;
+  *zero_point = nudged;
+  const float inv = 1.0f / *scale;
+  for (int64_t i = 0; i < n; i++)
+    q[i] = (int8_t)tr_clamp_i32((int32_t)tr_round_f32((float)nudged + x[i] * inv), -128, 127);
+}
+
 #endif

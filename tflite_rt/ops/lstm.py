@@ -1,14 +1,16 @@
-"""Python side of UNIDIRECTIONAL_SEQUENCE_LSTM: float32 (csrc/ops/nn/lstm.c) and the full-integer
-int8 LSTM with int16 cell state (csrc/ops/nn/lstm_int8.c)."""
+"""Python side of UNIDIRECTIONAL_SEQUENCE_LSTM: float32 (csrc/ops/nn/lstm.c), hybrid float32 with
+int8 weights (csrc/ops/nn/lstm_hybrid.c) and the full-integer int8 LSTM with int16 cell state
+(csrc/ops/nn/lstm_int8.c)."""
 import math
 
 import numpy as np
 
-from ._base import F32, I8, I16, I32, op
+from ._base import F32, I8, I16, I32, U8, op
 
 
 # float32: ip: [activation, time_major, T, B, n_input, n_cell, n_output]; fp: [cell_clip, proj_clip]
 #     (csrc/ops/nn/lstm.c)
+# hybrid: see _prepare_hybrid below (csrc/ops/nn/lstm_hybrid.c)
 # int8: see _prepare_int8 below (csrc/ops/nn/lstm_int8.c)
 @op("UNIDIRECTIONAL_SEQUENCE_LSTM")
 def unidirectional_sequence_lstm(node):
@@ -19,8 +21,12 @@ def unidirectional_sequence_lstm(node):
         node.input(i)
     x, out = node.input(0), node.outputs[0]
     integer = x.type == I8
+    # TFLite picks the hybrid kernel from the input-to-output weights' type
+    hybrid = x.type == F32 and node.input(4).type in (I8, U8)
     if integer:
         _check_int8_types(node)
+    elif hybrid:
+        _check_hybrid_types(node)
     elif any(t is not None and t.type != F32 for t in node.inputs) or out.type != F32:
         node.fail("LSTMs must be float32 throughout or full-integer int8 (input type %s)", x.type_name)
     node.check_rank(x, 3, what="input")
@@ -83,6 +89,55 @@ def unidirectional_sequence_lstm(node):
         node.fail("clip values must be non-negative")
     node.ip = [act, int(time_major), steps, batch, n_in, n_cell, n_out]
     node.fp = [cell_clip, proj_clip]
+    if hybrid:
+        _prepare_hybrid(node)
+
+
+# Hybrid input index -> required type (absent optional inputs are skipped): int8 weights, float
+# everything else.
+_HYBRID_TYPES = {i: (I8 if i in (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 16) else F32) for i in range(24)}
+
+
+def _check_hybrid_types(node):
+    for i, t in enumerate(node.inputs):
+        if t is None:
+            continue
+        want = _HYBRID_TYPES[i]
+        if t.type != want:
+            if want == I8 and t.type == U8:
+                node.fail("hybrid LSTM: uint8 weights (input %d) are not supported, only int8", i)
+            node.fail("hybrid LSTM: input %d (%s) has type %s, expected %s", i, _ROLES[i], t.type_name,
+                      "int8" if want == I8 else "float32")
+        if want == I8:
+            if t.const is None:
+                node.fail("hybrid LSTM: int8 weights must be constant (input %d is not)", i)
+            if not t.quantized or not len(t.scales):
+                node.fail("hybrid LSTM: int8 weights (input %d) must carry a quantization scale", i)
+    if node.outputs[0].type != F32:
+        node.fail("hybrid LSTM: the output has type %s, expected float32", node.outputs[0].type_name)
+
+
+# ip: [activation, time_major, T, B, n_input, n_cell, n_output, asymmetric_quantize_inputs]
+# fp: [cell_clip, proj_clip, input-to-{i, f, c, o} scale, recurrent-to-{i, f, c, o} scale,
+#      cell-to-{i, f, o} scale, projection scale]   (csrc/ops/nn/lstm_hybrid.c)
+def _prepare_hybrid(node):
+    """TFLite's hybrid LSTM reads one scale per weight tensor, its legacy per-tensor scale, and
+    treats the int8 values as symmetric (zero points are not used). A per-channel tensor has no
+    legacy scale (TFLite leaves it 0), so TFLite's products with it come out as zero; that is
+    reproduced here rather than refused, to give the reference's results."""
+    def scale(i):
+        t = node.optional_input(i)
+        if t is None:
+            return 1.0
+        if len(t.scales) > 1:
+            return 0.0
+        s = float(np.float32(t.scales[0]))
+        if not (math.isfinite(s) and s > 0):
+            node.fail("hybrid LSTM: weights (input %d) have a non-positive or non-finite scale", i)
+        return s
+
+    node.ip.append(int(bool(node.opt("asymmetric_quantize_inputs", False))))
+    node.fp += [scale(i) for i in (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 16)]
 
 
 # Input index -> required type of the full-integer LSTM (absent optional inputs are skipped).

@@ -13,14 +13,22 @@
  * they are added, as TFLite's float kernel does; with layer norm the bias comes after the
  * normalisation.
  *
- * int8 inputs go to the full-integer kernel in lstm_int8.c, which has its own ip / fp layout. */
+ * int8 inputs go to the full-integer kernel in lstm_int8.c, and float inputs with int8 weights
+ * to the hybrid kernel in lstm_hybrid.c; each has its own ip / fp layout. */
 #include "ops/nn/nn_common.h"
 
 tr_status tr_lstm_int8_prepare(tr_node *n);
 tr_status tr_lstm_int8_eval(tr_node *n);
 void tr_lstm_int8_release(tr_node *n);
+tr_status tr_lstm_hybrid_prepare(tr_node *n);
+tr_status tr_lstm_hybrid_eval(tr_node *n);
+void tr_lstm_hybrid_release(tr_node *n);
 
 static int lstm_is_int8(const tr_node *n) { return n->inputs[0]->type == TR_INT8; }
+/* the input-to-output weights decide, as in TFLite */
+static int lstm_is_hybrid(const tr_node *n) {
+  return n->inputs[0]->type == TR_FLOAT32 && n->inputs[4]->type == TR_INT8;
+}
 
 typedef struct {
   int32_t act, time_major, T, B, n_in, n_cell, n_out;
@@ -34,6 +42,10 @@ static void lstm_release(tr_node *n) {
     tr_lstm_int8_release(n);
     return;
   }
+  if (lstm_is_hybrid(n)) {
+    tr_lstm_hybrid_release(n);
+    return;
+  }
   lstm_state *s = (lstm_state *)n->state;
   if (s) {
     free(s->gates);
@@ -44,6 +56,7 @@ static void lstm_release(tr_node *n) {
 
 static tr_status lstm_prepare(tr_node *n) {
   if (lstm_is_int8(n)) return tr_lstm_int8_prepare(n);
+  if (lstm_is_hybrid(n)) return tr_lstm_hybrid_prepare(n);
   lstm_state *s = (lstm_state *)calloc(1, sizeof(lstm_state));
   if (!s) return tr_fail(n, "out of memory");
   n->state = s;
@@ -96,12 +109,19 @@ static void lstm_layer_norm(float *g, int32_t n) {
   for (int32_t i = 0; i < n; i++) g[i] = (g[i] - mean) * inv;
 }
 
+static int lstm_all_zero(const float *x, int64_t n) {
+  for (int64_t i = 0; i < n; i++)
+    if (x[i] != 0.0f) return 0;
+  return 1;
+}
+
 static const float *fdata(tr_node *n, int i) {
   return (i < n->ninputs && n->inputs[i]) ? (const float *)n->inputs[i]->data : NULL;
 }
 
 static tr_status lstm_eval(tr_node *n) {
   if (lstm_is_int8(n)) return tr_lstm_int8_eval(n);
+  if (lstm_is_hybrid(n)) return tr_lstm_hybrid_eval(n);
   lstm_state *s = (lstm_state *)n->state;
   const int32_t nc = s->n_cell, no = s->n_out, ni = s->n_in;
   const float *x_all = fdata(n, 0);
@@ -120,6 +140,14 @@ static tr_status lstm_eval(tr_node *n) {
       const size_t step = s->time_major ? (size_t)t * s->B + b : (size_t)b * s->T + t;
       const float *x = x_all + step * ni;
       float *h = h_all + (size_t)b * no, *c = c_all + (size_t)b * nc;
+      /* With no cell activation (NONE) TFLite's activation step writes nothing: its cell gate
+       * keeps whatever its scratch held, which is the bias (0 with layer norm) when the step's
+       * input (the whole batch, time major) was all zero and its product skipped, and the
+       * output multiplies that cell gate instead of the cell state. */
+      int keep_bias = 0;
+      if (s->act == TR_ACT_NONE)
+        keep_bias = s->time_major ? lstm_all_zero(x_all + (size_t)t * s->B * ni, (int64_t)s->B * ni)
+                                  : lstm_all_zero(x, ni);
       for (int32_t g = 0; g < 4; g++) {
         if (g == 0 && cifg) continue;
         float *gate = s->gates + (size_t)g * nc;
@@ -134,6 +162,8 @@ static tr_status lstm_eval(tr_node *n) {
           lstm_layer_norm(gate, nc);
           for (int32_t i = 0; i < nc; i++) gate[i] = gate[i] * ln[g][i] + (bias[g] ? bias[g][i] : 0.0f);
         }
+        if (g == 2 && keep_bias)
+          for (int32_t i = 0; i < nc; i++) gate[i] = (layer_norm || !bias[g]) ? 0.0f : bias[g][i];
         for (int32_t i = 0; i < nc; i++)
           gate[i] = g == 2 ? lstm_activation(s->act, gate[i]) : lstm_sigmoid(gate[i]);
       }
@@ -152,7 +182,10 @@ static tr_status lstm_eval(tr_node *n) {
         lstm_layer_norm(og, nc);
         for (int32_t i = 0; i < nc; i++) og[i] = og[i] * ln[3][i] + (bias[3] ? bias[3][i] : 0.0f);
       }
-      for (int32_t i = 0; i < nc; i++) s->hidden[i] = lstm_sigmoid(og[i]) * lstm_activation(s->act, c[i]);
+      if (s->act == TR_ACT_NONE)
+        for (int32_t i = 0; i < nc; i++) s->hidden[i] = lstm_sigmoid(og[i]) * cg[i];
+      else
+        for (int32_t i = 0; i < nc; i++) s->hidden[i] = lstm_sigmoid(og[i]) * lstm_activation(s->act, c[i]);
       if (proj) {
         for (int32_t i = 0; i < no; i++) h[i] = proj_bias ? proj_bias[i] : 0.0f;
         lstm_matvec_acc(proj, no, nc, s->hidden, h);
