@@ -1,9 +1,10 @@
 """Reading and writing FlatBuffers of the TFLite schema, driven by the tables in `_schema`.
 
 The reader treats the buffer as untrusted: every offset, vtable and vector is checked against
-the buffer's bounds before it is read, recursion is limited, and the total work is bounded by
-the buffer's size (a small file whose tables all point at each other cannot expand into an
-exponential tree). Any inconsistency raises `FlatBufferError`. Vectors of scalars come back as
+the buffer's bounds before it is read, recursion is limited, a table may be referenced only
+once (so a small file whose tables point at each other cannot expand into an exponential tree,
+nor a cycle into an endless one), and the total work is bounded by the buffer's size and by a
+million tables, as in TFLite's own verifier. Any inconsistency raises `FlatBufferError`. Vectors of scalars come back as
 read-only numpy views into the buffer, so weights are never copied.
 """
 import struct
@@ -27,6 +28,7 @@ _SCALARS = {
     "double": ("<d", np.float64, 8),
 }
 _MAX_DEPTH = 32
+_MAX_TABLES = 1_000_000   # as TFLite's own verifier: bounds time and memory on any input
 
 
 class FlatBufferError(ValueError):
@@ -69,6 +71,8 @@ class _Reader:
         self.buf = memoryview(buf).cast("B") if not isinstance(buf, memoryview) else buf.cast("B")
         self.size = len(self.buf)
         self.budget = 4 * self.size + 4096
+        self.tables = 0
+        self.seen = set()
 
     def fail(self, msg, *args):
         raise FlatBufferError("malformed model: " + (msg % args if args else msg))
@@ -93,6 +97,14 @@ class _Reader:
         if depth > _MAX_DEPTH:
             self.fail("tables nested deeper than %d", _MAX_DEPTH)
         self.spend(8)
+        self.tables += 1
+        if self.tables > _MAX_TABLES:
+            self.fail("it holds more than %d tables", _MAX_TABLES)
+        if pos in self.seen:
+            # Writers never share tables; a shared one would let a small file decode into an
+            # exponentially larger tree (and a cycle into an endless one).
+            self.fail("the %s at offset %d is referenced more than once", type_name, pos)
+        self.seen.add(pos)
         vtable = pos - self.scalar("<i", 4, pos, type_name + " vtable offset")
         vt_len = self.scalar("<H", 2, vtable, type_name + " vtable")
         obj_len = self.scalar("<H", 2, vtable + 2, type_name + " vtable")

@@ -12,7 +12,7 @@ import numpy as np
 
 from . import _env, _planner, model as _model
 from .builder import encode_strings
-from .ops._base import NUMPY_TYPES, TYPE_NAMES
+from .ops._base import MAX_RANK, NUMPY_TYPES, TYPE_NAMES
 
 __all__ = ["Interpreter", "SignatureRunner", "Delegate", "load_delegate", "OpResolverType",
            "InterpreterWithCustomOps"]
@@ -155,6 +155,7 @@ class Interpreter:
         self._input_shapes = {}
         self._alloc = None
         self._ready = False
+        self._allocated = False   # as in the reference, data needs allocate_tensors() first
         self._view_baseline = 0
         self._entries = sorted({0} | {s["subgraph"] for s in self._model.signatures.values()})
         # Planning here checks the whole model, so a bad one fails at construction.
@@ -186,6 +187,7 @@ class Interpreter:
             self._ensure_safe()
             if not self._ready:
                 self._plan()
+            self._allocated = True
 
     # -- introspection ---------------------------------------------------------------------
     def _subgraph(self, subgraph_index):
@@ -265,7 +267,7 @@ class Interpreter:
 
     # -- data ------------------------------------------------------------------------------
     def _bytes_of(self, info):
-        if not self._ready:
+        if not self._ready or not self._allocated:
             raise ValueError("Tensor data is null. Run allocate_tensors() first")
         view = self._alloc.views.get(info.id)
         if view is None:
@@ -276,6 +278,9 @@ class Interpreter:
     def set_tensor(self, tensor_index, value, subgraph_index=0):
         with self._lock:
             info, spec = self._info(tensor_index, subgraph_index)
+            if not self._ready or not self._allocated:
+                raise ValueError("Cannot set tensor: Tensor is unallocated. Try calling "
+                                 "allocate_tensors() first")
             self._set(info, spec, value)
 
     def _set(self, info, spec, value):
@@ -306,7 +311,7 @@ class Interpreter:
         if value.shape != tuple(info.shape):
             raise ValueError("Cannot set tensor: Dimension mismatch. Got %s but expected %s for "
                              "input %d." % (list(value.shape), list(info.shape), info.index))
-        if not self._ready:
+        if not self._ready or not self._allocated:
             raise ValueError("Tensor data is null. Run allocate_tensors() first")
         items = [v if isinstance(v, (bytes, str)) else str(v) for v in value.reshape(-1)]
         self._alloc.set_string_bytes(info.id, encode_strings(items))
@@ -321,9 +326,10 @@ class Interpreter:
     def tensor(self, tensor_index):
         """A function returning a zero-copy numpy view of the tensor's current buffer. Do not
         hold the view across allocate_tensors() (which then raises RuntimeError)."""
-        info, _spec = self._info(tensor_index, 0)
+        self._info(tensor_index, 0)
 
         def view():
+            info, _spec = self._info(tensor_index, 0)   # the current plan's, after any resize
             return self._bytes_of(info).view(NUMPY_TYPES[info.type]).reshape(info.shape)
         return view
 
@@ -345,6 +351,9 @@ class Interpreter:
         if any(d < 0 for d in shape):
             raise ValueError("Cannot resize tensor %d to %s: dimensions must be >= 0" % (
                 input_index, list(shape)))
+        if len(shape) > MAX_RANK or any(d >= 1 << 31 for d in shape):
+            raise ValueError("Cannot resize tensor %d to %s: at most %d dimensions, each below "
+                             "2**31" % (input_index, list(shape), MAX_RANK))
         if strict:
             sig = spec.shape_signature if spec.shape_signature is not None else spec.shape
             if len(sig) != len(shape) or any(s != -1 and s != d for s, d in zip(sig, shape)):
@@ -361,9 +370,9 @@ class Interpreter:
 
     def _invoke(self, subgraph):
         with self._lock:
-            if not self._ready:
+            if not self._ready or not self._allocated:
                 raise RuntimeError("Invoke called on model that is not ready: call "
-                                   "allocate_tensors() after resize_tensor_input()")
+                                   "allocate_tensors() first, and after resize_tensor_input()")
             self._ensure_safe()
             try:
                 self._alloc.plan.invoke(subgraph)

@@ -1,21 +1,41 @@
 """Loading a `.tflite` file into checked Python structures.
 
-`load()` reads the FlatBuffer (bounds-checked), then checks what every later stage relies on:
-each tensor, buffer, opcode and subgraph index in range, buffer sizes against shape x dtype,
-quantization parameters sane, no subgraph calling itself. Weights stay views into the original
-bytes or the memory-mapped file.
+`load()` reads the FlatBuffer (bounds-checked), then checks what every later stage relies on,
+so that nothing malformed reaches C:
+
+* every tensor, buffer, opcode and subgraph index in range;
+* constant buffers exactly as large as shape x dtype needs (strings: a well-formed string table);
+* shapes of rank <= MAX_RANK with non-negative dimensions and a bounded element count;
+* quantization: finite, positive scales, one per channel along an existing dimension, and zero
+  points within the tensor type's range;
+* each tensor written by at most one operator, never before an operator reads it, and never a
+  constant, a subgraph input or a variable; subgraph inputs distinct and not constant;
+* options of the table the op expects, with finite floats;
+* subgraph calls (WHILE, IF, CALL_ONCE, ...) in range, without cycles, at most
+  MAX_CALL_DEPTH deep.
+
+Each refusal is a `ModelError` (a ValueError) naming the subgraph, operator or tensor. Per-op
+checks (axes, strides, counts, dtypes) belong to each op's prepare (tflite_rt/ops/). Weights
+stay views into the original bytes or the memory-mapped file.
 """
 import mmap
 import os
 
 import numpy as np
 
-from . import _flatbuffer
-from ._flatbuffer import FlatBufferError
+from . import _flatbuffer, _schema
+from .builder import options_table_for
 from .ops._base import BUILTIN_NAMES, MAX_RANK, NUMPY_TYPES, TYPE_NAMES, ModelError
 
 _STRING = 5
 _MAX_ELEMENTS = 1 << 40
+MAX_CALL_DEPTH = 32   # subgraphs calling subgraphs: each level is a nested call in the executor
+_INT32 = (-(1 << 31), (1 << 31) - 1)
+# options fields that name subgraphs (a list field names several)
+_SUBGRAPH_FIELDS = ("then_subgraph_index", "else_subgraph_index", "cond_subgraph_index",
+                    "body_subgraph_index", "init_subgraph_index", "subgraph", "subgraph_index",
+                    "decomposition_subgraph_index", "comparator_subgraph_index",
+                    "update_computation_subgraph_index", "branch_subgraph_indices")
 
 
 class TensorSpec:
@@ -71,11 +91,8 @@ def read_model_file(path):
 
 
 def load(raw):
-    try:
-        root = _flatbuffer.read(raw)
-    except FlatBufferError:
-        raise
-    return _Loader(raw, root).model()
+    """Reads and checks a model (bytes or mmap); raises a ValueError naming what is wrong."""
+    return _Loader(raw, _flatbuffer.read(raw)).model()
 
 
 class _Loader:
@@ -103,6 +120,8 @@ class _Loader:
         for m in root.metadata or []:
             if m.buffer is not None and 0 <= m.buffer < len(buffers) and buffers[m.buffer] is not None:
                 metadata[m.name or ""] = buffers[m.buffer]
+        for sg in subgraphs:
+            self.check_dataflow(sg)
         self.check_call_graph(subgraphs)
         return Model(self.raw, root, subgraphs, buffers, signatures, metadata)
 
@@ -111,6 +130,8 @@ class _Loader:
             start, size = int(buf.offset), int(buf.size or 0)
             if start <= 1 or size < 0 or start + size > len(self.view):
                 self.fail("buffer %d points outside the file (offset %d, size %d)", index, start, size)
+            if size == 0:
+                return None
             return np.frombuffer(self.view, dtype=np.uint8, count=size, offset=start)
         if buf.data is None or len(buf.data) == 0:
             return None
@@ -145,6 +166,8 @@ class _Loader:
             what = "operator %d (%s)" % (i, BUILTIN_NAMES[code])
             options = o.builtin_options if o.builtin_options is not None else o.builtin_options_2
             options_type = options.type_name if options is not None else None
+            if options is not None:
+                self.check_options(what, where, code, options)
             operators.append(OperatorSpec(
                 index=i, opcode_index=int(o.opcode_index), code=code, op_name=BUILTIN_NAMES[code],
                 custom_code=custom, version=version,
@@ -180,6 +203,13 @@ class _Loader:
         if not 0 <= buffer < max(len(buffers), 1):
             self.fail("%s refers to buffer %d, but there are %d buffers", where, buffer, len(buffers))
         data = buffers[buffer] if buffers else None
+        if int(t.external_buffer or 0):
+            self.fail("%s uses external buffer %d; external buffers are not supported", where,
+                      int(t.external_buffer))
+        if data is not None and t.is_variable:
+            self.fail("%s is a variable but holds constant data (buffer %d)", where, buffer)
+        if data is not None and type_code == _STRING:
+            self.check_strings(where, data, count)
         if data is not None and type_code != _STRING:
             need = count * NUMPY_TYPES[type_code].itemsize
             if t.sparsity is not None:
@@ -198,22 +228,96 @@ class _Loader:
             zero_points = (np.array(q.zero_point, dtype=np.int64) if q.zero_point is not None
                            else np.zeros(len(scales), np.int64))
             qdim = int(q.quantized_dimension or 0)
+            integer = NUMPY_TYPES[type_code].kind in "iu"
             if not np.all(np.isfinite(scales)) or np.any(scales < 0):
                 self.fail("%s has a non-finite or negative quantization scale", where)
+            if integer and np.any(scales < np.finfo(np.float32).tiny):
+                self.fail("%s has a zero or subnormal quantization scale (%g)", where,
+                          float(scales.min()))
             if len(zero_points) != len(scales):
                 self.fail("%s has %d scales but %d zero points", where, len(scales), len(zero_points))
+            if qdim < 0:
+                self.fail("%s has a negative quantized dimension %d", where, qdim)
             if len(scales) > 1:
                 if not 0 <= qdim < len(shape) or shape[qdim] != len(scales):
                     self.fail("%s: %d per-channel scales do not match dimension %d of shape %s",
                               where, len(scales), qdim, list(shape))
-            info = np.iinfo(NUMPY_TYPES[type_code]) if NUMPY_TYPES[type_code].kind in "iu" else None
-            if info is not None and (zero_points.min() < info.min or zero_points.max() > info.max):
-                self.fail("%s has a zero point outside the %s range", where, TYPE_NAMES[type_code])
+            lo, hi = _INT32
+            if integer:
+                info = np.iinfo(NUMPY_TYPES[type_code])
+                lo, hi = max(lo, int(info.min)), min(hi, int(info.max))
+            if zero_points.min() < lo or zero_points.max() > hi:
+                self.fail("%s has a zero point outside the range [%d, %d] of %s", where, lo, hi,
+                          TYPE_NAMES[type_code])
         return TensorSpec(index=index, name=t.name or "", type=type_code, shape=shape,
                           shape_signature=signature, buffer=buffer, data=data, scales=scales,
                           zero_points=zero_points, quantized_dimension=qdim,
                           is_variable=bool(t.is_variable), sparsity=t.sparsity,
                           has_rank=bool(t.has_rank), quantization=q)
+
+    def check_strings(self, where, data, count):
+        """A constant string tensor: count, count + 1 offsets, then the bytes they delimit."""
+        raw = np.asarray(data, dtype=np.uint8)
+        if len(raw) < 8:
+            self.fail("%s: its string buffer of %d bytes is too short", where, len(raw))
+        n = int(raw[:4].view("<i4")[0])
+        if n != count or len(raw) < 4 * (n + 2):
+            self.fail("%s: its string buffer holds %d strings in %d bytes; the shape needs %d",
+                      where, n, len(raw), count)
+        offsets = raw[4:4 * (n + 2)].view("<i4").astype(np.int64)
+        if offsets[0] != 4 * (n + 2) or offsets[-1] != len(raw) or np.any(np.diff(offsets) < 0):
+            self.fail("%s: its string buffer has offsets out of order or outside its %d bytes",
+                      where, len(raw))
+
+    def check_options(self, what, where, code, options):
+        """Options of the table the op expects, with finite floats and sane vectors."""
+        expected = options_table_for(BUILTIN_NAMES[code])
+        if expected is not None and expected[1] != options.type_name:
+            self.fail("%s, %s: its options are a %s, expected %s", where, what, options.type_name,
+                      expected[1])
+        for name, ftype, _default, _dep in _schema.TABLES[options.type_name]:
+            value = getattr(options, name, None)
+            if value is None:
+                continue
+            if ftype in ("float", "double", "[float]"):
+                values = np.asarray(value, dtype=np.float64)
+                if not np.all(np.isfinite(values)):
+                    self.fail("%s, %s: option %s is not finite", where, what, name)
+
+    def check_dataflow(self, sg):
+        """Operators in an order that runs: every tensor written once at most, after nothing
+        read it, and never into a constant, a variable or an input of the subgraph."""
+        where = "subgraph %d" % sg.index
+        tensors = sg.tensors
+        inputs = set()
+        for i in sg.inputs:
+            t = tensors[i]
+            if i in inputs:
+                self.fail("%s lists tensor %d (%r) twice among its inputs", where, i, t.name)
+            inputs.add(i)
+            if t.data is not None:
+                self.fail("%s: input tensor %d (%r) holds constant data", where, i, t.name)
+        writer = {}
+        read_by = {}
+        for o in sg.operators:
+            for i in o.inputs:
+                if i >= 0:
+                    read_by.setdefault(i, o.index)
+            for i in o.outputs:
+                t = tensors[i]
+                what = "%s, operator %d (%s): output tensor %d (%r)" % (where, o.index, o.op_name,
+                                                                        i, t.name)
+                if i in writer:
+                    self.fail("%s is also written by operator %d", what, writer[i])
+                if t.data is not None:
+                    self.fail("%s is a constant", what)
+                if t.is_variable:
+                    self.fail("%s is a variable tensor", what)
+                if i in inputs:
+                    self.fail("%s is an input of the subgraph", what)
+                if i in read_by:
+                    self.fail("%s is read by operator %d before it is written", what, read_by[i])
+                writer[i] = o.index
 
     def signatures(self, defs, subgraphs):
         out = {}
@@ -238,38 +342,50 @@ class _Loader:
         return out
 
     def check_call_graph(self, subgraphs):
-        """Subgraph references in range, and no subgraph reaching itself through calls."""
+        """Subgraph references in range, no subgraph reaching itself through calls, and calls
+        nested at most MAX_CALL_DEPTH deep."""
         calls = {}
         for sg in subgraphs:
-            callees = set()
+            callees = []
             for o in sg.operators:
-                for field in ("then_subgraph_index", "else_subgraph_index", "cond_subgraph_index",
-                              "body_subgraph_index", "init_subgraph_index", "subgraph_index",
-                              "decomposition_subgraph_index", "comparator_subgraph_index",
-                              "body_subgraph_index"):
-                    if o.options is None or not hasattr(o.options, field):
+                if o.options is None:
+                    continue
+                for field in _SUBGRAPH_FIELDS:
+                    value = getattr(o.options, field, None)
+                    if value is None:
                         continue
-                    target = getattr(o.options, field)
-                    if target is None:
-                        continue
-                    if not 0 <= target < len(subgraphs):
-                        self.fail("subgraph %d, operator %d (%s): %s %d out of range (%d subgraphs)",
-                                  sg.index, o.index, o.op_name, field, target, len(subgraphs))
-                    callees.add(int(target))
-            calls[sg.index] = callees
-        state = {}
-
-        def visit(i, path):
-            if state.get(i) == 1:
-                cycle = path[path.index(i):] + [i]
-                self.fail("subgraphs call each other in a cycle: %s",
-                          " -> ".join(str(s) for s in cycle))
-            if state.get(i) == 2:
-                return
-            state[i] = 1
-            for j in sorted(calls[i]):
-                visit(j, path + [i])
-            state[i] = 2
-
-        for i in calls:
-            visit(i, [])
+                    for target in np.atleast_1d(np.asarray(value, dtype=np.int64)).tolist():
+                        if not 0 <= target < len(subgraphs):
+                            self.fail("subgraph %d, operator %d (%s): %s %d out of range (%d subgraphs)",
+                                      sg.index, o.index, o.op_name, field, target, len(subgraphs))
+                        if target not in callees:
+                            callees.append(int(target))
+            calls[sg.index] = sorted(callees)
+        # Depth-first, without recursion: state 1 = on the current path, 2 = done; height = the
+        # longest chain of calls below a subgraph.
+        state, height = {}, {}
+        for root in calls:
+            if state.get(root):
+                continue
+            path, stack = [root], [iter(calls[root])]
+            state[root] = 1
+            while stack:
+                nxt = next(stack[-1], None)
+                if nxt is None:
+                    done = path.pop()
+                    stack.pop()
+                    state[done] = 2
+                    height[done] = 1 + max((height[c] for c in calls[done]), default=0)
+                    if height[done] > MAX_CALL_DEPTH:
+                        self.fail("subgraph %d nests subgraph calls %d deep; at most %d is supported",
+                                  done, height[done], MAX_CALL_DEPTH)
+                    continue
+                if state.get(nxt) == 1:
+                    cycle = path[path.index(nxt):] + [nxt]
+                    self.fail("subgraphs call each other in a cycle: %s",
+                              " -> ".join(str(i) for i in cycle))
+                if state.get(nxt) == 2:
+                    continue
+                state[nxt] = 1
+                path.append(nxt)
+                stack.append(iter(calls[nxt]))

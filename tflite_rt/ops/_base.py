@@ -226,8 +226,8 @@ class Node:
         if len(shape) > MAX_RANK:
             self.fail("output %d would have rank %d; at most %d is supported", i, len(shape), MAX_RANK)
         for d in shape:
-            if d < 0:
-                self.fail("output %d would have negative dimension %d", i, d)
+            if not 0 <= d < 1 << 31:
+                self.fail("output %d would have dimension %d (must be in [0, 2**31))", i, d)
         if np.prod(shape, dtype=np.float64) * max(self.outputs[i].dtype.itemsize, 1) > 2 ** 40:
             self.fail("output %d of shape %s is too large", i, list(shape))
         self.outputs[i].shape = shape
@@ -255,6 +255,8 @@ def same_padding(node, in_size, filter_size, stride, dilation, padding):
     if stride <= 0 or dilation <= 0:
         node.fail("stride and dilation must be positive (got %d, %d)", stride, dilation)
     effective = (filter_size - 1) * dilation + 1
+    if in_size + stride + effective >= 1 << 31:  # keeps every index the kernel computes in int32
+        node.fail("filter extent %d with stride %d is too large", effective, stride)
     if padding == PADDING["SAME"]:
         out = (in_size + stride - 1) // stride
         total = max((out - 1) * stride + effective - in_size, 0)

@@ -4,6 +4,8 @@ These ops move elements without looking at their values, so one C kernel per op 
 fixed-size dtype; most of them reduce to strided views of their input (csrc/ops/movement/view.c),
 which is why the shape logic here also produces offsets and strides.
 """
+import math
+
 import numpy as np
 
 from ._base import (BOOL, F16, F32, I8, I16, I32, I64, NUMPY_TYPES, STRING, TENSOR_TYPES, U8, broadcast_shape,
@@ -46,7 +48,7 @@ def row_strides(shape):
 
 
 def elements(shape):
-    return int(np.prod(shape, dtype=np.int64)) if len(shape) else 1
+    return math.prod(int(d) for d in shape)  # exact: an int64 product could wrap
 
 
 def const_ints(node, i, what, allowed=INDEX_TYPES):
@@ -321,6 +323,9 @@ def strided_slice_plan(node, in_shape, begin, end, strides, begin_mask, end_mask
     a new axis, kept in the output)."""
     n = len(begin)
     rank = len(in_shape)
+    if any(m < 0 or m >> n for m in (begin_mask, end_mask, ellipsis_mask, new_axis_mask, shrink_mask)) \
+            or bin(ellipsis_mask).count("1") > 1:
+        node.fail("masks must only have bits for the %d given dims, and one ellipsis at most", n)
     num_add = sum(1 for i in range(n) if not ellipsis_mask >> i & 1 and new_axis_mask >> i & 1)
     eff = rank + num_add
     # Where the ellipsis expands to several dims, and which effective dims are new axes.
@@ -343,6 +348,8 @@ def strided_slice_plan(node, in_shape, begin, end, strides, begin_mask, end_mask
     added_axes = 0
     for i in range(eff):
         if eff_ellipsis >> i & 1:
+            if i - added_axes >= rank:
+                node.fail("the ellipsis covers more dims than the input has")
             dim = in_shape[i - added_axes]
             plan.append((0, 1, dim, i - added_axes, True))
             continue
@@ -358,6 +365,8 @@ def strided_slice_plan(node, in_shape, begin, end, strides, begin_mask, end_mask
             plan.append((0, 1, dim, dim_index, True))
             continue
         k = i - (expanded if i > ellipsis_start else 0)
+        if k >= n:
+            node.fail("begin/end/strides index more dims than they have")
         b, e, s = begin[k], end[k], strides[k]
         if s == 0:
             node.fail("stride must not be zero")
@@ -425,6 +434,7 @@ def prepare_strided_slice(node):
 def prepare_reverse_v2(node):
     node.check_counts(2)
     src = node.input(0)
+    node.check_rank(src, 1, 8)
     check_output_type(node, 0, src)
     axes = {node.axis(a, src.rank) for a in const_ints(node, 1, "axis")}
     strides = row_strides(src.shape)

@@ -122,7 +122,7 @@ def _strides(node, *names):
 
 
 # ip: [kind, activation, stride_h, stride_w, dilation_h, dilation_w, pad_top, pad_left,
-#      filter_is_const, hybrid_per_channel, int16x8_in_32_bits]   (csrc/ops/nn/conv.c)
+#      filter_is_const, hybrid_per_channel, int16x8_in_32_bits, bias_is_const]   (csrc/ops/nn/conv.c)
 @op("CONV_2D")
 def conv_2d(node):
     node.check_counts(2, 3)
@@ -132,7 +132,7 @@ def conv_2d(node):
     node.check_rank(w, 4, what="filter")
     batch, h, wd, ic = x.shape
     oc, kh, kw, fic = w.shape
-    if fic <= 0 or ic % fic != 0:
+    if fic <= 0 or ic <= 0 or ic % fic != 0:
         node.fail("input has %d channels, not a multiple of the filter's %d", ic, fic)
     groups = ic // fic
     if oc % groups != 0:
@@ -147,11 +147,11 @@ def conv_2d(node):
     ow, pl = same_padding(node, wd, kw, sw, dw, padding)
     node.set_output_shape(0, (batch, oh, ow, oc))
     node.ip = [kind, act, sh, sw, dh, dw, pt, pl, int(w.const is not None), int(_per_channel_differs(w)),
-               _bias32(node, kind, bias)]
+               _bias32(node, kind, bias), int(bias is None or bias.const is not None)]
 
 
 # ip: [kind, activation, stride_h, stride_w, dilation_h, dilation_w, pad_top, pad_left,
-#      depth_multiplier]   (csrc/ops/nn/depthwise_conv.c)
+#      depth_multiplier, filter_and_bias_const]   (csrc/ops/nn/depthwise_conv.c)
 @op("DEPTHWISE_CONV_2D")
 def depthwise_conv_2d(node):
     node.check_counts(2, 3)
@@ -177,10 +177,11 @@ def depthwise_conv_2d(node):
     oh, pt = same_padding(node, h, kh, sh, dh, padding)
     ow, pl = same_padding(node, wd, kw, sw, dw, padding)
     node.set_output_shape(0, (batch, oh, ow, oc))
-    node.ip = [kind, act, sh, sw, dh, dw, pt, pl, dm]
+    consts = int(w.const is not None and (bias is None or bias.const is not None))
+    node.ip = [kind, act, sh, sw, dh, dw, pt, pl, dm, consts]
 
 
-# ip: [kind, activation, filter_is_const, asymmetric_quantize_inputs]
+# ip: [kind, activation, filter_is_const, asymmetric_quantize_inputs, bias_is_const]
 #     (csrc/ops/nn/fully_connected.c)
 @op("FULLY_CONNECTED")
 def fully_connected(node):
@@ -209,7 +210,8 @@ def fully_connected(node):
         node.set_output_shape(0, tuple(x.shape[:-1]) + (n,))
     else:
         node.set_output_shape(0, (batch, n))
-    node.ip = [kind, act, int(w.const is not None), int(bool(node.opt("asymmetric_quantize_inputs", False)))]
+    node.ip = [kind, act, int(w.const is not None), int(bool(node.opt("asymmetric_quantize_inputs", False))),
+               int(bias is None or bias.const is not None)]
 
 
 # ip: [kind, activation, stride_h, stride_w, filter_h, filter_w, pad_top, pad_left]
@@ -239,8 +241,8 @@ def pool_2d(node):
     node.ip = [kind, act, sh, sw, fh, fw, pt, pl]
 
 
-# ip: [kind, adj_x, adj_y, M, K, N, out_batch[3], lhs_batch_stride[3], rhs_batch_stride[3]]
-#     (csrc/ops/nn/batch_matmul.c)
+# ip: [kind, adj_x, adj_y, M, K, N, out_batch[3], lhs_batch_stride[3], rhs_batch_stride[3],
+#      rhs_is_const]   (csrc/ops/nn/batch_matmul.c)
 @op("BATCH_MATMUL")
 def batch_matmul(node):
     node.check_counts(2)
@@ -285,7 +287,8 @@ def batch_matmul(node):
             st[i] = acc if b[i] != 1 else 0
             acc *= b[i]
         return st
-    node.ip = [kind, int(adj_x), int(adj_y), m, k, n] + ob + strides(lb, m * k) + strides(rb, k * n)
+    node.ip = ([kind, int(adj_x), int(adj_y), m, k, n] + ob + strides(lb, m * k) + strides(rb, k * n)
+               + [int(rhs.const is not None)])
 
 
 # ip: [kind, activation, stride_h, stride_w, pad_top, pad_left, weights_are_const,

@@ -9,9 +9,15 @@
  * table and eval is a lookup. What fills the table is what TFLite's reference kernels compute:
  * its integer formulas for the RELUs, LEAKY_RELU and HARD_SWISH, and its float table recipe
  * (LUTPopulate) for LOGISTIC, TANH, ELU and GELU. int16 RELU / RELU6 / LEAKY_RELU compute the
- * integer formula per element; PRELU multiplies by the quantized alpha per element. */
+ * integer formula per element; PRELU multiplies by the quantized alpha per element.
+ *
+ * float32 RELU / RELU6 / RELU_N1_TO_1 / RELU_0_TO_1, LOGISTIC, TANH and HARD_SWISH run the SIMD
+ * kernels of csrc/kernels/vunary (chosen in prepare, q.kernels); under the scalar ISA cap they
+ * keep the functions below. The tables of 8-bit ones are looked up by SIMD kernels too
+ * (tr_elem_lut8). */
 #include <math.h>
 
+#include "kernels/vunary/vunary.h"
 #include "model/fixedpoint.h"
 #include "model/quant.h"
 #include "ops/elementwise/broadcast.h"
@@ -44,6 +50,42 @@ TR_UNARY_FN(leaky_f32, float, float, x > 0.0f ? x : x * p->fparam)
 TR_UNARY_FN(gelu_f32_fn, float, float, gelu_f32(x))
 TR_UNARY_FN(gelu_tanh_f32_fn, float, float, gelu_tanh_f32(x))
 
+
+/* --- float32 through the vunary micro-kernels ------------------------------------------------- */
+
+enum { VK_CLAMP, VK_SIGMOID, VK_TANH, VK_HARDSWISH };
+
+static inline const tr_vunary_config *vk(const void *state) {
+  return (const tr_vunary_config *)((const tr_elem_state *)state)->q.kernels;
+}
+static void clamp_f32_k(void *out, const void *in, int64_t n, const void *s) {
+  const tr_qparams *q = &((const tr_elem_state *)s)->q;
+  const tr_vunary_f32_params p = {q->flo, q->fhi};
+  vk(s)->clamp((size_t)n, (const float *)in, (float *)out, &p);
+}
+static void sigmoid_f32_k(void *out, const void *in, int64_t n, const void *s) {
+  vk(s)->sigmoid((size_t)n, (const float *)in, (float *)out, NULL);
+}
+static void tanh_f32_k(void *out, const void *in, int64_t n, const void *s) {
+  vk(s)->tanh((size_t)n, (const float *)in, (float *)out, NULL);
+}
+static void hardswish_f32_k(void *out, const void *in, int64_t n, const void *s) {
+  vk(s)->hardswish((size_t)n, (const float *)in, (float *)out, NULL);
+}
+
+/* A float32 activation: its SIMD kernel, or `portable` under the scalar cap. */
+static tr_status setup_f32(tr_node *n, int which, tr_unary_fn portable, float lo, float hi) {
+  const tr_vunary_config *cfg = tr_vunary_config_get();
+  if (cfg->sigmoid == tr_vsigmoid_f32__scalar) return tr_elem_setup_unary(n, portable, NULL);
+  tr_qparams q = {0};
+  q.flo = lo;
+  q.fhi = hi;
+  q.kernels = cfg;
+  const tr_unary_fn fn = which == VK_CLAMP ? clamp_f32_k : which == VK_SIGMOID ? sigmoid_f32_k
+                         : which == VK_TANH ? tanh_f32_k : hardswish_f32_k;
+  return tr_elem_setup_unary(n, fn, &q);
+}
+
 /* --- quantized RELU family ----------------------------------------------------------------------- */
 
 static void type_range(int32_t type, int32_t *lo, int32_t *hi) {
@@ -72,7 +114,7 @@ static tr_status fill_lut(tr_node *n, int32_t (*f)(int32_t, const tr_qparams *),
 
 static tr_status relu_family_prepare(tr_node *n, float act_min, float act_max, tr_unary_fn ffn, int allow16) {
   const tr_tensor *in = n->inputs[0], *out = n->outputs[0];
-  if (in->type == TR_FLOAT32) return tr_elem_setup_unary(n, ffn, NULL);
+  if (in->type == TR_FLOAT32) return setup_f32(n, VK_CLAMP, ffn, act_min, act_max);
   if (!(in->type == TR_INT8 || in->type == TR_UINT8 || (allow16 && in->type == TR_INT16)))
     return tr_fail(n, "unsupported type %d", in->type);
   tr_qparams q = {0};
@@ -168,7 +210,7 @@ static int16_t downscale_to_int16(int32_t m) {
 
 static tr_status hard_swish_prepare(tr_node *n) {
   const tr_tensor *in = n->inputs[0], *out = n->outputs[0];
-  if (in->type == TR_FLOAT32) return tr_elem_setup_unary(n, hard_swish_f32_fn, NULL);
+  if (in->type == TR_FLOAT32) return setup_f32(n, VK_HARDSWISH, hard_swish_f32_fn, 0.0f, 0.0f);
   if (in->type != TR_INT8 && in->type != TR_UINT8) return tr_fail(n, "unsupported type %d", in->type);
   tr_qparams q = {0};
   int32_t lo, hi;
@@ -212,9 +254,11 @@ static float gelu_tanh_t(float x, const void *p) {
   return gelu_tanh_f32(x);
 }
 
-static tr_status lut_prepare(tr_node *n, tr_unary_fn ffn, tr_fp_lut_transform f, int allow_u8) {
+/* which: VK_SIGMOID / VK_TANH for float32 kernels, -1 for the portable function */
+static tr_status lut_prepare(tr_node *n, tr_unary_fn ffn, tr_fp_lut_transform f, int allow_u8, int which) {
   const tr_tensor *in = n->inputs[0], *out = n->outputs[0];
-  if (in->type == TR_FLOAT32) return tr_elem_setup_unary(n, ffn, NULL);
+  if (in->type == TR_FLOAT32)
+    return which >= 0 ? setup_f32(n, which, ffn, 0.0f, 0.0f) : tr_elem_setup_unary(n, ffn, NULL);
   if (!(in->type == TR_INT8 || (allow_u8 && in->type == TR_UINT8)))
     return tr_fail(n, "unsupported type %d", in->type);
   tr_status st = tr_elem_setup_unary(n, tr_elem_lut8, NULL);
@@ -224,11 +268,11 @@ static tr_status lut_prepare(tr_node *n, tr_unary_fn ffn, tr_fp_lut_transform f,
   return TR_OK;
 }
 
-static tr_status logistic_prepare(tr_node *n) { return lut_prepare(n, logistic_f32_fn, logistic_t, 1); }
-static tr_status tanh_prepare(tr_node *n) { return lut_prepare(n, tanh_f32, tanh_t, 1); }
-static tr_status elu_prepare(tr_node *n) { return lut_prepare(n, elu_f32, elu_t, 0); }
+static tr_status logistic_prepare(tr_node *n) { return lut_prepare(n, logistic_f32_fn, logistic_t, 1, VK_SIGMOID); }
+static tr_status tanh_prepare(tr_node *n) { return lut_prepare(n, tanh_f32, tanh_t, 1, VK_TANH); }
+static tr_status elu_prepare(tr_node *n) { return lut_prepare(n, elu_f32, elu_t, 0, -1); }
 static tr_status gelu_prepare(tr_node *n) {
-  return n->ip[0] ? lut_prepare(n, gelu_tanh_f32_fn, gelu_tanh_t, 1) : lut_prepare(n, gelu_f32_fn, gelu_t, 1);
+  return n->ip[0] ? lut_prepare(n, gelu_tanh_f32_fn, gelu_tanh_t, 1, -1) : lut_prepare(n, gelu_f32_fn, gelu_t, 1, -1);
 }
 
 /* --- PRELU --------------------------------------------------------------------------------------- */

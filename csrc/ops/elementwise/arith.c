@@ -9,9 +9,15 @@
  *    headroom, summed, rescaled to the output. int16 with power-of-two scales (and
  *    pot_scale_int16 set) takes the symmetric shift-only path instead.
  *  - MUL: (a - za) * (b - zb) times one multiplier.
- *  - DIV: a Newton-Raphson reciprocal of the divisor (GetReciprocal), then one multiplier. */
+ *  - DIV: a Newton-Raphson reciprocal of the divisor (GetReciprocal), then one multiplier.
+ *
+ * float32, int8 and uint8 ADD / SUB / MUL run the SIMD micro-kernels of csrc/kernels/vbinary
+ * (chosen in prepare; q.kernels) on each run of the broadcast: two vectors, or a vector and a
+ * single value. Under the scalar ISA cap they keep the rows below (8-bit ADD / SUB read their
+ * rescaled inputs from per-byte tables there). */
 #include <math.h>
 
+#include "kernels/vbinary/vbinary.h"
 #include "model/fixedpoint.h"
 #include "model/quant.h"
 #include "ops/elementwise/broadcast.h"
@@ -110,6 +116,182 @@ TR_BINARY_ROW(div_q8, int8_t, int8_t, (int8_t)q_div(a, b, p))
 TR_BINARY_ROW(div_qu8, uint8_t, uint8_t, (uint8_t)q_div(a, b, p))
 TR_BINARY_ROW(div_q16, int16_t, int16_t, (int16_t)q_div(a, b, p))
 
+
+/* --- SIMD micro-kernel rows ------------------------------------------------------------------ */
+
+enum { K_ADD, K_SUB, K_MUL };
+
+/* Both operands repeat (a scalar output, or a run of one value): one result, copied. */
+#define K_FILL(T)                                                                                   \
+  do {                                                                                              \
+    for (int64_t i = 1; i < n; i++) ((T *)out)[i] = ((T *)out)[0];                                  \
+  } while (0)
+
+static inline void k_f32_row(int op, void *out, const void *const *in, const int64_t *st, int64_t n,
+                             const void *p_) {
+  const tr_qparams *p = (const tr_qparams *)p_;
+  const tr_vbinary_f32_ops *k = ((const tr_vbinary_config *)p->kernels)->f32;
+  const tr_vbinary_f32_params kp = {p->flo, p->fhi};
+  const float *A = (const float *)in[0], *B = (const float *)in[1];
+  float *O = (float *)out;
+  if (st[0] && st[1]) {
+    (op == K_ADD ? k->add : op == K_SUB ? k->sub : k->mul)((size_t)n, A, B, O, &kp);
+  } else if (st[0]) {
+    (op == K_ADD ? k->addc : op == K_SUB ? k->subc : k->mulc)((size_t)n, A, B, O, &kp);
+  } else if (st[1]) {
+    (op == K_ADD ? k->addc : op == K_SUB ? k->rsubc : k->mulc)((size_t)n, B, A, O, &kp);
+  } else {
+    (op == K_ADD ? k->addc : op == K_SUB ? k->subc : k->mulc)(1, A, B, O, &kp);
+    K_FILL(float);
+  }
+}
+
+static void add_f32_k(void *o, const void *const *in, const int64_t *st, int64_t n, const void *p) {
+  k_f32_row(K_ADD, o, in, st, n, p);
+}
+static void sub_f32_k(void *o, const void *const *in, const int64_t *st, int64_t n, const void *p) {
+  k_f32_row(K_SUB, o, in, st, n, p);
+}
+static void mul_f32_k(void *o, const void *const *in, const int64_t *st, int64_t n, const void *p) {
+  k_f32_row(K_MUL, o, in, st, n, p);
+}
+
+/* The kernels' parameters with input `first` (0 or 1) as their vector operand a. */
+static inline tr_vbinary_q8_params k_q8_params(const tr_qparams *p, int first) {
+  tr_vbinary_q8_params kp;
+  kp.a_offset = first ? p->in2_offset : p->in1_offset;
+  kp.b_offset = first ? p->in1_offset : p->in2_offset;
+  kp.a_multiplier = first ? p->in2_mul : p->in1_mul;
+  kp.a_shift = first ? p->in2_shift : p->in1_shift;
+  kp.b_multiplier = first ? p->in1_mul : p->in2_mul;
+  kp.b_shift = first ? p->in1_shift : p->in2_shift;
+  kp.left_shift = p->left_shift;
+  kp.out_multiplier = p->out_mul;
+  kp.out_shift = p->out_shift;
+  kp.out_zero_point = p->out_offset;
+  kp.out_min = (int32_t)p->ilo;
+  kp.out_max = (int32_t)p->ihi;
+  kp.scaled_b = 0;
+  return kp;
+}
+
+static inline void k_q8_row(int op, int is_unsigned, void *out, const void *const *in, const int64_t *st, int64_t n,
+                            const void *p_) {
+  const tr_qparams *p = (const tr_qparams *)p_;
+  const tr_vbinary_config *cfg = (const tr_vbinary_config *)p->kernels;
+  const tr_vbinary_q8_ops *k = is_unsigned ? cfg->u8 : cfg->s8;
+  const void *A = in[0], *B = in[1];
+  const int32_t a0 = is_unsigned ? *(const uint8_t *)A : *(const int8_t *)A;
+  const int32_t b0 = is_unsigned ? *(const uint8_t *)B : *(const int8_t *)B;
+  if (st[0] && st[1]) {
+    const tr_vbinary_q8_params kp = k_q8_params(p, 0);
+    (op == K_ADD ? k->add : op == K_SUB ? k->sub : k->mul)((size_t)n, A, B, out, &kp);
+    return;
+  }
+  /* one vector operand v and one value c */
+  const int first = !st[0] && st[1]; /* the vector is input 1 */
+  const void *V = first ? B : A;
+  const int32_t c = first ? a0 : b0;
+  tr_vbinary_q8_params kp = k_q8_params(p, first);
+  tr_vbinary_q8_fn fn;
+  if (op == K_MUL) {
+    kp.scaled_b = c + kp.b_offset;
+    fn = k->mulc;
+  } else {
+    const int32_t sc = tr_vbinary_q8_scale_input(c, kp.b_offset, kp.left_shift, kp.b_multiplier, kp.b_shift);
+    /* ADD: v + c; SUB: a - c (addc with -c) or c - b (rsubc) */
+    kp.scaled_b = op == K_SUB && !first ? -sc : sc;
+    fn = op == K_ADD || !first ? k->addc : k->rsubc;
+  }
+  fn(st[0] || st[1] ? (size_t)n : 1, V, NULL, out, &kp);
+  if (!st[0] && !st[1]) {
+    if (is_unsigned) K_FILL(uint8_t);
+    else K_FILL(int8_t);
+  }
+}
+
+#define K_Q8_ROW(NAME, OP, UNSIGNED)                                                                 \
+  static void NAME(void *o, const void *const *in, const int64_t *st, int64_t n, const void *p) {   \
+    k_q8_row(OP, UNSIGNED, o, in, st, n, p);                                                        \
+  }
+K_Q8_ROW(add_q8_k, K_ADD, 0)
+K_Q8_ROW(sub_q8_k, K_SUB, 0)
+K_Q8_ROW(mul_q8_k, K_MUL, 0)
+K_Q8_ROW(add_qu8_k, K_ADD, 1)
+K_Q8_ROW(sub_qu8_k, K_SUB, 1)
+K_Q8_ROW(mul_qu8_k, K_MUL, 1)
+
+/* A row repeated against a tensor ([..., n] op [n], after the broadcast plan merged the outer
+ * dimensions into one): the rows kernels take all of it in one call per thread. */
+#define K_PARALLEL_MIN 32768
+
+typedef struct {
+  const tr_elem_state *s;
+  int op, swap; /* swap: input 0 is the repeated row */
+  int32_t type;
+  const char *full, *row;
+  char *out;
+} k_rows_ctx;
+
+static void k_rows_range(void *ctx_, int64_t begin, int64_t end) {
+  const k_rows_ctx *c = (const k_rows_ctx *)ctx_;
+  const tr_qparams *p = &c->s->q;
+  const tr_vbinary_config *cfg = (const tr_vbinary_config *)p->kernels;
+  const size_t n = (size_t)c->s->bc.inner, rows = (size_t)(end - begin);
+  const size_t es = c->type == TR_FLOAT32 ? 4 : 1;
+  const char *full = c->full + (size_t)begin * n * es;
+  char *out = c->out + (size_t)begin * n * es;
+  /* SUB with the row first is row - full: the rsub form */
+  const int op = c->op == K_SUB && c->swap ? -1 : c->op;
+  if (c->type == TR_FLOAT32) {
+    const tr_vbinary_f32_ops *k = cfg->f32;
+    const tr_vbinary_f32_params kp = {p->flo, p->fhi};
+    (op == K_ADD ? k->add_rows : op == K_SUB ? k->sub_rows : op == K_MUL ? k->mul_rows : k->rsub_rows)(
+        rows, n, (const float *)full, (const float *)c->row, (float *)out, &kp);
+  } else {
+    const tr_vbinary_q8_ops *k = c->type == TR_UINT8 ? cfg->u8 : cfg->s8;
+    const tr_vbinary_q8_params kp = k_q8_params(p, c->swap);
+    (op == K_ADD ? k->add_rows : op == K_SUB ? k->sub_rows : op == K_MUL ? k->mul_rows : k->rsub_rows)(
+        rows, n, full, c->row, out, &kp);
+  }
+}
+
+static tr_status k_eval(tr_node *n, int op) {
+  const tr_elem_state *s = (const tr_elem_state *)n->state;
+  const tr_bcast *bc = &s->bc;
+  if (s->q.kernels && bc->ndim == 1 && bc->inner_step[0] == 1 && bc->inner_step[1] == 1 && bc->runs > 1) {
+    const int a_full = bc->strides[0][0] == bc->inner, b_full = bc->strides[1][0] == bc->inner;
+    const int a_row = bc->strides[0][0] == 0, b_row = bc->strides[1][0] == 0;
+    if ((a_full && b_row) || (a_row && b_full)) {
+      k_rows_ctx c = {s, op, a_row, n->outputs[0]->type, NULL, NULL, (char *)n->outputs[0]->data};
+      c.full = (const char *)n->inputs[a_row ? 1 : 0]->data;
+      c.row = (const char *)n->inputs[a_row ? 0 : 1]->data;
+      if (bc->runs * bc->inner >= K_PARALLEL_MIN && tr_num_threads(n) > 1)
+        tr_parallel_for(n, bc->runs, k_rows_range, &c);
+      else
+        k_rows_range(&c, 0, bc->runs);
+      return TR_OK;
+    }
+  }
+  return tr_elem_eval_nary(n);
+}
+
+static tr_status add_eval(tr_node *n) { return k_eval(n, K_ADD); }
+static tr_status sub_eval(tr_node *n) { return k_eval(n, K_SUB); }
+static tr_status mul_eval(tr_node *n) { return k_eval(n, K_MUL); }
+
+/* The micro-kernel row for this op and output type, or NULL (scalar cap, other types). */
+static tr_row_fn k_row(int op, int32_t type, const tr_tensor *o, tr_qparams *q) {
+  const tr_vbinary_config *cfg = tr_vbinary_config_get();
+  if (cfg->f32 == &tr_vbinary_f32__scalar) return NULL;
+  q->kernels = cfg;
+  if (type == TR_FLOAT32) return op == K_ADD ? add_f32_k : op == K_SUB ? sub_f32_k : mul_f32_k;
+  if (type == TR_INT8 && o->scale != 0.0f) return op == K_ADD ? add_q8_k : op == K_SUB ? sub_q8_k : mul_q8_k;
+  if (type == TR_UINT8 && o->scale != 0.0f) return op == K_ADD ? add_qu8_k : op == K_SUB ? sub_qu8_k : mul_qu8_k;
+  q->kernels = NULL;
+  return NULL;
+}
+
 /* CheckedLog2: is x a power of two (to 1e-3 in log2), and which. */
 static int checked_log2(float x, int *log2_result) {
   const float x_log2 = logf(x) * (1.0f / logf(2.0f));
@@ -176,6 +358,8 @@ static tr_status prepare_add_sub(tr_node *n, int sub) {
       else fn = sub ? sub_q16 : add_q16;
     }
   }
+  tr_row_fn kfn = k_row(sub ? K_SUB : K_ADD, o->type, o, &q);
+  if (kfn) return tr_elem_setup_nary(n, 2, kfn, &q);
   tr_status st = tr_elem_setup_nary(n, 2, fn, &q);
   if (st == TR_OK && (o->type == TR_INT8 || o->type == TR_UINT8)) {
     tr_elem_state *s = n->state;
@@ -225,7 +409,8 @@ static tr_status mul_div_prepare(tr_node *n, int div) {
     else if (o->type == TR_INT16) fn = div ? div_q16 : mul_q16;
   }
   if (!fn) return tr_fail(n, "unsupported output type %d", o->type);
-  return tr_elem_setup_nary(n, 2, fn, &q);
+  tr_row_fn kfn = div ? NULL : k_row(K_MUL, o->type, o, &q);
+  return tr_elem_setup_nary(n, 2, kfn ? kfn : fn, &q);
 }
 
 static tr_status mul_prepare(tr_node *n) { return mul_div_prepare(n, 0); }
@@ -266,7 +451,7 @@ static tr_status div_eval(tr_node *n) {
   return tr_elem_eval_nary(n);
 }
 
-const tr_op tr_elem_op_add = {"ADD", add_prepare, tr_elem_eval_nary, NULL};
-const tr_op tr_elem_op_sub = {"SUB", sub_prepare, tr_elem_eval_nary, NULL};
-const tr_op tr_elem_op_mul = {"MUL", mul_prepare, tr_elem_eval_nary, NULL};
+const tr_op tr_elem_op_add = {"ADD", add_prepare, add_eval, NULL};
+const tr_op tr_elem_op_sub = {"SUB", sub_prepare, sub_eval, NULL};
+const tr_op tr_elem_op_mul = {"MUL", mul_prepare, mul_eval, NULL};
 const tr_op tr_elem_op_div = {"DIV", div_prepare, div_eval, NULL};

@@ -1,6 +1,8 @@
 /* Broadcast planning and the generic unary / n-ary drivers (see broadcast.h). */
 #include "ops/elementwise/broadcast.h"
 
+#include "kernels/vunary/vunary.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -157,6 +159,7 @@ tr_status tr_elem_setup_unary(tr_node *node, tr_unary_fn fn, const tr_qparams *q
   s->in_size[0] = tr_type_size(node->inputs[0]->type);
   s->out_size = tr_type_size(node->outputs[0]->type);
   s->unary = fn;
+  s->lut8 = tr_vunary_config_get()->lut8;
   return TR_OK;
 }
 
@@ -191,6 +194,10 @@ tr_status tr_elem_eval_unary(tr_node *node) {
 
 void tr_elem_lut8(void *out, const void *in, int64_t n, const void *state) {
   const tr_elem_state *s = state;
+  if (s->lut8) {
+    s->lut8((size_t)n, (const uint8_t *)in, (uint8_t *)out, s->lut);
+    return;
+  }
   const uint8_t *x = in;
   uint8_t *y = out;
   for (int64_t i = 0; i < n; i++) y[i] = s->lut[x[i]];

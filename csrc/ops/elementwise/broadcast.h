@@ -47,6 +47,7 @@ typedef struct {
   float fparam;         /* a float parameter (LEAKY_RELU alpha, int8 SQRT scales) */
   float fparam2;
   const int32_t *t1, *t2; /* per-byte tables of 8-bit inputs' rescaled values, or NULL */
+  const void *kernels;    /* a table of micro-kernels (csrc/kernels/v*) chosen in prepare, or NULL */
 } tr_qparams;
 
 typedef void (*tr_unary_fn)(void *out, const void *in, int64_t n, const void *state);
@@ -58,6 +59,7 @@ typedef struct {
   size_t in_size[TR_BC_MAX_IN], out_size;
   tr_qparams q;
   uint8_t lut[256];     /* 8-bit lookup table, indexed by the input's raw byte */
+  void (*lut8)(size_t n, const uint8_t *x, uint8_t *y, const uint8_t *table); /* its SIMD lookup */
   int32_t tab[2][256];  /* what q.t1 / q.t2 point to */
 } tr_elem_state;
 

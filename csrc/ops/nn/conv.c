@@ -2,13 +2,21 @@
  * the filter's input channels.
  *
  * ip: [kind (NN_*), activation, stride_h, stride_w, dilation_h, dilation_w, pad_top, pad_left,
- *      filter_is_const, hybrid_per_channel, int16x8_in_32_bits]
+ *      filter_is_const, hybrid_per_channel, int16x8_in_32_bits, bias_is_const]
  *
- * All variants share one shape of loop: a tile of 4 output pixels of one output row by 8
+ * float32 and int8 run on the GEMM micro-kernels (kernels/gemm): the weights of each group are
+ * packed once for the kernels chosen at prepare, and the pixels are the rows of A:
+ *   direct:   a 1x1 convolution with stride 1 and no padding is a plain matrix product;
+ *   indirect: otherwise, an indirect GEMM through a buffer of input-pixel pointers built at
+ *             prepare (the zero row for padding taps).
+ * Work is split over (group, column tile, row tile).
+ *
+ * The other variants (uint8, int16x8, hybrid) share one shape of loop: a tile of 4 output pixels of one output row by 8
  * output channels, accumulated over the filter taps with the weights packed as
  * [group][tap][in_channel][out_channel padded to 8], so the innermost loop is 8 contiguous
  * weights. Taps that fall into the padding read a row holding the input zero point (zeros for
  * float), which contributes nothing, exactly as the reference kernels skip them. */
+#include "kernels/gemm/gemm.h"
 #include "ops/nn/nn_common.h"
 
 #define TILE_M 4
@@ -29,6 +37,18 @@ typedef struct {
   float *hscale;  /* per batch input scale */
   int32_t *hzp;   /* per batch input zero point */
   float *cscale;  /* per output channel filter scale */
+  /* GEMM path (float32, int8) */
+  int32_t gemm, mode, bias_const; /* mode: CONV_DIRECT or CONV_INDIRECT */
+  tr_gemm_f32_config fk;
+  tr_gemm_qs8_config qk;
+  int32_t mr, nr, kr;
+  size_t ks, kc;
+  void *pw;                 /* packed weights, groups x pw_group bytes */
+  size_t pw_group, pw_block; /* bytes per group, per block of nr columns */
+  const void **ind;         /* indirection: [row tile][tap][mr] input pixel pointers */
+  uintptr_t ind_base;       /* the input address the pointers were built for */
+  void *zero;               /* the padding row */
+  int64_t M, mtiles, ntiles, nc;
 } conv_state;
 
 static void conv_release(tr_node *n) {
@@ -42,6 +62,9 @@ static void conv_release(tr_node *n) {
     free(s->hscale);
     free(s->hzp);
     free(s->cscale);
+    free(s->pw);
+    free((void *)s->ind);
+    free(s->zero);
   }
   free(s);
 }
@@ -67,6 +90,163 @@ static void pack_weights(conv_state *s, const tr_tensor *filter) {
         }
       }
   s->packed = 1;
+}
+
+/* --- GEMM path ----------------------------------------------------------------------------- */
+
+enum { CONV_DIRECT = 0, CONV_INDIRECT = 1 };
+
+static void conv_gemm_pack(conv_state *s, const tr_tensor *filter, const tr_tensor *bias) {
+  const size_t sn = (size_t)s->KH * s->KW * s->ICg;
+  for (int32_t g = 0; g < s->groups; g++) {
+    void *dst = (char *)s->pw + (size_t)g * s->pw_group;
+    const size_t first = (size_t)g * s->OCg;
+    if (s->kind == NN_F32) {
+      tr_gemm_pack_f32((size_t)s->OCg, s->ks, s->kc, (size_t)s->nr, (const float *)filter->data + first * sn, sn,
+                       (size_t)s->ICg, 1, bias ? (const float *)bias->data + first : NULL, dst);
+    } else {
+      tr_gemm_pack_qs8((size_t)s->OCg, s->ks, s->kc, (size_t)s->nr, (size_t)s->kr, TR_GEMM_REQUANT_Q31,
+                       (const int8_t *)filter->data + first * sn, sn, (size_t)s->ICg, 1,
+                       bias ? (const int32_t *)bias->data + first : NULL, s->in_zp + s->qk.a_xor,
+                       (const tr_gemm_qmul *)(s->qm + first), NULL, dst);
+    }
+  }
+  s->packed = 1;
+}
+
+/* Row tile mb, tap t, row r -> the input pixel it reads, or the zero row. Rows past M repeat
+ * the last one. */
+static void conv_gemm_indirection(conv_state *s, const tr_tensor *in, size_t esize) {
+  const int64_t per_image = (int64_t)s->OH * s->OW;
+  const char *base = (const char *)in->data;
+  s->ind_base = (uintptr_t)base;
+  for (int64_t mb = 0; mb < s->mtiles; mb++)
+    for (size_t t = 0; t < s->ks; t++) {
+      const int32_t fy = (int32_t)t / s->KW, fx = (int32_t)t % s->KW;
+      for (int32_t r = 0; r < s->mr; r++) {
+        int64_t m = mb * s->mr + r;
+        if (m >= s->M) m = s->M - 1;
+        const int32_t b = (int32_t)(m / per_image), oy = (int32_t)(m % per_image / s->OW), ox = (int32_t)(m % s->OW);
+        const int32_t iy = oy * s->sh - s->pt + fy * s->dh, ix = ox * s->sw - s->pl + fx * s->dw;
+        const void *p = s->zero;
+        if (iy >= 0 && iy < s->H && ix >= 0 && ix < s->W)
+          p = base + (((size_t)b * s->H + iy) * s->W + ix) * s->IC * esize;
+        s->ind[((size_t)mb * s->ks + t) * s->mr + r] = p;
+      }
+    }
+}
+
+static tr_status conv_gemm_prepare(tr_node *n, conv_state *s) {
+  const tr_tensor *in = n->inputs[0], *filter = n->inputs[1], *out = n->outputs[0];
+  const tr_tensor *bias = n->ninputs > 2 ? n->inputs[2] : NULL;
+  const int f32 = s->kind == NN_F32;
+  const size_t esize = f32 ? sizeof(float) : 1;
+  s->gemm = 1;
+  s->bias_const = n->nip > 11 ? n->ip[11] : 0;
+  if (f32) {
+    tr_gemm_f32_config_get(&s->fk);
+    tr_gemm_f32_config_fit(&s->fk, (size_t)s->OCg, (size_t)s->KH * s->KW * s->ICg);
+    s->mr = s->fk.mr, s->nr = s->fk.nr, s->kr = 1;
+  } else {
+    tr_gemm_qs8_config_get(&s->qk);
+    tr_gemm_qs8_config_fit(&s->qk, (size_t)s->OCg, (size_t)s->KH * s->KW * s->ICg);
+    s->mr = s->qk.mr, s->nr = s->qk.nr, s->kr = s->qk.kr;
+    s->in_zp = in->zero_point;
+    s->out_zp = out->zero_point;
+    s->qm = (tr_qmul *)calloc((size_t)s->OC + 1, sizeof(tr_qmul));
+    if (!s->qm) return tr_fail(n, "out of memory");
+    nn_channel_multipliers(in, filter, out, s->OC, s->qm);
+    tr_activation_range_quantized(s->act, out->type, out->scale, out->zero_point, &s->act_lo, &s->act_hi);
+  }
+  const size_t taps = (size_t)s->KH * s->KW;
+  if (s->KH == 1 && s->KW == 1 && s->sh == 1 && s->sw == 1 && s->pt == 0 && s->pl == 0 && s->OH == s->H &&
+      s->OW == s->W)
+    s->mode = CONV_DIRECT;
+  else
+    s->mode = CONV_INDIRECT;
+  s->ks = s->mode == CONV_INDIRECT ? taps : 1;
+  s->kc = (size_t)s->ICg;
+  s->M = (int64_t)s->B * s->OH * s->OW;
+  if (f32) {
+    s->pw_group = tr_gemm_packed_size_f32((size_t)s->OCg, s->ks, s->kc, (size_t)s->nr);
+    s->pw_block = tr_gemm_packed_size_f32((size_t)s->nr, s->ks, s->kc, (size_t)s->nr);
+  } else {
+    s->pw_group = tr_gemm_packed_size_qs8((size_t)s->OCg, s->ks, s->kc, (size_t)s->nr, (size_t)s->kr,
+                                          TR_GEMM_REQUANT_Q31);
+    s->pw_block = tr_gemm_packed_size_qs8((size_t)s->nr, s->ks, s->kc, (size_t)s->nr, (size_t)s->kr,
+                                          TR_GEMM_REQUANT_Q31);
+  }
+  s->pw = malloc(s->pw_group * (size_t)s->groups + 1);
+  if (!s->pw) return tr_fail(n, "out of memory");
+  nn_gemm_tiles(s->M, s->OCg, s->mr, s->nr, s->pw_block / (size_t)s->nr, tr_num_threads(n), &s->nc, &s->mtiles,
+                &s->ntiles);
+  if (s->mode == CONV_INDIRECT && s->M > 0) {
+    s->zero = malloc((size_t)s->ICg * esize + 1);
+    if (!s->zero) return tr_fail(n, "out of memory");
+    memset(s->zero, f32 ? 0 : s->in_zp, (size_t)s->ICg * esize);
+    s->ind = (const void **)malloc((size_t)s->mtiles * s->ks * (size_t)s->mr * sizeof(void *));
+    if (!s->ind) return tr_fail(n, "out of memory");
+    conv_gemm_indirection(s, in, esize);
+  }
+  if (s->filter_const && (s->bias_const || !bias)) conv_gemm_pack(s, filter, bias);
+  return TR_OK;
+}
+
+typedef struct {
+  const conv_state *s;
+  const char *in;
+  char *out;
+  size_t a_offset;
+  tr_gemm_f32_params fp;
+  tr_gemm_qs8_params qp;
+} conv_gemm_ctx;
+
+static void conv_gemm_run(void *vctx, int64_t begin, int64_t end) {
+  const conv_gemm_ctx *c = (const conv_gemm_ctx *)vctx;
+  const conv_state *s = c->s;
+  const int64_t per_group = s->ntiles * s->mtiles;
+  const size_t esize = s->kind == NN_F32 ? sizeof(float) : 1;
+  for (int64_t tile = begin; tile < end; tile++) {
+    const int32_t g = (int32_t)(tile / per_group);
+    const int64_t nb = tile % per_group / s->mtiles, mb = tile % s->mtiles;
+    const int64_t m0 = mb * s->mr, n0 = nb * s->nc;
+    const size_t rows = (size_t)(s->M - m0 < s->mr ? s->M - m0 : s->mr);
+    const size_t cols = (size_t)(s->OCg - n0 < s->nc ? s->OCg - n0 : s->nc);
+    const void *w = (const char *)s->pw + (size_t)g * s->pw_group + (size_t)(n0 / s->nr) * s->pw_block;
+    const size_t col = (size_t)g * s->OCg + (size_t)n0;
+    char *out = c->out + ((size_t)m0 * s->OC + col) * esize;
+    const char *a = c->in + ((size_t)m0 * s->IC + (size_t)g * s->ICg) * esize;
+    const size_t a_stride = (size_t)s->IC;
+    const void **ind = s->mode == CONV_INDIRECT ? s->ind + (size_t)mb * s->ks * s->mr : NULL;
+    const size_t a_offset = c->a_offset + (size_t)g * s->ICg * esize;
+    if (s->kind == NN_F32) {
+      if (ind)
+        s->fk.igemm(rows, cols, s->kc, s->ks, (const float **)ind, (const float *)w, (float *)out, (size_t)s->OC,
+                    a_offset, (const float *)s->zero, &c->fp);
+      else
+        (rows == 1 ? s->fk.gemm1 : s->fk.gemm)(rows, cols, s->kc, (const float *)a, a_stride, (const float *)w,
+                                               (float *)out, (size_t)s->OC, &c->fp);
+    } else {
+      if (ind)
+        s->qk.igemm(rows, cols, s->kc, s->ks, (const int8_t **)ind, w, (int8_t *)out, (size_t)s->OC, a_offset,
+                    (const int8_t *)s->zero, &c->qp);
+      else
+        (rows == 1 ? s->qk.gemm1 : s->qk.gemm)[TR_GEMM_REQUANT_Q31](rows, cols, s->kc, (const int8_t *)a,
+                                                                   a_stride, w, (int8_t *)out,
+                                                                   (size_t)s->OC, &c->qp);
+    }
+  }
+}
+
+static tr_status conv_gemm_eval(tr_node *n, conv_state *s) {
+  const tr_tensor *in = n->inputs[0], *filter = n->inputs[1];
+  const tr_tensor *bias = n->ninputs > 2 ? n->inputs[2] : NULL;
+  if (!s->packed || !s->filter_const || (bias && !s->bias_const)) conv_gemm_pack(s, filter, bias);
+  conv_gemm_ctx c = {s, (const char *)in->data, (char *)n->outputs[0]->data,
+                     (size_t)((uintptr_t)in->data - s->ind_base), {s->flo, s->fhi},
+                     {s->out_zp, s->act_lo, s->act_hi, NULL}};
+  tr_parallel_for(n, (int64_t)s->groups * s->ntiles * s->mtiles, conv_gemm_run, &c);
+  return TR_OK;
 }
 
 static tr_status conv_prepare(tr_node *n) {
@@ -101,6 +281,7 @@ static tr_status conv_prepare(tr_node *n) {
   const size_t wcount = (size_t)s->groups * s->KH * s->KW * s->ICg * s->OCp;
   const size_t padcount = (size_t)s->B * s->IC;
   tr_activation_range_f32(s->act, &s->flo, &s->fhi);
+  if (s->kind == NN_F32 || s->kind == NN_I8) return conv_gemm_prepare(n, s);
   if (s->kind == NN_F32) {
     s->wf = (float *)malloc(wcount * sizeof(float) + 1);
     s->pad = calloc(padcount + 1, sizeof(float));
@@ -386,6 +567,7 @@ static void conv_q_rows(void *vctx, int64_t begin, int64_t end) {
 
 static tr_status conv_eval(tr_node *n) {
   conv_state *s = (conv_state *)n->state;
+  if (s->gemm) return conv_gemm_eval(n, s);
   const tr_tensor *in = n->inputs[0], *filter = n->inputs[1];
   const tr_tensor *bias = n->ninputs > 2 ? n->inputs[2] : NULL;
   if (!s->packed || !s->filter_const) pack_weights(s, filter);

@@ -1,14 +1,20 @@
 /* FULLY_CONNECTED: out[m, n] = act(sum_k in[m, k] * w[n, k] + bias[n]), the input's leading
  * dimensions flattened into m.
  *
- * ip: [kind (NN_*), activation, filter_is_const, asymmetric_quantize_inputs]
+ * ip: [kind (NN_*), activation, filter_is_const, asymmetric_quantize_inputs, bias_is_const]
  *
  * Integer outputs are requantized as TFLite's reference kernels do for this op: the
  * accumulator times the real scale in double, rounded half away from zero (its optimized
  * int8 kernels use the fixed-point multiplier instead; the two differ by one unit at most).
  *
- * A blocked matrix product: the weights are packed once as [n / 8][k][8] so a 4 x 8 tile of
- * outputs streams through contiguous weights. Work is split over tiles. */
+ * float32 and int8 (symmetric weights) run on the GEMM micro-kernels (kernels/gemm), weights
+ * packed once at prepare (or per invoke when they are not constant); a single row is a
+ * matrix-vector product that streams the packed weights. Work is split over column tiles and
+ * row tiles.
+ *
+ * The other variants use a blocked matrix product: the weights are packed once as
+ * [n / 8][k][8] so a 4 x 8 tile of outputs streams through contiguous weights. */
+#include "kernels/gemm/gemm.h"
 #include "ops/nn/nn_common.h"
 
 #define FC_M 4
@@ -27,6 +33,14 @@ typedef struct {
   float *hscale;
   int32_t *hzp;
   float *cscale;
+  /* GEMM path (float32, int8) */
+  int32_t gemm, bias_const;
+  tr_gemm_f32_config fk;
+  tr_gemm_qs8_config qk;
+  int32_t mr, nr;
+  void *pw;        /* packed weights */
+  size_t pw_block; /* bytes per block of nr columns */
+  int64_t nc, mtiles, ntiles;
 } fc_state;
 
 static void fc_release(tr_node *n) {
@@ -39,8 +53,91 @@ static void fc_release(tr_node *n) {
     free(s->hscale);
     free(s->hzp);
     free(s->cscale);
+    free(s->pw);
   }
   free(s);
+}
+
+/* --- GEMM path ----------------------------------------------------------------------------- */
+
+static void fc_gemm_pack(fc_state *s, const tr_tensor *filter, const tr_tensor *bias) {
+  if (s->kind == NN_F32)
+    tr_gemm_pack_f32((size_t)s->N, 1, (size_t)s->K, (size_t)s->nr, (const float *)filter->data, (size_t)s->K, 0, 1,
+                     bias ? (const float *)bias->data : NULL, s->pw);
+  else
+    tr_gemm_pack_qs8((size_t)s->N, 1, (size_t)s->K, (size_t)s->nr, (size_t)s->qk.kr, TR_GEMM_REQUANT_DOUBLE,
+                     (const int8_t *)filter->data, (size_t)s->K, 0, 1, bias ? (const int32_t *)bias->data : NULL,
+                     s->in_zp + s->qk.a_xor, NULL, s->eff, s->pw);
+  s->packed = 1;
+}
+
+static tr_status fc_gemm_prepare(tr_node *n, fc_state *s) {
+  const tr_tensor *filter = n->inputs[1];
+  const tr_tensor *bias = n->ninputs > 2 ? n->inputs[2] : NULL;
+  s->gemm = 1;
+  s->bias_const = n->nip > 4 ? n->ip[4] : 0;
+  size_t total;
+  if (s->kind == NN_F32) {
+    tr_gemm_f32_config_get(&s->fk);
+    tr_gemm_f32_config_fit(&s->fk, (size_t)s->N, (size_t)s->K);
+    s->mr = s->fk.mr, s->nr = s->fk.nr;
+    total = tr_gemm_packed_size_f32((size_t)s->N, 1, (size_t)s->K, (size_t)s->nr);
+    s->pw_block = tr_gemm_packed_size_f32((size_t)s->nr, 1, (size_t)s->K, (size_t)s->nr);
+  } else {
+    tr_gemm_qs8_config_get(&s->qk);
+    tr_gemm_qs8_config_fit(&s->qk, (size_t)s->N, (size_t)s->K);
+    s->mr = s->qk.mr, s->nr = s->qk.nr;
+    total = tr_gemm_packed_size_qs8((size_t)s->N, 1, (size_t)s->K, (size_t)s->nr, (size_t)s->qk.kr,
+                                    TR_GEMM_REQUANT_DOUBLE);
+    s->pw_block = tr_gemm_packed_size_qs8((size_t)s->nr, 1, (size_t)s->K, (size_t)s->nr, (size_t)s->qk.kr,
+                                          TR_GEMM_REQUANT_DOUBLE);
+  }
+  s->pw = malloc(total + 1);
+  if (!s->pw) return tr_fail(n, "out of memory");
+  nn_gemm_tiles(s->M, s->N, s->mr, s->nr, s->pw_block / (size_t)s->nr, tr_num_threads(n), &s->nc, &s->mtiles,
+                &s->ntiles);
+  if (s->filter_const && (s->bias_const || !bias)) fc_gemm_pack(s, filter, bias);
+  return TR_OK;
+}
+
+typedef struct {
+  const fc_state *s;
+  const char *in;
+  char *out;
+  tr_gemm_f32_params fp;
+  tr_gemm_qs8_params qp;
+} fc_gemm_ctx;
+
+/* Tiles column-tile major, so that consecutive row tiles of a thread reuse the same weights. */
+static void fc_gemm_run(void *vctx, int64_t begin, int64_t end) {
+  const fc_gemm_ctx *c = (const fc_gemm_ctx *)vctx;
+  const fc_state *s = c->s;
+  for (int64_t tile = begin; tile < end; tile++) {
+    const int64_t nb = tile / s->mtiles, mb = tile % s->mtiles;
+    const int64_t m0 = mb * s->mr, n0 = nb * s->nc;
+    const size_t rows = (size_t)(s->M - m0 < s->mr ? s->M - m0 : s->mr);
+    const size_t cols = (size_t)(s->N - n0 < s->nc ? s->N - n0 : s->nc);
+    const void *w = (const char *)s->pw + (size_t)(n0 / s->nr) * s->pw_block;
+    if (s->kind == NN_F32) {
+      (rows == 1 ? s->fk.gemm1 : s->fk.gemm)(rows, cols, (size_t)s->K, (const float *)c->in + (size_t)m0 * s->K,
+                                             (size_t)s->K, (const float *)w,
+                                             (float *)c->out + (size_t)m0 * s->N + n0, (size_t)s->N, &c->fp);
+    } else {
+      (rows == 1 ? s->qk.gemm1 : s->qk.gemm)[TR_GEMM_REQUANT_DOUBLE](
+          rows, cols, (size_t)s->K, (const int8_t *)c->in + (size_t)m0 * s->K, (size_t)s->K, w,
+          (int8_t *)c->out + (size_t)m0 * s->N + n0, (size_t)s->N, &c->qp);
+    }
+  }
+}
+
+static tr_status fc_gemm_eval(tr_node *n, fc_state *s) {
+  const tr_tensor *filter = n->inputs[1];
+  const tr_tensor *bias = n->ninputs > 2 ? n->inputs[2] : NULL;
+  if (!s->packed || !s->filter_const || (bias && !s->bias_const)) fc_gemm_pack(s, filter, bias);
+  fc_gemm_ctx c = {s, (const char *)n->inputs[0]->data, (char *)n->outputs[0]->data, {s->flo, s->fhi},
+                   {s->out_zp, s->act_lo, s->act_hi, NULL}};
+  tr_parallel_for(n, s->ntiles * s->mtiles, fc_gemm_run, &c);
+  return TR_OK;
 }
 
 static tr_status fc_prepare(tr_node *n) {
@@ -58,6 +155,7 @@ static tr_status fc_prepare(tr_node *n) {
   s->Np = (int32_t)nn_round_up((size_t)s->N, FC_N);
   const size_t wcount = (size_t)s->K * s->Np;
   tr_activation_range_f32(s->act, &s->flo, &s->fhi);
+  if (s->kind == NN_F32 && s->M > 0 && s->N > 0) return fc_gemm_prepare(n, s);
   if (s->kind == NN_F32) {
     s->wf = (float *)malloc(wcount * sizeof(float) + 1);
     return s->wf ? TR_OK : tr_fail(n, "out of memory");
@@ -80,6 +178,12 @@ static tr_status fc_prepare(tr_node *n) {
   for (int32_t c = 0; c < s->N; c++)
     s->eff[c] = (double)in->scale * (double)nn_channel_scale(filter, c) / (double)out->scale;
   tr_activation_range_quantized(s->act, out->type, out->scale, out->zero_point, &s->act_lo, &s->act_hi);
+  /* int8 weights with a zero point would not fit int8 once it is subtracted: portable path */
+  if (s->kind == NN_I8 && filter->zero_point == 0 && s->M > 0 && s->N > 0) {
+    free(s->wq);
+    s->wq = NULL;
+    return fc_gemm_prepare(n, s);
+  }
   return TR_OK;
 }
 
@@ -256,6 +360,7 @@ static tr_status fc_eval(tr_node *n) {
   const tr_tensor *in = n->inputs[0], *filter = n->inputs[1];
   const tr_tensor *bias = n->ninputs > 2 ? n->inputs[2] : NULL;
   if (s->M == 0 || s->N == 0) return TR_OK;
+  if (s->gemm) return fc_gemm_eval(n, s);
   if (!s->packed || !s->filter_const) fc_pack(s, filter);
   const int32_t col_blocks = (s->N + FC_N - 1) / FC_N;
   const int64_t tiles = (int64_t)((s->M + FC_M - 1) / FC_M) * col_blocks;

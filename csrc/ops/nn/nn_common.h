@@ -110,4 +110,21 @@ static inline void nn_quantize_asymmetric(const float *x, int64_t n, int8_t *q, 
 
 static inline size_t nn_round_up(size_t n, size_t m) { return (n + m - 1) / m * m; }
 
+/* Tiling of a GEMM's (M x N) output for the micro-kernels of gemm.h: tiles of mr rows by
+ * nc columns, nc a multiple of nr. nc grows while the tile's packed weights (col_bytes per
+ * output column) stay within a budget that stays in L2 across the row tiles, and shrinks
+ * until there are at least two tiles per thread (so threads share the work evenly). */
+static inline void nn_gemm_tiles(int64_t M, int64_t N, int32_t mr, int32_t nr, size_t col_bytes, int32_t threads,
+                                 int64_t *nc, int64_t *mtiles, int64_t *ntiles) {
+  const size_t budget = 192 * 1024;
+  const int64_t blocks = (N + nr - 1) / nr;
+  int64_t per = (int64_t)(budget / (col_bytes * (size_t)nr + 1));
+  if (per < 1) per = 1;
+  if (per > blocks) per = blocks;
+  *mtiles = (M + mr - 1) / mr;
+  while (per > 1 && *mtiles * ((blocks + per - 1) / per) < 2 * (int64_t)threads) per = (per + 1) / 2;
+  *nc = per * nr;
+  *ntiles = (blocks + per - 1) / per;
+}
+
 #endif

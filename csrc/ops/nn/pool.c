@@ -5,7 +5,11 @@
  *
  * The window is clipped to the image and averages divide by the number of taps inside it.
  * Quantized pools keep the input's scale (TFLite does not rescale): averages round half away
- * from zero with integer division, and the fused activation clamps in the output's units. */
+ * from zero with integer division, and the fused activation clamps in the output's units.
+ *
+ * Max and average pools of float32 / int8 / uint8 run the channel-vectorised micro-kernels of
+ * csrc/kernels/pool (chosen in prepare); L2 and int16 pools take the plain loops below. */
+#include "kernels/pool/pool.h"
 #include "ops/nn/nn_common.h"
 
 #define POOL_BLOCK 16
@@ -19,6 +23,12 @@ typedef struct {
   float flo, fhi;
   const void *in;
   void *out;
+  /* the micro-kernel path (NULL: the plain loops) */
+  tr_pool_f32_fn f32;
+  tr_pool_q8_fn q8;
+  int32_t esize, slices;
+  tr_pool_f32_params fparams;
+  tr_pool_q8_params qparams;
 } pool_state;
 
 static tr_status pool_prepare_common(tr_node *n, int32_t pool) {
@@ -43,6 +53,20 @@ static tr_status pool_prepare_common(tr_node *n, int32_t pool) {
   tr_activation_range_f32(n->ip[1], &s->flo, &s->fhi);
   if (s->kind != NN_F32)
     tr_activation_range_quantized(n->ip[1], out->type, out->scale, out->zero_point, &s->act_lo, &s->act_hi);
+  if (pool != POOL_L2 && s->kind != NN_I16) {
+    tr_pool_config cfg;
+    tr_pool_config_get(&cfg);
+    s->fparams = (tr_pool_f32_params){s->flo, s->fhi};
+    s->qparams = (tr_pool_q8_params){s->act_lo, s->act_hi};
+    s->esize = s->kind == NN_F32 ? 4 : 1;
+    if (s->kind == NN_F32) s->f32 = pool == POOL_MAX ? cfg.max_f32 : cfg.avg_f32;
+    else if (pool == POOL_MAX) s->q8 = s->kind == NN_I8 ? cfg.max_s8 : cfg.max_u8;
+    else if ((int64_t)s->fh * s->fw <= TR_POOL_AVG_Q8_MAX_COUNT) s->q8 = s->kind == NN_I8 ? cfg.avg_s8 : cfg.avg_u8;
+    /* few output rows (global pooling): threads split the channels too, in 64s */
+    const int32_t threads = tr_num_threads(n);
+    s->slices = 1;
+    if ((int64_t)s->B * s->OH < threads && s->C >= 128) s->slices = threads;
+  }
   return TR_OK;
 }
 
@@ -141,10 +165,42 @@ POOL_Q_ROWS(pool_i8_rows, int8_t)
 POOL_Q_ROWS(pool_u8_rows, uint8_t)
 POOL_Q_ROWS(pool_i16_rows, int16_t)
 
+/* The micro-kernel path: tasks are (output row, channel slice). */
+static void pool_fast_rows(void *vctx, int64_t begin, int64_t end) {
+  const pool_state *s = (const pool_state *)vctx;
+  const size_t C = (size_t)s->C, es = (size_t)s->esize;
+  const size_t per_slice = (C + (size_t)s->slices - 1) / (size_t)s->slices;
+  const size_t slice_len = (per_slice + 63) / 64 * 64;
+  for (int64_t task = begin; task < end; task++) {
+    const int64_t row = task / s->slices;
+    const size_t c0 = (size_t)(task % s->slices) * slice_len;
+    if (c0 >= C) continue;
+    const size_t nc = C - c0 < slice_len ? C - c0 : slice_len;
+    const int32_t b = (int32_t)(row / s->OH), oy = (int32_t)(row % s->OH);
+    for (int32_t ox = 0; ox < s->OW; ox++) {
+      const window w = pool_window(s, oy, ox);
+      const int32_t rows = w.y1 > w.y0 ? w.y1 - w.y0 : 0, cols = w.x1 > w.x0 ? w.x1 - w.x0 : 0;
+      const size_t first = (((size_t)b * s->H + (size_t)(w.iy + (rows ? w.y0 : 0))) * s->W +
+                            (size_t)(w.ix + (cols ? w.x0 : 0))) * C + c0;
+      const size_t opix = (((size_t)b * s->OH + oy) * s->OW + ox) * C + c0;
+      if (s->f32)
+        s->f32((size_t)rows, (size_t)cols, (const float *)s->in + first, (size_t)s->W * C, C, nc,
+               (float *)s->out + opix, rows * cols, &s->fparams);
+      else
+        s->q8((size_t)rows, (size_t)cols, (const char *)s->in + first * es, (size_t)s->W * C, C, nc,
+              (char *)s->out + opix * es, rows * cols, &s->qparams);
+    }
+  }
+}
+
 static tr_status pool_eval(tr_node *n) {
   pool_state *s = (pool_state *)n->state;
   s->in = n->inputs[0]->data;
   s->out = n->outputs[0]->data;
+  if (s->f32 || s->q8) {
+    tr_parallel_for(n, (int64_t)s->B * s->OH * s->slices, pool_fast_rows, s);
+    return TR_OK;
+  }
   tr_range_fn fn = s->kind == NN_F32 ? pool_f32_rows
                    : s->kind == NN_I8 ? pool_i8_rows
                    : s->kind == NN_U8 ? pool_u8_rows

@@ -2,16 +2,21 @@
  *
  * ip: [outer, depth]   fp: [beta] (SOFTMAX only; LOG_SOFTMAX has no fp)
  *
- * float: as TFLite's reference (max, exp((x - max) * beta), sum, divide).
+ * float: as TFLite's reference (max, exp((x - max) * beta), sum, divide), by the row kernel of
+ *   csrc/kernels/reduce chosen in prepare (SIMD: a polynomial exp and a multiply by 1 / sum).
  * int8/uint8 input: TFLite's reference path, gemmlowp fixed-point exp in Q5.26 and a
  *   fixed-point reciprocal (the optimised TFLite kernels use a float LUT and differ by a unit
- *   now and then). Output int8, uint8 or int16.
+ *   now and then). Output int8, uint8 or int16. The input difference x - max takes 256 values
+ *   at most, so prepare tabulates the fixed-point exp of each and its term of the sum (0 below
+ *   the cut-off, which adds nothing to the sum and gives the lowest output, as the cut-off
+ *   does).
  * int16 input: the LUT path every TFLite kernel set uses (exp and 1/(1+x) tables).
  * LOG_SOFTMAX int8/uint8: TFLite's reference fixed-point kernel (output scale 16/256, zero
  *   point 127 / 255). */
 #include <math.h>
 #include <stdlib.h>
 
+#include "kernels/reduce/reduce.h"
 #include "model/fixedpoint.h"
 #include "model/quant.h"
 #include "runtime/node.h"
@@ -24,7 +29,17 @@ typedef struct {
   int32_t mult, left_shift, diff_min; /* 8-bit input */
   int32_t reverse_mult, reverse_shift;  /* LOG_SOFTMAX 8-bit, reverse_shift <= 0 */
   int16_t exp_lut[513], recip_lut[513]; /* int16 */
+  /* 8-bit SOFTMAX, by max - x: exp(x - max) in Q0 and its Q12 term of the sum; 0 below the
+   * cut-off diff_min */
+  int32_t exp8[256], sum8[256];
+  tr_softmax_f32_fn f32;
 } softmax_state;
+
+/* exp(diff * beta * scale) in Q0 for one 8-bit input difference. */
+static inline int32_t scaled_exp(const softmax_state *st, int32_t diff) {
+  const int32_t rescaled = tr_multiply_by_quantized_multiplier_greater_than_one(diff, st->mult, st->left_shift);
+  return tr_fp_exp_on_negative_values(rescaled, SCALED_DIFF_BITS);
+}
 
 static double exp_fn(double x) { return exp(x); }
 static double one_over_one_plus_fn(double x) { return 1.0 / (1.0 + x); }
@@ -47,6 +62,14 @@ static tr_status softmax_prepare(tr_node *n) {
     tr_qmul r = tr_quantize_multiplier_smaller_than_one(reverse);
     st->reverse_mult = r.multiplier;
     st->reverse_shift = r.shift;
+    for (int32_t i = 0; i < 256; i++) {
+      st->exp8[i] = -i >= st->diff_min ? scaled_exp(st, -i) : 0;
+      st->sum8[i] = tr_fp_rescale(st->exp8[i], 0, ACCUM_BITS);
+    }
+  } else if (in->type == TR_FLOAT32) {
+    tr_reduce_config cfg;
+    tr_reduce_config_get(&cfg);
+    st->f32 = cfg.softmax_f32;
   } else if (in->type == TR_INT16) {
     const double range = 65535.0;
     tr_fp_lut16_populate(10.0 / range, INT16_MAX, 2.0 / range, 0, exp_fn, st->exp_lut);
@@ -67,23 +90,6 @@ typedef struct {
   int log;
 } softmax_ctx;
 
-static void softmax_f32(const softmax_state *st, const float *x, float *y, int64_t r0, int64_t r1) {
-  const int32_t depth = st->depth;
-  for (int64_t r = r0; r < r1; r++) {
-    const float *xr = x + r * depth;
-    float *yr = y + r * depth;
-    float max = -__FLT_MAX__;
-    for (int32_t c = 0; c < depth; c++) max = xr[c] > max ? xr[c] : max;
-    float sum = 0.0f;
-    for (int32_t c = 0; c < depth; c++) {
-      const float e = expf((xr[c] - max) * st->beta);
-      yr[c] = e;
-      sum += e;
-    }
-    for (int32_t c = 0; c < depth; c++) yr[c] = yr[c] / sum;
-  }
-}
-
 static void log_softmax_f32(const softmax_state *st, const float *x, float *y, int64_t r0, int64_t r1) {
   const int32_t depth = st->depth;
   for (int64_t r = r0; r < r1; r++) {
@@ -98,13 +104,8 @@ static void log_softmax_f32(const softmax_state *st, const float *x, float *y, i
   }
 }
 
-/* exp(diff * beta * scale) in Q0 for one 8-bit input difference. */
-static inline int32_t scaled_exp(const softmax_state *st, int32_t diff) {
-  const int32_t rescaled = tr_multiply_by_quantized_multiplier_greater_than_one(diff, st->mult, st->left_shift);
-  return tr_fp_exp_on_negative_values(rescaled, SCALED_DIFF_BITS);
-}
 
-/* 8-bit input, any of int8/uint8/int16 output: `get` reads input element c of the row as int. */
+/* 8-bit input, any of int8/uint8/int16 output. */
 #define DEFINE_SOFTMAX_Q(NAME, TI, TO, OMIN, OMAX)                                               \
   static void NAME(const softmax_state *st, const TI *x, TO *y, int64_t r0, int64_t r1) {      \
     const int32_t depth = st->depth;                                                           \
@@ -115,23 +116,15 @@ static inline int32_t scaled_exp(const softmax_state *st, int32_t diff) {
       int32_t max = xr[0];                                                                     \
       for (int32_t c = 1; c < depth; c++) max = xr[c] > max ? xr[c] : max;                     \
       int32_t sum = 0; /* Q12 */                                                               \
-      for (int32_t c = 0; c < depth; c++) {                                                    \
-        const int32_t diff = (int32_t)xr[c] - max;                                             \
-        if (diff >= st->diff_min)                                                              \
-          sum = tr_fp_wrapping_add(sum, tr_fp_rescale(scaled_exp(st, diff), 0, ACCUM_BITS));   \
-      }                                                                                        \
+      for (int32_t c = 0; c < depth; c++) sum = tr_fp_wrapping_add(sum, st->sum8[max - xr[c]]); \
       int bits_over_unit;                                                                      \
       const int32_t scale = tr_fp_reciprocal(sum, ACCUM_BITS, &bits_over_unit);                \
+      const int exponent = bits_over_unit + 31 - out_bits;                                     \
       for (int32_t c = 0; c < depth; c++) {                                                    \
-        const int32_t diff = (int32_t)xr[c] - max;                                             \
-        if (diff >= st->diff_min) {                                                            \
-          const int32_t e = scaled_exp(st, diff);                                              \
-          const int32_t unsat = tr_rounding_divide_by_pot(tr_saturating_rounding_doubling_high_mul(scale, e), \
-                                                          bits_over_unit + 31 - out_bits);     \
-          yr[c] = (TO)tr_clamp_i32(unsat + (OMIN), OMIN, OMAX);                                \
-        } else {                                                                               \
-          yr[c] = (TO)(OMIN);                                                                  \
-        }                                                                                      \
+        const int32_t e = st->exp8[max - xr[c]];                                               \
+        const int32_t unsat =                                                                  \
+            tr_rounding_divide_by_pot(tr_saturating_rounding_doubling_high_mul(scale, e), exponent); \
+        yr[c] = (TO)tr_clamp_i32(unsat + (OMIN), OMIN, OMAX);                                  \
       }                                                                                        \
     }                                                                                          \
   }
@@ -211,7 +204,7 @@ static void softmax_range(void *vctx, int64_t r0, int64_t r1) {
   const int32_t ti = c->in->type, to = c->out->type;
   if (ti == TR_FLOAT32) {
     if (c->log) log_softmax_f32(st, x, y, r0, r1);
-    else softmax_f32(st, x, y, r0, r1);
+    else st->f32((size_t)(r1 - r0), (size_t)st->depth, (const float *)x + r0 * st->depth, (float *)y + r0 * st->depth, st->beta);
   } else if (c->log) {
     if (ti == TR_INT8) log_softmax_i8(st, x, y, r0, r1);
     else log_softmax_u8(st, x, y, r0, r1);
@@ -232,7 +225,10 @@ static tr_status run(tr_node *n, int log) {
   const softmax_state *st = n->state;
   softmax_ctx c = {st, n->inputs[0], n->outputs[0], log};
   if (st->depth == 0) return TR_OK;
-  if ((int64_t)st->outer * st->depth < 16384) softmax_range(&c, 0, st->outer);
+  /* one thread below ~50 us of work (float: the SIMD kernels do about 3 elements a ns), where
+   * waking the pool's workers would cost as much as it saves */
+  const int64_t min_parallel = n->inputs[0]->type == TR_FLOAT32 && !log ? (1 << 18) : 16384;
+  if ((int64_t)st->outer * st->depth < min_parallel) softmax_range(&c, 0, st->outer);
   else tr_parallel_for(n, st->outer, softmax_range, &c);
   return TR_OK;
 }

@@ -1,0 +1,121 @@
+/* Weight packing for the depthwise micro-kernels (layouts in dwconv.h). Runs once, in prepare. */
+#include <string.h>
+
+#include "kernels/dwconv/dwconv.h"
+
+static size_t round_up(size_t n, size_t m) { return (n + m - 1) / m * m; }
+
+size_t tr_dwconv_packed_size_f32(size_t channels, int32_t kh, int32_t kw, int32_t ct) {
+  return round_up(channels, (size_t)ct) * (1 + (size_t)kh * (size_t)kw);
+}
+
+void tr_dwconv_pack_f32(size_t channels, int32_t kh, int32_t kw, int32_t ct, const float *weights,
+                        const float *bias, float *packed) {
+  const size_t taps = (size_t)kh * (size_t)kw;
+  for (size_t c0 = 0; c0 < channels; c0 += (size_t)ct) {
+    for (int32_t j = 0; j < ct; j++) {
+      const size_t c = c0 + (size_t)j;
+      packed[j] = (c < channels && bias) ? bias[c] : 0.0f;
+    }
+    packed += ct;
+    for (int32_t kx = 0; kx < kw; kx++)
+      for (int32_t ky = 0; ky < kh; ky++) {
+        for (int32_t j = 0; j < ct; j++) {
+          const size_t c = c0 + (size_t)j;
+          packed[j] = c < channels ? weights[((size_t)ky * (size_t)kw + (size_t)kx) * channels + c] : 0.0f;
+        }
+        packed += ct;
+      }
+  }
+  (void)taps;
+}
+
+int32_t tr_dwconv_slot_channel(const tr_dwconv_qs8_layout *layout, int32_t j) {
+  switch (layout->slots) {
+    case TR_DW_SLOTS_UNPACK16: {
+      /* two accumulators of ct/2 slots; 128-bit lane L of each covers channels 8L.. 8L+7,
+       * the first (unpacklo) the lower four, the second the upper four */
+      const int32_t half = layout->ct / 2, acc = j / half, s = j % half;
+      return 8 * (s / 4) + 4 * acc + s % 4;
+    }
+    case TR_DW_SLOTS_UNPACK8X2: {
+      /* four accumulators of ct/4 slots; lane L of accumulator i covers 16L + 4i .. +3 */
+      const int32_t quarter = layout->ct / 4, acc = j / quarter, s = j % quarter;
+      return 16 * (s / 4) + 4 * acc + s % 4;
+    }
+    default: return j;
+  }
+}
+
+static size_t padded_taps(int32_t kh, int32_t kw, int32_t group) {
+  return round_up((size_t)kh * (size_t)kw, (size_t)group);
+}
+
+static size_t elem_size(int32_t group) { return group == 4 ? 1 : 2; }
+
+size_t tr_dwconv_packed_size_qs8(size_t channels, int32_t kh, int32_t kw, const tr_dwconv_qs8_layout *layout) {
+  const size_t ct = (size_t)layout->ct;
+  const size_t block = ct * 4 + padded_taps(kh, kw, layout->group) * ct * elem_size(layout->group) +
+                       (layout->extended ? 6 : 4) * ct * 4;
+  return round_up(channels, ct) / ct * block;
+}
+
+void tr_dwconv_pack_qs8(size_t channels, int32_t kh, int32_t kw, const tr_dwconv_qs8_layout *layout,
+                        const void *weights, int weights_unsigned, int32_t weight_zero_point,
+                        const int32_t *bias, int32_t input_zero_point, const tr_dwconv_qmul *qmul,
+                        void *packed) {
+  const int32_t ct = layout->ct, group = layout->group;
+  const size_t taps = (size_t)kh * (size_t)kw, ptaps = padded_taps(kh, kw, group);
+  char *out = (char *)packed;
+  /* tap k (column-major) of channel c, zero weight point removed; 0 for padding taps/channels */
+#define W_AT(k, c)                                                                                   \
+  (((k) < taps && (c) < channels)                                                                    \
+       ? (weights_unsigned                                                                           \
+              ? (int32_t)((const uint8_t *)weights)[(((k) % (size_t)kh) * (size_t)kw + (k) / (size_t)kh) * channels + (c)] - \
+                    weight_zero_point                                                                \
+              : (int32_t)((const int8_t *)weights)[(((k) % (size_t)kh) * (size_t)kw + (k) / (size_t)kh) * channels + (c)]) \
+       : 0)
+  for (size_t c0 = 0; c0 < channels; c0 += (size_t)ct) {
+    int32_t *b = (int32_t *)out;
+    for (int32_t j = 0; j < ct; j++) {
+      const size_t c = c0 + (size_t)tr_dwconv_slot_channel(layout, j);
+      int32_t v = 0;
+      if (c < channels) {
+        int32_t wsum = 0;
+        for (size_t k = 0; k < taps; k++) wsum += W_AT(k, c);
+        v = (int32_t)((uint32_t)(bias ? bias[c] : 0) - (uint32_t)input_zero_point * (uint32_t)wsum);
+      }
+      b[j] = v;
+    }
+    out += (size_t)ct * 4;
+    for (size_t g = 0; g < ptaps; g += (size_t)group) {
+      for (int32_t j = 0; j < ct; j++) {
+        const size_t c = c0 + (size_t)tr_dwconv_slot_channel(layout, j);
+        for (int32_t t = 0; t < group; t++) {
+          const int32_t w = W_AT(g + (size_t)t, c);
+          if (group == 4) ((int8_t *)out)[(size_t)j * 4 + (size_t)t] = (int8_t)w;
+          else ((int16_t *)out)[(size_t)j * (size_t)group + (size_t)t] = (int16_t)w;
+        }
+      }
+      out += (size_t)ct * (size_t)group * elem_size(group);
+    }
+    int32_t *q = (int32_t *)out;
+    for (int32_t j = 0; j < ct; j++) {
+      const size_t c = c0 + (size_t)tr_dwconv_slot_channel(layout, j);
+      const tr_dwconv_qmul m = c < channels ? qmul[c] : (tr_dwconv_qmul){0, 0};
+      const int32_t right = m.shift > 0 ? 0 : -m.shift;
+      q[j] = m.multiplier;
+      q[ct + j] = m.shift > 0 ? m.shift : 0;
+      q[2 * ct + j] = right;
+      q[3 * ct + j] = (int32_t)((1ll << right) - 1);
+    }
+    if (layout->extended) {
+      for (int32_t j = 0; j < ct; j++) {
+        q[4 * ct + j] = q[j | 1];
+        q[5 * ct + j] = q[3 * ct + j] >> 1;
+      }
+    }
+    out += (size_t)ct * (layout->extended ? 24 : 16);
+  }
+#undef W_AT
+}

@@ -1,0 +1,88 @@
+/* Weight packing for the GEMM micro-kernels: the layouts are described in gemm.h. Runs once per
+ * prepare (or per invoke for weights that are not constant). */
+#include <string.h>
+
+#include "kernels/gemm/gemm.h"
+
+static size_t round_up(size_t n, size_t m) { return (n + m - 1) / m * m; }
+
+size_t tr_gemm_packed_size_f32(size_t n, size_t ks, size_t kc, size_t nr) {
+  return round_up(n, nr) * (1 + ks * kc) * sizeof(float);
+}
+
+void tr_gemm_pack_f32(size_t n, size_t ks, size_t kc, size_t nr, const float *src, size_t sn, size_t st,
+                      size_t sk, const float *bias, void *packed) {
+  float *out = (float *)packed;
+  for (size_t n0 = 0; n0 < n; n0 += nr) {
+    const size_t cols = n - n0 < nr ? n - n0 : nr;
+    for (size_t j = 0; j < nr; j++) *out++ = (j < cols && bias) ? bias[n0 + j] : 0.0f;
+    for (size_t t = 0; t < ks; t++)
+      for (size_t k = 0; k < kc; k++) {
+        const float *row = src + n0 * sn + t * st + k * sk;
+        if (sn == 1) { /* columns contiguous (a [K, N] matrix): a row copy */
+          memcpy(out, row, cols * sizeof(float));
+        } else {
+          for (size_t j = 0; j < cols; j++) out[j] = row[j * sn];
+        }
+        for (size_t j = cols; j < nr; j++) out[j] = 0.0f;
+        out += nr;
+      }
+  }
+}
+
+static size_t qs8_tail_bytes(size_t nr, tr_gemm_qs8_requant rq) {
+  return rq == TR_GEMM_REQUANT_DOUBLE ? nr * sizeof(double) : 4 * nr * sizeof(int32_t);
+}
+
+static size_t qs8_block_bytes(size_t ks, size_t kc, size_t nr, size_t kr, tr_gemm_qs8_requant rq) {
+  return nr * sizeof(int32_t) + ks * round_up(kc, kr) * nr + qs8_tail_bytes(nr, rq);
+}
+
+size_t tr_gemm_packed_size_qs8(size_t n, size_t ks, size_t kc, size_t nr, size_t kr, tr_gemm_qs8_requant rq) {
+  return (round_up(n, nr) / nr) * qs8_block_bytes(ks, kc, nr, kr, rq);
+}
+
+void tr_gemm_pack_qs8(size_t n, size_t ks, size_t kc, size_t nr, size_t kr, tr_gemm_qs8_requant rq,
+                      const int8_t *src, size_t sn, size_t st, size_t sk, const int32_t *bias, int32_t a_zero,
+                      const tr_gemm_qmul *qmul, const double *scale, void *packed) {
+  const size_t kcp = round_up(kc, kr);
+  uint8_t *out = (uint8_t *)packed;
+  for (size_t n0 = 0; n0 < n; n0 += nr) {
+    const size_t cols = n - n0 < nr ? n - n0 : nr;
+    /* the column sums accumulate in the bias slots (wrapping 32-bit arithmetic, like the
+     * accumulators they join), which then become bias - a_zero * sum */
+    uint32_t *b = (uint32_t *)out;
+    for (size_t j = 0; j < nr; j++) b[j] = 0;
+    int8_t *w = (int8_t *)(out + nr * sizeof(int32_t));
+    for (size_t t = 0; t < ks; t++)
+      for (size_t k0 = 0; k0 < kcp; k0 += kr)
+        for (size_t j = 0; j < nr; j++)
+          for (size_t i = 0; i < kr; i++) {
+            const size_t k = k0 + i;
+            const int8_t v = (j < cols && k < kc) ? src[(n0 + j) * sn + t * st + k * sk] : 0;
+            b[j] += (uint32_t)(int32_t)v;
+            *w++ = v;
+          }
+    for (size_t j = 0; j < nr; j++) {
+      const uint32_t bv = (j < cols && bias) ? (uint32_t)bias[n0 + j] : 0u;
+      b[j] = bv - (uint32_t)a_zero * b[j];
+    }
+    uint8_t *tail = (uint8_t *)w;
+    if (rq == TR_GEMM_REQUANT_DOUBLE) {
+      for (size_t j = 0; j < nr; j++) {
+        const double v = n0 + j < n ? scale[n0 + j] : 0.0;
+        memcpy(tail + j * sizeof(double), &v, sizeof(double));
+      }
+    } else {
+      int32_t *mult = (int32_t *)tail, *left = mult + nr, *right = left + nr, *mask = right + nr;
+      for (size_t j = 0; j < nr; j++) {
+        const tr_gemm_qmul q = n0 + j < n ? qmul[n0 + j] : (tr_gemm_qmul){0, 0};
+        mult[j] = q.multiplier;
+        left[j] = q.shift > 0 ? q.shift : 0;
+        right[j] = q.shift > 0 ? 0 : -q.shift;
+        mask[j] = (int32_t)((1ll << right[j]) - 1);
+      }
+    }
+    out += qs8_block_bytes(ks, kc, nr, kr, rq);
+  }
+}

@@ -1,0 +1,139 @@
+/* Elementwise unary kernels for AVX-512 (F + BW): 16 floats per vector (two per step where it
+ * pays), 64 table lookups per step; tails masked (see vunary.h). */
+#include <immintrin.h>
+
+#include "kernels/vunary/vunary.h"
+
+#define INLINE static inline __attribute__((always_inline))
+
+/* e^r - 1 - r = r^2 * q(r) on [-ln2/2, ln2/2]: relative error of e^r below 1e-8 */
+#define Q0 0x1.ffffeap-2f
+#define Q1 0x1.55545ap-3f
+#define Q2 0x1.5563cep-5f
+#define Q3 0x1.125b2ep-7f
+#define Q4 0x1.63c2d8p-10f
+#define LOG2E 0x1.715476p+0f
+#define LN2_HI 0x1.62e400p-1f /* n * LN2_HI is exact for |n| < 256 */
+#define LN2_LO 0x1.7f7d1cp-20f
+
+/* Range reduction t = n ln2 + r, |r| <= ln2/2, for -87 <= t <= 0: returns 2^n (a normal
+ * float: n >= -126) and e^r - 1. n is rounded by adding a "magic" 1.5 * 2^23 (+ the exponent
+ * bias, so its low bits are the biased exponent of 2^n). */
+#define MAGIC 0x1.8000fep23f
+INLINE void exp_parts(__m512 t, __m512 *s_out, __m512 *p_out) {
+  const __m512 nb = _mm512_fmadd_ps(t, _mm512_set1_ps(LOG2E), _mm512_set1_ps(MAGIC));
+  const __m512 n = _mm512_sub_ps(nb, _mm512_set1_ps(MAGIC));
+  __m512 r = _mm512_fmadd_ps(n, _mm512_set1_ps(-LN2_HI), t);
+  r = _mm512_fmadd_ps(n, _mm512_set1_ps(-LN2_LO), r);
+  __m512 q = _mm512_set1_ps(Q4);
+  q = _mm512_fmadd_ps(q, r, _mm512_set1_ps(Q3));
+  q = _mm512_fmadd_ps(q, r, _mm512_set1_ps(Q2));
+  q = _mm512_fmadd_ps(q, r, _mm512_set1_ps(Q1));
+  q = _mm512_fmadd_ps(q, r, _mm512_set1_ps(Q0));
+  *s_out = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_castps_si512(nb), 23));
+  *p_out = _mm512_fmadd_ps(_mm512_mul_ps(r, r), q, r);
+}
+
+INLINE __m512 sigmoid16(__m512 x) {
+  /* e = exp(-|x|) (|x| capped at 87; below that the reference's value is under 2e-38, and a
+   * NaN stays NaN), then (x > 0 ? 1 : e) / (1 + e) */
+  const __m512 t = _mm512_max_ps(_mm512_set1_ps(-87.0f), _mm512_sub_ps(_mm512_setzero_ps(), _mm512_abs_ps(x)));
+  __m512 s, p;
+  exp_parts(t, &s, &p);
+  const __m512 one = _mm512_set1_ps(1.0f);
+  const __m512 e = _mm512_fmadd_ps(s, p, s);
+  const __mmask16 pos = _mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_GT_OQ);
+  __m512 y = _mm512_div_ps(_mm512_mask_blend_ps(pos, e, one), _mm512_add_ps(one, e));
+  /* the reference's shortcuts at both ends */
+  y = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, _mm512_set1_ps(-9.0f), _CMP_LT_OQ), y, e);
+  return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, _mm512_set1_ps(16.619047164916992188f), _CMP_GT_OQ), y, one);
+}
+
+INLINE __m512 tanh16(__m512 x) {
+  /* tanh|x| = -m / (2 + m), m = expm1(-2|x|) = (2^n - 1) + 2^n p; |x| >= 9 rounds to 1 */
+  const __m512 z = _mm512_min_ps(_mm512_set1_ps(9.0f), _mm512_abs_ps(x)); /* NaN stays NaN */
+  __m512 s, p;
+  exp_parts(_mm512_mul_ps(z, _mm512_set1_ps(-2.0f)), &s, &p);
+  const __m512 m = _mm512_fmadd_ps(s, p, _mm512_sub_ps(s, _mm512_set1_ps(1.0f)));
+  const __m512 y = _mm512_div_ps(_mm512_sub_ps(_mm512_setzero_ps(), m), _mm512_add_ps(_mm512_set1_ps(2.0f), m));
+  const __m512i sign = _mm512_and_si512(_mm512_castps_si512(x), _mm512_set1_epi32(INT32_MIN));
+  return _mm512_castsi512_ps(_mm512_or_si512(_mm512_castps_si512(y), sign));
+}
+
+INLINE __m512 hardswish16(__m512 x) {
+  /* fminf(6, fmaxf(0, x + 3)): max(x + 3, 0) gives 0 for a NaN as fmaxf does */
+  const __m512 t = _mm512_min_ps(_mm512_max_ps(_mm512_add_ps(x, _mm512_set1_ps(3.0f)), _mm512_setzero_ps()),
+                                 _mm512_set1_ps(6.0f));
+  return _mm512_div_ps(_mm512_mul_ps(x, t), _mm512_set1_ps(6.0f));
+}
+
+#define UNARY_F32(NAME, F)                                                                            \
+  void NAME(size_t n, const float *x, float *y, const tr_vunary_f32_params *params) {                \
+    (void)params;                                                                                    \
+    size_t i = 0;                                                                                    \
+    for (; i + 32 <= n; i += 32) {                                                                   \
+      const __m512 y0 = F(_mm512_loadu_ps(x + i)), y1 = F(_mm512_loadu_ps(x + i + 16));              \
+      _mm512_storeu_ps(y + i, y0);                                                                   \
+      _mm512_storeu_ps(y + i + 16, y1);                                                              \
+    }                                                                                                \
+    for (; i < n; i += 16) {                                                                         \
+      const __mmask16 m = n - i >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - i)) - 1);        \
+      _mm512_mask_storeu_ps(y + i, m, F(_mm512_maskz_loadu_ps(m, x + i)));                           \
+    }                                                                                                \
+  }
+
+UNARY_F32(tr_vsigmoid_f32__avx512, sigmoid16)
+UNARY_F32(tr_vtanh_f32__avx512, tanh16)
+UNARY_F32(tr_vhardswish_f32__avx512, hardswish16)
+
+void tr_vclamp_f32__avx512(size_t n, const float *x, float *y, const tr_vunary_f32_params *params) {
+  /* max(x, min) gives min for a NaN, as fmaxf(min, x) does */
+  const __m512 vmin = _mm512_set1_ps(params->min), vmax = _mm512_set1_ps(params->max);
+  size_t i = 0;
+  for (; i + 64 <= n; i += 64)
+    for (size_t j = 0; j < 64; j += 16)
+      _mm512_storeu_ps(y + i + j, _mm512_min_ps(_mm512_max_ps(_mm512_loadu_ps(x + i + j), vmin), vmax));
+  for (; i < n; i += 16) {
+    const __mmask16 m = n - i >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - i)) - 1);
+    _mm512_mask_storeu_ps(y + i, m, _mm512_min_ps(_mm512_max_ps(_mm512_maskz_loadu_ps(m, x + i), vmin), vmax));
+  }
+}
+
+/* y = table[x]: the high nibble picks one of 16 sixteen-byte slices (a compare into a mask),
+ * the low nibble indexes it (vpshufb, per 128-bit lane; each slice repeated in all lanes). */
+void tr_vlut8__avx512(size_t n, const uint8_t *x, uint8_t *y, const uint8_t *table) {
+  __m512i t[16];
+  for (int j = 0; j < 16; j++) t[j] = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)(table + 16 * j)));
+  const __m512i nib = _mm512_set1_epi8(0x0F);
+  size_t i = 0;
+  for (; i < n; i += 64) {
+    const __mmask64 m = n - i >= 64 ? ~(__mmask64)0 : (((__mmask64)1 << (n - i)) - 1);
+    const __m512i v = _mm512_maskz_loadu_epi8(m, x + i);
+    const __m512i lo = _mm512_and_si512(v, nib), hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), nib);
+    __m512i r = _mm512_shuffle_epi8(t[0], lo);
+    for (int j = 1; j < 16; j++)
+      r = _mm512_mask_shuffle_epi8(r, _mm512_cmpeq_epi8_mask(hi, _mm512_set1_epi8((char)j)), t[j], lo);
+    _mm512_mask_storeu_epi8(y + i, m, r);
+  }
+}
+
+/* With AVX512-VBMI (Ice Lake, Zen 4 and later), vpermi2b looks up 128 bytes at once: two
+ * lookups and a blend on bit 7 cover the table. Only called when the CPU reports VBMI
+ * (vunary-config.c). */
+__attribute__((target("avx512vbmi"))) void tr_vlut8__avx512vbmi(size_t n, const uint8_t *x, uint8_t *y,
+                                                                 const uint8_t *table) {
+  const __m512i t0 = _mm512_loadu_si512(table), t1 = _mm512_loadu_si512(table + 64);
+  const __m512i t2 = _mm512_loadu_si512(table + 128), t3 = _mm512_loadu_si512(table + 192);
+  size_t i = 0;
+  for (; i + 64 <= n; i += 64) {
+    const __m512i v = _mm512_loadu_si512(x + i);
+    const __m512i lo = _mm512_permutex2var_epi8(t0, v, t1), hi = _mm512_permutex2var_epi8(t2, v, t3);
+    _mm512_storeu_si512(y + i, _mm512_mask_blend_epi8(_mm512_movepi8_mask(v), lo, hi));
+  }
+  if (i < n) {
+    const __mmask64 m = ((__mmask64)1 << (n - i)) - 1;
+    const __m512i v = _mm512_maskz_loadu_epi8(m, x + i);
+    const __m512i lo = _mm512_permutex2var_epi8(t0, v, t1), hi = _mm512_permutex2var_epi8(t2, v, t3);
+    _mm512_mask_storeu_epi8(y + i, m, _mm512_mask_blend_epi8(_mm512_movepi8_mask(v), lo, hi));
+  }
+}
