@@ -10,6 +10,12 @@ pytest-benchmark (skipped unless --benchmark-enable or TFLITE_RT_BENCH=1):
 Side by side, medians of alternating rounds (ratio < 1: tflite_rt is faster):
 
     PYTHONPATH=. python benchmarks/bench_kernels_reduce.py [--dtype f32 i8] [--threads 1 2] [--only mean]
+
+The reduction ops of whole models, each as a one-op model of the same shape, type and
+quantization, summed per model (the models' own op counts):
+
+    python benchmarks/zoo.py --out /tmp/zoo
+    PYTHONPATH=. python benchmarks/bench_kernels_reduce.py --models /tmp/zoo/*.tflite
 """
 import argparse
 import os
@@ -63,6 +69,70 @@ def layer_model(op, shape, axes, dtype="f32"):
         m.op(op, [x, m.constant("axes", np.array(axes, np.int32))], [y], keep_dims=True)
     m.output(y)
     return m.build()
+
+
+REDUCE_OPS = ("MEAN", "SUM", "REDUCE_MAX", "REDUCE_MIN", "SOFTMAX", "L2_NORMALIZATION")
+
+
+def model_ops(path):
+    """[(op, shape, axes, keep, dtype, in quantization, out quantization)] of a model's reduction ops."""
+    import tflite_rt.interpreter as ours
+
+    it = ours.Interpreter(model_path=path)
+    it.allocate_tensors()
+    tensors = {t["index"]: t for t in it.get_tensor_details()}
+    ops = []
+    for o in it._get_ops_details():
+        if o["op_name"] not in REDUCE_OPS:
+            continue
+        x, y = tensors[o["inputs"][0]], tensors[o["outputs"][0]]
+        axes, keep = None, False
+        if len(o["inputs"]) > 1:
+            axes = tuple(int(a) for a in np.asarray(it.get_tensor(o["inputs"][1])).reshape(-1))
+            keep = len(y["shape"]) == len(x["shape"])
+        dtype = "f32" if np.dtype(x["dtype"]) == np.float32 else "i8"
+        ops.append((o["op_name"], tuple(int(d) for d in x["shape"]), axes, keep, dtype,
+                    x["quantization"], y["quantization"]))
+    return ops
+
+
+def op_model(op, shape, axes, keep, dtype, qin, qout):
+    """One op as a model, with the given shape, type and quantization."""
+    m = ModelBuilder()
+    np_type = np.float32 if dtype == "f32" else np.int8
+    x = m.input("x", list(shape), np_type, quantization=qin if dtype != "f32" else None)
+    y = m.tensor("y", [1], np_type, quantization=qout if dtype != "f32" else None)
+    if axes is None:
+        m.op(op, [x], [y], **({"beta": 1.0} if op == "SOFTMAX" else {}))
+    else:
+        m.op(op, [x, m.constant("axes", np.array(axes, np.int32))], [y], keep_dims=keep)
+    m.output(y)
+    return m.build()
+
+
+def zoo_table(paths, threads, rounds, runs):
+    """Per model: the reduction ops' total time, ours and LiteRT's, each op timed on its own."""
+    import collections
+    import os
+
+    print("%-32s %3s %5s %9s %9s %6s" % ("model: reduction ops", "thr", "ops", "ours ms", "lrt ms", "ratio"))
+    cache = {}
+    for path in paths:
+        counts = collections.Counter(model_ops(path))
+        for t in threads:
+            tot_o = tot_r = 0.0
+            by_op = collections.defaultdict(lambda: [0.0, 0.0])
+            for key, n in counts.items():
+                if (key, t) not in cache:
+                    cache[(key, t)] = side_by_side(op_model(*key), t, rounds, runs)
+                o, r = cache[(key, t)]
+                tot_o += n * o
+                tot_r += n * r
+                by_op[key[0]][0] += n * o
+                by_op[key[0]][1] += n * r
+            name = os.path.splitext(os.path.basename(path))[0]
+            print("%-32s %3d %5d %9.4f %9.4f %6.2f   %s" % (name, t, sum(counts.values()), tot_o, tot_r, tot_o / tot_r,
+                  "  ".join("%s %.4f/%.4f" % (k, v[0], v[1]) for k, v in sorted(by_op.items()))), flush=True)
 
 
 def make(module, model, threads):
@@ -128,7 +198,11 @@ def main():
     p.add_argument("--rounds", type=int, default=7)
     p.add_argument("--runs", type=int, default=50)
     p.add_argument("--only", default="", help="substring of layer names to run")
+    p.add_argument("--models", nargs="+", help=".tflite files: time their reduction ops instead")
     args = p.parse_args()
+    if args.models:
+        zoo_table(args.models, args.threads, args.rounds, args.runs)
+        return
     print("%-24s %4s %3s %9s %9s %6s" % ("layer", "type", "thr", "ours ms", "lrt ms", "ratio"))
     for dtype in args.dtype:
         for t in args.threads:

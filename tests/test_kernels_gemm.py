@@ -84,7 +84,8 @@ MACROS = {"avx2": "TR_HAVE_AVX2", "avx512": "TR_HAVE_AVX512", "vnni": "TR_HAVE_A
 @pytest.mark.skipif(not shutil.which("cc"), reason="needs a C compiler")
 def test_microkernels_match_their_portable_twins():
     gemm = os.path.join(ROOT, "csrc", "kernels", "gemm")
-    base = ["-std=c11", "-O2", "-fno-math-errno", "-ffp-contract=off", "-D_GNU_SOURCE", "-I" + os.path.join(ROOT, "csrc")]
+    base = ["-std=c11", "-O2", "-fno-math-errno", "-ffp-contract=off", "-D_GNU_SOURCE",
+            "-I" + os.path.join(ROOT, "csrc")]
     isas = [i for i in ("avx2", "avx512", "vnni") if i in ISAS] if os.uname().machine in ("x86_64", "amd64") else []
     macros = ["-D%s=1" % MACROS[i] for i in isas]
     with tempfile.TemporaryDirectory() as tmp:
@@ -247,3 +248,105 @@ def test_batch_matmul(dtype, case):
 
 def test_batch_matmul_int8_symmetric_rhs():
     check_model(bmm_model("i8", [2, 9, 30], [2, 30, 21], rzp=0), True, 30)
+
+
+# --- TRANSPOSE_CONV ------------------------------------------------------------------------
+
+def tconv_model(dtype, in_shape=(1, 4, 5, 3), oc=5, k=(3, 3), stride=(2, 2), padding="SAME", act="NONE",
+                in_zp=-3, seed=0):
+    rng = np.random.default_rng(seed)
+    m = ModelBuilder()
+    batch, h, w_, ic = in_shape
+    out_hw = ((h * stride[0], w_ * stride[1]) if padding == "SAME"
+              else ((h - 1) * stride[0] + k[0], (w_ - 1) * stride[1] + k[1]))
+    out_shape = [batch, out_hw[0], out_hw[1], oc]
+    shape = m.constant("shape", np.array(out_shape, np.int32))
+    if dtype == "f32":
+        x = m.input("x", list(in_shape))
+        w = m.constant("w", rng.standard_normal((oc, k[0], k[1], ic)).astype(np.float32))
+        b = m.constant("b", rng.standard_normal(oc).astype(np.float32))
+        y = m.tensor("y", out_shape)
+    else:
+        x = m.input("x", list(in_shape), np.int8, quantization=(0.05, in_zp))
+        scales = rng.uniform(0.005, 0.02, oc).astype(np.float32)
+        w = m.constant("w", rng.integers(-127, 128, (oc, k[0], k[1], ic)).astype(np.int8),
+                       quantization={"scale": scales, "zero_point": np.zeros(oc, np.int64), "quantized_dimension": 0})
+        b = m.constant("b", rng.integers(-3000, 3000, oc).astype(np.int32), dtype=np.int32,
+                       quantization={"scale": (np.float32(0.05) * scales).astype(np.float32),
+                                     "zero_point": np.zeros(oc, np.int64)})
+        y = m.tensor("y", out_shape, np.int8, quantization=(0.1, 2))
+    m.op("TRANSPOSE_CONV", [shape, w, x, b], [y], padding=padding, stride_h=stride[0], stride_w=stride[1],
+         fused_activation_function=act)
+    m.output(y)
+    return m.build()
+
+
+TCONV_CASES = [
+    dict(),
+    dict(padding="VALID"),
+    dict(in_shape=(2, 3, 7, 17), oc=33, k=(4, 4), stride=(2, 2), act="RELU6"),
+    dict(in_shape=(1, 5, 5, 8), oc=67, k=(1, 1), stride=(2, 2), padding="VALID"),  # phases without taps
+    dict(in_shape=(1, 4, 3, 6), oc=7, k=(2, 3), stride=(3, 2), padding="VALID"),
+    dict(in_shape=(1, 6, 6, 16), oc=16, k=(3, 3), stride=(1, 1), act="RELU"),
+    dict(in_shape=(1, 2, 9, 1), oc=1, k=(5, 2), stride=(1, 3)),
+]
+
+
+@pytest.mark.parametrize("case", TCONV_CASES, ids=lambda c: ",".join("%s=%s" % kv for kv in c.items()) or "base")
+@pytest.mark.parametrize("dtype", ["f32", "i8"])
+def test_transpose_conv(dtype, case):
+    k = case.get("k", (3, 3))
+    check_model(tconv_model(dtype, **case), dtype == "i8", k[0] * k[1] * case.get("in_shape", (1, 4, 5, 3))[3])
+
+
+# --- weights that are not constants (packed on every invoke) ------------------------------------
+
+def test_conv2d_filter_and_bias_as_inputs():
+    m = ModelBuilder()
+    x = m.input("x", [1, 6, 7, 5])
+    w = m.input("w", [9, 3, 3, 5])
+    b = m.input("b", [9])
+    y = m.tensor("y", [1, 6, 7, 9])
+    m.op("CONV_2D", [x, w, b], [y], padding="SAME", stride_h=1, stride_w=1)
+    m.output(y)
+    model = m.build()
+    for isa in ISAS:
+        tflite_rt.set_isa(isa)
+        try:
+            it = ours.Interpreter(model_content=model)
+        finally:
+            tflite_rt.set_isa(None)
+        it.allocate_tensors()
+        for seed in range(2):  # the second invoke brings new weights: they must be repacked
+            inputs = random_inputs(it.get_input_details(), seed)
+            for d, v in zip(it.get_input_details(), inputs):
+                it.set_tensor(d["index"], v)
+            it.invoke()
+            got = it.get_tensor(it.get_output_details()[0]["index"])
+            expected = run_reference(model, inputs)[0]
+            np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-4, err_msg=isa)
+
+
+def test_batch_matmul_int8_constant_rhs():
+    rng = np.random.default_rng(3)
+    m = ModelBuilder()
+    a = m.input("a", [2, 7, 20], np.int8, quantization=(0.05, 3))
+    b = m.constant("b", rng.integers(-128, 128, (20, 33)).astype(np.int8), quantization=(0.04, -5))
+    y = m.tensor("y", [2, 7, 33], np.int8, quantization=(0.3, 2))
+    m.op("BATCH_MATMUL", [a, b], [y])
+    m.output(y)
+    check_model(m.build(), True, 20)
+
+
+# --- layers large enough to be split over threads ---------------------------------------------
+
+@pytest.mark.parametrize("dtype", ["f32", "i8"])
+def test_large_layers_split_over_threads(dtype):
+    """Ops above the size at which the tiles are shared between threads: 2 threads must give
+    the bits of 1 (and the reference's)."""
+    q = dtype == "i8"
+    check_model(conv_model(dtype, hw=(40, 40), ic=64, oc=72, k=(3, 3)), q, 576)
+    check_model(conv_model(dtype, hw=(56, 56), ic=48, oc=100, k=(1, 1)), q, 48)
+    check_model(fc_model(dtype, 64, 1024, 300), q, 1024)
+    check_model(bmm_model(dtype, [4, 128, 128], [4, 128, 256]), q, 128)
+    check_model(tconv_model(dtype, in_shape=(1, 20, 20, 64), oc=48, k=(4, 4)), q, 1024)

@@ -264,8 +264,7 @@ class Allocation:
         """Points a string tensor, and every reshape of it, at new encoded bytes."""
         root = self.string_roots[tid]
         buf = np.frombuffer(bytes(raw), np.uint8)
-        self.strings[root] = buf
-        self.plan.keep(buf)
+        self.strings[root] = buf  # replaces (and so frees) the previous bytes: C is repointed below
         for t_id, r in self.string_roots.items():
             if r == root:
                 t = self.planner.tensors[t_id]

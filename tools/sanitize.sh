@@ -32,15 +32,18 @@ rm -rf "$reports"; mkdir -p "$reports"
 # exceptions, which ASan can only intercept if libstdc++ is loaded when it starts.
 export LD_PRELOAD="$(gcc -print-file-name=libasan.so) $(gcc -print-file-name=libstdc++.so)"
 # Python itself leaks by design, so leak checking is off; huge allocations become MemoryError.
+# An ASan error stops the process (its report goes to reports/asan.PID); UBSan reports go to
+# stderr and the run goes on, so every C-level stderr line is kept (pytest --capture=sys leaves
+# file descriptor 2 alone) and searched at the end.
 export ASAN_OPTIONS="detect_leaks=0:allocator_may_return_null=1:halt_on_error=1:log_path=$reports/asan"
-export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=0:log_path=$reports/ubsan"
+export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=0"
 export PYTHONPATH="$tree"
 
 status=0
 args=("$@")
 [ ${#args[@]} -eq 0 ] && args=(tests -q -p no:cacheprovider)
 echo "sanitize: pytest ${args[*]}"
-python -m pytest "${args[@]}" || status=1
+python -m pytest --capture=sys "${args[@]}" 2> "$reports/stderr-pytest.log" || status=1
 
 echo "sanitize: fuzz regressions"
 python tests/fuzz/runner.py check tests/fuzz/regressions --out "$tree/fuzz-regressions" --jobs "$jobs" \
@@ -53,9 +56,10 @@ if [ -n "${SANITIZE_FUZZ_SECONDS:-}" ]; then
     --time "$SANITIZE_FUZZ_SECONDS" --timeout 60 --report-every 60 || status=1
 fi
 
-if ls "$reports"/* > /dev/null 2>&1; then
+if ls "$reports"/asan.* > /dev/null 2>&1 || grep -q "runtime error:" "$reports"/stderr-*.log; then
   echo "sanitize: SANITIZER REPORTS:"
-  for f in "$reports"/*; do echo "== $f"; head -40 "$f"; done
+  for f in "$reports"/asan.*; do [ -f "$f" ] && { echo "== $f"; head -40 "$f"; }; done
+  grep -h -A4 "runtime error:" "$reports"/stderr-*.log | head -100
   status=1
 fi
 [ $status -eq 0 ] && echo "sanitize: clean" || echo "sanitize: FAILED"

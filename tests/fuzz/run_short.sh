@@ -1,7 +1,9 @@
 #!/bin/bash
-# About two minutes of model fuzzing, for CI: the regression inputs, then the plain mutation
-# fuzzer on every core for FUZZ_SECONDS (default 75), then the coverage-guided (atheris) target
-# for FUZZ_ATHERIS_SECONDS (default 30) when atheris is installed (pip install -e '.[fuzz]').
+# About two minutes of model fuzzing, for CI: the regression inputs; seeds (models built here,
+# the shared corpus, and the models the op tests build, unless FUZZ_HARVEST=0); the plain
+# mutation fuzzer on every core for FUZZ_SECONDS (default 60); then the coverage-guided
+# (atheris) target for FUZZ_ATHERIS_SECONDS (default 30) when atheris is installed
+# (pip install -e '.[fuzz]').
 # Fails on any crash, hang or unexpected exception; findings stay in $FUZZ_OUT.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -14,10 +16,11 @@ status=0
 python tests/fuzz/runner.py check tests/fuzz/regressions --out "$out/regressions" --jobs "$jobs" \
   --timeout 60 --report-every 1e9 || status=1
 
-# seeds: models built here and the shared corpus (the op-test harvest is skipped for time)
-python tests/fuzz/seeds.py "$out/seeds" --no-harvest || status=1
+harvest=()
+[ "${FUZZ_HARVEST:-1}" = 0 ] && harvest=(--no-harvest)
+python tests/fuzz/seeds.py "$out/seeds" "${harvest[@]}" || status=1
 python tests/fuzz/runner.py fuzz --seeds "$out/seeds" --out "$out/plain" --jobs "$jobs" \
-  --time "${FUZZ_SECONDS:-75}" --timeout 30 --seed "${FUZZ_SEED:-$RANDOM}" --report-every 30 \
+  --time "${FUZZ_SECONDS:-60}" --timeout 30 --seed "${FUZZ_SEED:-$RANDOM}" --report-every 30 \
   --json "$out/plain.json" || status=1
 
 if python -c "import atheris" 2>/dev/null; then

@@ -105,6 +105,12 @@ def run_one(out, current, k, data, seed, path, small_ints):
         sys.stderr.flush()
         frame = traceback.extract_tb(e.__traceback__)[-1]
         outcome = "error:%s@%s:%d" % (type(e).__name__, os.path.basename(frame.filename), frame.lineno)
+        # the worker goes on to the next case at once: keep this one's bytes where the parent
+        # will look for them
+        kept = "%s.error-%d" % (current, k)
+        with open(kept, "wb") as f:
+            f.write(data)
+        outcome += " " + kept
     out.write("E %d %s\n" % (k, outcome))
     out.flush()
 
@@ -137,7 +143,7 @@ class Worker:
             cmd += ["--count", str(a.count_per_worker)]
         if replay:
             cmd += ["--replay"] + replay
-        self.errlog = open(self.log, "wb")
+        self.errlog = open(self.log, "ab")
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=self.errlog,
                                      start_new_session=True)
         self.buf = b""
@@ -235,7 +241,25 @@ class Parent:
         for w in workers:
             w.kill()
         self.triage_hangs()
+        self.sanitizer_reports()
         return self.report(final=True)
+
+    def sanitizer_reports(self):
+        """Sanitizer reports that did not stop a worker (UBSan goes on after one): counted as
+        findings, and kept in OUT/sanitizer.log."""
+        found = []
+        for f in sorted(os.listdir(self.work)):
+            if f.startswith("worker-") and f.endswith(".log"):
+                with open(os.path.join(self.work, f), "rb") as fh:
+                    lines = fh.read().decode("utf-8", "replace").splitlines()
+                for i, line in enumerate(lines):
+                    if "runtime error:" in line or "ERROR: AddressSanitizer" in line:
+                        found.append("\n".join(lines[i:i + 6]))
+        if found:
+            self.counts["sanitizer"] = len(found)
+            with open(os.path.join(self.out, "sanitizer.log"), "w") as f:
+                f.write("\n\n".join(found) + "\n")
+            print("[fuzz] %d sanitizer reports: %s" % (len(found), os.path.join(self.out, "sanitizer.log")))
 
     def triage_hangs(self):
         """A case that timed out while the machine was busy may only be slow: run each saved
@@ -267,11 +291,14 @@ class Parent:
             k, outcome = int(parts[1]), parts[2]
             self.execs += 1
             if outcome.startswith("error:"):
+                kept = parts[3] if len(parts) > 3 else w.open_case[2]
                 self.signatures[outcome] = self.signatures.get(outcome, 0) + 1
                 if self.signatures[outcome] <= 3:
-                    self.record("errors", w, k, w.open_case[1], w.open_case[2], outcome)
+                    self.record("errors", w, k, w.open_case[1], kept, outcome)
                 else:
                     self.counts["errors"] = self.counts.get("errors", 0) + 1
+                if kept != w.open_case[2] and os.path.exists(kept):
+                    os.remove(kept)
             else:
                 self.counts[outcome] = self.counts.get(outcome, 0) + 1
             w.open_case = None
@@ -336,11 +363,11 @@ def still_fails(data, seed, timeout):
         p = subprocess.run([sys.executable, "-c", code, f.name], capture_output=True, timeout=timeout)
     except subprocess.TimeoutExpired:
         return "hang"
-    if p.returncode < 0 or p.returncode > 1:
-        return "crash"
-    if p.returncode == 1 and b"Traceback" in p.stderr:
+    if p.returncode == 0:
+        return None
+    if b"Traceback" in p.stderr and b"Sanitizer" not in p.stderr and b"runtime error" not in p.stderr:
         return "error"
-    return None
+    return "crash"   # a signal, or a sanitizer's exit
 
 
 def minimize(path, out, timeout):
@@ -417,7 +444,7 @@ def main(argv=None):
         if not args.seeds:
             ap.error("fuzz needs --seeds")
         summary = parent.run()
-    bad = sum(v for k, v in summary["outcomes"].items() if k in ("crashes", "hangs", "errors"))
+    bad = sum(v for k, v in summary["outcomes"].items() if k in ("crashes", "hangs", "errors", "sanitizer"))
     if not bad:
         shutil.rmtree(parent.work, ignore_errors=True)
     return 1 if bad else 0

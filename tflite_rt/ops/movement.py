@@ -264,7 +264,11 @@ def prepare_range(node):
     if (start > limit and delta > 0) or (start < limit and delta < 0):
         node.fail("delta %s moves start %s away from limit %s", delta, start, limit)
     if ts[0].type == F32:
-        size = int(np.ceil(np.abs((np.float32(limit) - np.float32(start)) / np.float32(delta))))
+        with np.errstate(over="ignore", invalid="ignore"):
+            span = np.abs((np.float32(limit) - np.float32(start)) / np.float32(delta))
+        if not np.isfinite(span):
+            node.fail("the range from %s to %s by %s has no finite length", start, limit, delta)
+        size = int(np.ceil(span))
     else:
         size = (abs(int(limit) - int(start)) + abs(int(delta)) - 1) // abs(int(delta))
     check_fits(node, (size,))

@@ -292,7 +292,7 @@ def batch_matmul(node):
 
 
 # ip: [kind, activation, stride_h, stride_w, pad_top, pad_left, weights_are_const,
-#      int16x8_in_32_bits]   (csrc/ops/nn/transpose_conv.c)
+#      int16x8_in_32_bits, bias_is_const]   (csrc/ops/nn/transpose_conv.c)
 @op("TRANSPOSE_CONV")
 def transpose_conv(node):
     node.check_counts(3, 4)
@@ -320,7 +320,8 @@ def transpose_conv(node):
     _oh, pt = same_padding(node, shape[1], kh, sh, 1, padding)
     _ow, pl = same_padding(node, shape[2], kw, sw, 1, padding)
     node.set_output_shape(0, shape)
-    node.ip = [kind, act, sh, sw, pt, pl, int(w.const is not None), _bias32(node, kind, bias)]
+    node.ip = [kind, act, sh, sw, pt, pl, int(w.const is not None), _bias32(node, kind, bias),
+               int(bias is None or bias.const is not None)]
 
 
 # ip: [activation, stride_d, stride_h, stride_w, dilation_d, dilation_h, dilation_w,

@@ -121,8 +121,8 @@ def prepare_arg_min_max(node):
     if x.rank < 1:
         node.fail("input must have rank >= 1")
     axes = const_axes(node, 1, x.rank)
-    if node.const(1).size != 1:
-        node.fail("axis must hold exactly one value, has %d", node.const(1).size)
+    if node.input(1).size != 1:  # (an empty axis has no buffer, so no constant value)
+        node.fail("axis must hold exactly one value, has %d", node.input(1).size)
     axis = axes[0]
     node.set_output_shape(0, x.shape[:axis] + x.shape[axis + 1:])
     node.ip = list(outer_inner(x.shape, axis)) + [int(node.name == "ARG_MIN")]
@@ -158,8 +158,8 @@ def prepare_softmax(node):
             if x.rank > 4:
                 node.fail("int16 SOFTMAX supports rank 1 to 4, got %d", x.rank)
     beta = float(node.opt("beta", 1.0))
-    if x.type != F32 and x.type != I16 and beta * x.scale <= 0:
-        node.fail("beta * input scale must be positive, got %g", beta * x.scale)
+    if x.type != F32 and x.type != I16 and not beta * x.scale * 2 ** 26 >= 1:  # as TFLite's shift >= 0
+        node.fail("beta * input scale must be at least 2**-26, got %g", beta * x.scale)
     node.set_output_shape(0, x.shape)
     node.ip = list(rows(x.shape))
     node.fp = [beta]
@@ -175,8 +175,8 @@ def prepare_log_softmax(node):
     if x.rank < 1:
         node.fail("input must have rank >= 1")
     if x.type != F32:
-        if not x.quantized or x.scale <= 0:
-            node.fail("quantized LOG_SOFTMAX needs a positive input scale")
+        if not x.quantized or not x.scale * 2 ** 26 >= 1:  # as TFLite: the scaling's shift >= 0
+            node.fail("quantized LOG_SOFTMAX needs an input scale of at least 2**-26")
         zp = 127 if x.type == I8 else 255
         if out.scale != np.float32(16 / 256) or out.zero_point != zp:
             node.fail("output must have scale 16/256 and zero point %d", zp)

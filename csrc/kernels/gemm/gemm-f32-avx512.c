@@ -1,9 +1,8 @@
 /* float32 GEMM / IGEMM, AVX-512F: MR rows x NV vectors of 16 columns of accumulators (7x16:
  * seven zmm, one FMA per row and k step, the A value broadcast from memory into it; measured
  * on Zen 4 at least as fast as 7x32 for every k, and it pads fewer columns). MobileNet's and
- * ResNet's pixel counts are multiples of 7. A one-row variant for
- * matrix-vector products keeps four k steps in flight instead (it is bound by streaming the
- * packed weights, not by FMAs).
+ * ResNet's pixel counts are multiples of 7. A one-row variant for matrix-vector products keeps
+ * four k steps in flight instead (it is bound by streaming the packed weights, not by FMAs).
  *
  * Preconditions (gemm.h): mr in [1, MR], nc >= 1, kc >= 1, ks >= 1; weights packed for NR = 16 NV. */
 #include <immintrin.h>
@@ -106,7 +105,8 @@ static inline __attribute__((always_inline)) void f32_row(const size_t NV, const
         for (size_t u = 0; u < 4; u++) {
           const __m512 xu = _mm512_set1_ps(x[k + u]);
           TR_GEMM_UNROLL(2)
-          for (size_t v = 0; v < NV; v++) acc[u][v] = _mm512_fmadd_ps(xu, _mm512_loadu_ps(w + u * NR + 16 * v), acc[u][v]);
+          for (size_t v = 0; v < NV; v++)
+            acc[u][v] = _mm512_fmadd_ps(xu, _mm512_loadu_ps(w + u * NR + 16 * v), acc[u][v]);
         }
         w += 4 * NR;
       }

@@ -28,6 +28,11 @@ static inline int64_t load_partial(const int8_t *p, size_t n) {
   return (int64_t)v;
 }
 
+/* Sixteen int8 weights (eight k of two columns) sign-extended to int16. */
+static inline __m256i widen16(const uint8_t *w) {
+  return _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)w));
+}
+
 /* aj holds 4 partial sums of column 2j in its low lane and of column 2j + 1 in its high
  * lane: the 8 column totals, in column order. */
 static inline __m256i reduce8(__m256i a0, __m256i a1, __m256i a2, __m256i a3) {
@@ -91,8 +96,7 @@ static inline __attribute__((always_inline)) void qs8_tile(
         for (size_t r = 0; r < MR; r++) {
           x[r] = _mm256_cvtepi8_epi16(_mm_set1_epi64x(load_u64(ar[r] + k)));
         }
-        const __m256i w0 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(w + 16 * 0))), w1 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(w + 16 * 1)));
-        const __m256i w2 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(w + 16 * 2))), w3 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(w + 16 * 3)));
+        const __m256i w0 = widen16(w), w1 = widen16(w + 16), w2 = widen16(w + 32), w3 = widen16(w + 48);
         TR_GEMM_UNROLL(4)
         for (size_t r = 0; r < MR; r++) {
           acc[r][0] = _mm256_add_epi32(acc[r][0], _mm256_madd_epi16(x[r], w0));
@@ -109,8 +113,7 @@ static inline __attribute__((always_inline)) void qs8_tile(
         for (size_t r = 0; r < MR; r++) {
           x[r] = _mm256_cvtepi8_epi16(_mm_set1_epi64x(load_partial(ar[r] + k, kc - k)));
         }
-        const __m256i w0 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(w + 16 * 0))), w1 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(w + 16 * 1)));
-        const __m256i w2 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(w + 16 * 2))), w3 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(w + 16 * 3)));
+        const __m256i w0 = widen16(w), w1 = widen16(w + 16), w2 = widen16(w + 32), w3 = widen16(w + 48);
         TR_GEMM_UNROLL(4)
         for (size_t r = 0; r < MR; r++) {
           acc[r][0] = _mm256_add_epi32(acc[r][0], _mm256_madd_epi16(x[r], w0));

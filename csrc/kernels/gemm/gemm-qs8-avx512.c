@@ -11,6 +11,11 @@
 enum { NR = 16, KR = 8 };
 enum { MAX_MR = 4 }; /* array bound: MR is a constant only after inlining (no VLA) */
 
+/* Thirty-two int8 weights (eight k of four columns) sign-extended to int16. */
+static inline __m512i widen32(const uint8_t *w) {
+  return _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)w));
+}
+
 /* aj holds 4 partial sums of column 4j + L in 128-bit lane L: the 16 column totals, in
  * column order. */
 static inline __m512i reduce16(__m512i a0, __m512i a1, __m512i a2, __m512i a3) {
@@ -65,8 +70,7 @@ static inline __attribute__((always_inline)) void qs8_tile(
         for (size_t r = 0; r < MR; r++) {
           x[r] = _mm512_cvtepi8_epi16(_mm256_set1_epi64x(qs8_load_u64(ar[r] + k)));
         }
-        const __m512i w0 = _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)(w + 32 * 0))), w1 = _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)(w + 32 * 1)));
-        const __m512i w2 = _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)(w + 32 * 2))), w3 = _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)(w + 32 * 3)));
+        const __m512i w0 = widen32(w), w1 = widen32(w + 32), w2 = widen32(w + 64), w3 = widen32(w + 96);
         TR_GEMM_UNROLL(4)
         for (size_t r = 0; r < MR; r++) {
           acc[r][0] = _mm512_add_epi32(acc[r][0], _mm512_madd_epi16(x[r], w0));
@@ -83,8 +87,7 @@ static inline __attribute__((always_inline)) void qs8_tile(
         for (size_t r = 0; r < MR; r++) {
           x[r] = _mm512_cvtepi8_epi16(_mm256_set1_epi64x(qs8_load_partial(ar[r] + k, kc - k)));
         }
-        const __m512i w0 = _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)(w + 32 * 0))), w1 = _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)(w + 32 * 1)));
-        const __m512i w2 = _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)(w + 32 * 2))), w3 = _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)(w + 32 * 3)));
+        const __m512i w0 = widen32(w), w1 = widen32(w + 32), w2 = widen32(w + 64), w3 = widen32(w + 96);
         TR_GEMM_UNROLL(4)
         for (size_t r = 0; r < MR; r++) {
           acc[r][0] = _mm512_add_epi32(acc[r][0], _mm512_madd_epi16(x[r], w0));

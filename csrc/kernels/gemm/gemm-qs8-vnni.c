@@ -181,7 +181,8 @@ static inline __attribute__((always_inline)) void qs8_row(const size_t NV, const
     }
     TR_GEMM_UNROLL(2)
     for (size_t v = 0; v < NV; v++) {
-      const __m512i y = _mm512_add_epi32(_mm512_add_epi32(acc[0][v], acc[1][v]), _mm512_add_epi32(acc[2][v], acc[3][v]));
+      const __m512i y =
+          _mm512_add_epi32(_mm512_add_epi32(acc[0][v], acc[1][v]), _mm512_add_epi32(acc[2][v], acc[3][v]));
       const qs8_rq16 q = qs8_rq_load(rq, w, NR, v);
       const __m128i o = qs8_clamp16(qs8_output16(rq, 1, y, &q, vzp), vlo, vhi);
       if (nc >= NR) _mm_storeu_si128((__m128i *)(c + 16 * v), o);

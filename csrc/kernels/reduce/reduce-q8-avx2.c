@@ -27,47 +27,64 @@ static inline void acc8(int32_t *y, __m256i v, size_t first) {
 static inline __m256i lo32(__m256i s) { return _mm256_cvtepi16_epi32(_mm256_castsi256_si128(s)); }
 static inline __m256i hi32(__m256i s) { return _mm256_cvtepi16_epi32(_mm256_extracti128_si256(s, 1)); }
 
-#define SUM_COLS(NAME, T, WIDEN)                                                        \
-  void NAME(size_t rows, size_t cols, size_t stride, const void *input, int32_t *y) {   \
-    assert(rows >= 1 && cols >= 1);                                                     \
-    const T *x = input;                                                                 \
-    const size_t group = group_rows(stride);                                            \
-    for (size_t i = 0; i < rows; i += group) {                                          \
-      const size_t g = rows - i < group ? rows - i : group;                             \
-      const T *xg = x + i * stride;                                                     \
-      size_t j = 0;                                                                     \
-      for (; j + 32 <= cols; j += 32) {                                                 \
-        __m256i s0 = _mm256_setzero_si256(), s1 = s0;                                   \
-        const T *p = xg + j;                                                            \
-        for (size_t k = 0; k < g; k++, p += stride) {                                   \
-          s0 = _mm256_add_epi16(s0, WIDEN(_mm_loadu_si128((const __m128i *)p)));        \
-          s1 = _mm256_add_epi16(s1, WIDEN(_mm_loadu_si128((const __m128i *)(p + 16)))); \
-        }                                                                               \
-        acc8(y + j, lo32(s0), i == 0);                                                  \
-        acc8(y + j + 8, hi32(s0), i == 0);                                              \
-        acc8(y + j + 16, lo32(s1), i == 0);                                             \
-        acc8(y + j + 24, hi32(s1), i == 0);                                             \
-      }                                                                                 \
-      for (; j + 16 <= cols; j += 16) {                                                 \
-        __m256i s0 = _mm256_setzero_si256();                                            \
-        const T *p = xg + j;                                                            \
-        for (size_t k = 0; k < g; k++, p += stride)                                     \
-          s0 = _mm256_add_epi16(s0, WIDEN(_mm_loadu_si128((const __m128i *)p)));        \
-        acc8(y + j, lo32(s0), i == 0);                                                  \
-        acc8(y + j + 8, hi32(s0), i == 0);                                              \
-      }                                                                                 \
-      if (j < cols) {                                                                   \
-        if (i == 0)                                                                     \
-          for (size_t c = j; c < cols; c++) y[c] = 0;                                   \
-        const T *p = xg;                                                                \
-        for (size_t k = 0; k < g; k++, p += stride)                                     \
-          for (size_t c = j; c < cols; c++) y[c] += p[c];                               \
-      }                                                                                 \
-    }                                                                                   \
+/* Two rows per step into two sets of 16-bit sums (the add chains, not the loads, would bound a
+ * narrow block otherwise); LOAD(p) gives one row's 16 columns from p. */
+#define GROUP_SUM(LOAD, s0, t0)                                                            \
+  {                                                                                        \
+    size_t k = 0;                                                                          \
+    for (; k + 2 <= g; k += 2, p += 2 * stride) {                                          \
+      s0 = _mm256_add_epi16(s0, LOAD(p));                                                  \
+      t0 = _mm256_add_epi16(t0, LOAD(p + stride));                                         \
+    }                                                                                      \
+    if (k < g) s0 = _mm256_add_epi16(s0, LOAD(p));                                         \
+    s0 = _mm256_add_epi16(s0, t0);                                                         \
   }
 
-SUM_COLS(tr_reduce_sum_cols_s8__avx2, int8_t, _mm256_cvtepi8_epi16)
-SUM_COLS(tr_reduce_sum_cols_u8__avx2, uint8_t, _mm256_cvtepu8_epi16)
+#define SUM_COLS(NAME, T, WIDEN)                                                           \
+  void NAME(size_t rows, size_t cols, size_t stride, const void *input, int32_t *y) {      \
+    assert(rows >= 1 && cols >= 1);                                                        \
+    const T *x = input;                                                                    \
+    const size_t group = group_rows(stride);                                               \
+    for (size_t i = 0; i < rows; i += group) {                                             \
+      const size_t g = rows - i < group ? rows - i : group;                                \
+      const T *xg = x + i * stride;                                                        \
+      size_t j = 0;                                                                        \
+      for (; j + 32 <= cols; j += 32) {                                                    \
+        __m256i s0 = _mm256_setzero_si256(), s1 = s0, t0 = s0, t1 = s0;                    \
+        const T *p = xg + j;                                                               \
+        GROUP_SUM(LOAD16, s0, t0)                                                          \
+        p = xg + j + 16;                                                                   \
+        GROUP_SUM(LOAD16, s1, t1)                                                          \
+        acc8(y + j, lo32(s0), i == 0);                                                     \
+        acc8(y + j + 8, hi32(s0), i == 0);                                                 \
+        acc8(y + j + 16, lo32(s1), i == 0);                                                \
+        acc8(y + j + 24, hi32(s1), i == 0);                                                \
+      }                                                                                    \
+      for (; j + 16 <= cols; j += 16) {                                                    \
+        __m256i s0 = _mm256_setzero_si256(), t0 = s0;                                      \
+        const T *p = xg + j;                                                               \
+        GROUP_SUM(LOAD16, s0, t0)                                                          \
+        acc8(y + j, lo32(s0), i == 0);                                                     \
+        acc8(y + j + 8, hi32(s0), i == 0);                                                 \
+      }                                                                                    \
+      if (j < cols) {                                                                      \
+        if (i == 0)                                                                        \
+          for (size_t c = j; c < cols; c++) y[c] = 0;                                      \
+        const T *p = xg;                                                                   \
+        for (size_t k = 0; k < g; k++, p += stride)                                        \
+          for (size_t c = j; c < cols; c++) y[c] += p[c];                                  \
+      }                                                                                    \
+    }                                                                                      \
+  }
+
+#define LOAD16(q) WIDEN(_mm_loadu_si128((const __m128i *)(q)))
+#define WIDEN _mm256_cvtepi8_epi16
+SUM_COLS(tr_reduce_sum_cols_s8__avx2, int8_t, WIDEN)
+#undef WIDEN
+#define WIDEN _mm256_cvtepu8_epi16
+SUM_COLS(tr_reduce_sum_cols_u8__avx2, uint8_t, WIDEN)
+#undef WIDEN
+#undef LOAD16
 
 /* BIAS: 0x80 for int8 (x ^ 0x80 = x + 128 as unsigned), 0 for uint8. */
 #define SUM_ROWS(NAME, T, BIAS)                                                                          \

@@ -30,6 +30,19 @@ static inline void acc16(int32_t *y, __mmask16 m, __m512i v, size_t first) {
 static inline __m512i lo32(__m512i s) { return _mm512_cvtepi16_epi32(_mm512_castsi512_si256(s)); }
 static inline __m512i hi32(__m512i s) { return _mm512_cvtepi16_epi32(_mm512_extracti64x4_epi64(s, 1)); }
 
+/* Two rows per step into two sets of 16-bit sums (the add chains, not the loads, would bound a
+ * narrow block otherwise); LOAD(p) gives one row's 32 columns from p. */
+#define GROUP_SUM(LOAD, s0, t0)                                                            \
+  {                                                                                        \
+    size_t k = 0;                                                                          \
+    for (; k + 2 <= g; k += 2, p += 2 * stride) {                                          \
+      s0 = _mm512_add_epi16(s0, LOAD(p));                                                  \
+      t0 = _mm512_add_epi16(t0, LOAD(p + stride));                                         \
+    }                                                                                      \
+    if (k < g) s0 = _mm512_add_epi16(s0, LOAD(p));                                         \
+    s0 = _mm512_add_epi16(s0, t0);                                                         \
+  }
+
 #define SUM_COLS(NAME, T, WIDEN)                                                           \
   void NAME(size_t rows, size_t cols, size_t stride, const void *input, int32_t *y) {      \
     assert(rows >= 1 && cols >= 1);                                                        \
@@ -41,40 +54,45 @@ static inline __m512i hi32(__m512i s) { return _mm512_cvtepi16_epi32(_mm512_extr
       const T *xg = x + i * stride;                                                        \
       size_t j = 0;                                                                        \
       for (; j + 64 <= cols; j += 64) {                                                    \
-        __m512i s0 = _mm512_setzero_si512(), s1 = s0;                                      \
+        __m512i s0 = _mm512_setzero_si512(), s1 = s0, t0 = s0, t1 = s0;                    \
         const T *p = xg + j;                                                               \
-        for (size_t k = 0; k < g; k++, p += stride) {                                      \
-          s0 = _mm512_add_epi16(s0, WIDEN(_mm256_loadu_si256((const __m256i *)p)));        \
-          s1 = _mm512_add_epi16(s1, WIDEN(_mm256_loadu_si256((const __m256i *)(p + 32)))); \
-        }                                                                                  \
+        GROUP_SUM(LOAD2, s0, t0)                                                           \
+        p = xg + j + 32;                                                                   \
+        GROUP_SUM(LOAD2, s1, t1)                                                           \
         acc16(y + j, all, lo32(s0), i == 0);                                               \
         acc16(y + j + 16, all, hi32(s0), i == 0);                                          \
         acc16(y + j + 32, all, lo32(s1), i == 0);                                          \
         acc16(y + j + 48, all, hi32(s1), i == 0);                                          \
       }                                                                                    \
       for (; j + 32 <= cols; j += 32) {                                                    \
-        __m512i s0 = _mm512_setzero_si512();                                               \
+        __m512i s0 = _mm512_setzero_si512(), t0 = s0;                                      \
         const T *p = xg + j;                                                               \
-        for (size_t k = 0; k < g; k++, p += stride)                                        \
-          s0 = _mm512_add_epi16(s0, WIDEN(_mm256_loadu_si256((const __m256i *)p)));        \
+        GROUP_SUM(LOAD2, s0, t0)                                                           \
         acc16(y + j, all, lo32(s0), i == 0);                                               \
         acc16(y + j + 16, all, hi32(s0), i == 0);                                          \
       }                                                                                    \
       if (j < cols) {                                                                      \
         const size_t n = cols - j;                                                         \
         const __mmask32 m = mask32(n);                                                     \
-        __m512i s0 = _mm512_setzero_si512();                                               \
+        __m512i s0 = _mm512_setzero_si512(), t0 = s0;                                      \
         const T *p = xg + j;                                                               \
-        for (size_t k = 0; k < g; k++, p += stride)                                        \
-          s0 = _mm512_add_epi16(s0, WIDEN(_mm256_maskz_loadu_epi8(m, p)));                 \
+        GROUP_SUM(LOAD_TAIL, s0, t0)                                                       \
         acc16(y + j, mask16(n < 16 ? n : 16), lo32(s0), i == 0);                           \
         if (n > 16) acc16(y + j + 16, mask16(n - 16), hi32(s0), i == 0);                   \
       }                                                                                    \
     }                                                                                      \
   }
 
-SUM_COLS(tr_reduce_sum_cols_s8__avx512, int8_t, _mm512_cvtepi8_epi16)
-SUM_COLS(tr_reduce_sum_cols_u8__avx512, uint8_t, _mm512_cvtepu8_epi16)
+#define LOAD2(q) WIDEN(_mm256_loadu_si256((const __m256i *)(q)))
+#define LOAD_TAIL(q) WIDEN(_mm256_maskz_loadu_epi8(m, q))
+#define WIDEN _mm512_cvtepi8_epi16
+SUM_COLS(tr_reduce_sum_cols_s8__avx512, int8_t, WIDEN)
+#undef WIDEN
+#define WIDEN _mm512_cvtepu8_epi16
+SUM_COLS(tr_reduce_sum_cols_u8__avx512, uint8_t, WIDEN)
+#undef WIDEN
+#undef LOAD2
+#undef LOAD_TAIL
 
 /* BIAS: 0x80 for int8 (x ^ 0x80 = x + 128 as unsigned), 0 for uint8. */
 #define SUM_ROWS(NAME, BIAS)                                                                                    \

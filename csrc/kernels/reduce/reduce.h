@@ -16,17 +16,17 @@
  * reference divides. Max / min keep the first operand only when it is strictly greater /
  * smaller, starting from -FLT_MAX / FLT_MAX as TFLite does, so NaN inputs are skipped.
  *
- * 8-bit sums are exact int32 sums of the raw values (no zero point): callers keep
- * rows * cols * 255 below 2^31. Every kernel needs rows >= 1 and cols >= 1. The requant kernels
- * turn such sums into int8 / uint8 outputs: clamp(M(sum + bias) + zero_point), M being
- * quant.h's tr_multiply_by_quantized_multiplier, bit for bit (shift in [-31, 30]). */
+ * 8-bit sums are exact int32 sums of the raw values (no zero point): callers keep the count
+ * per sum at most TR_REDUCE_Q8_MAX_COUNT. Every kernel needs rows >= 1 and cols >= 1. The
+ * requant kernels turn such sums into int8 / uint8 outputs: clamp(M(sum + bias) + zero_point),
+ * M being quant.h's tr_multiply_by_quantized_multiplier, bit for bit (shift in [-31, 30]). */
 #ifndef TFLITE_RT_KERNELS_REDUCE_H
 #define TFLITE_RT_KERNELS_REDUCE_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-/* Sums of 8-bit values stay exact in int32 while rows * cols is at most this. */
+/* 8-bit sums stay exact in int32 while each adds at most this many values. */
 #define TR_REDUCE_Q8_MAX_COUNT (1 << 23)
 
 typedef void (*tr_reduce_f32_fn)(size_t rows, size_t cols, size_t stride, const float *x, float *y);

@@ -46,7 +46,8 @@ void tr_softmax_f32__avx512(size_t rows, size_t cols, const float *x, float *y, 
     }
     for (; j + 16 <= cols; j += 16) m0 = _mm512_max_ps(_mm512_loadu_ps(x + j), m0);
     if (j < cols) m1 = _mm512_max_ps(_mm512_mask_loadu_ps(vlow, tail_mask(cols - j), x + j), m1);
-    const __m512 vmax = _mm512_set1_ps(_mm512_reduce_max_ps(_mm512_max_ps(_mm512_max_ps(m0, m1), _mm512_max_ps(m2, m3))));
+    const __m512 m = _mm512_max_ps(_mm512_max_ps(m0, m1), _mm512_max_ps(m2, m3));
+    const __m512 vmax = _mm512_set1_ps(_mm512_reduce_max_ps(m));
 
     __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps();
     for (j = 0; j + 32 <= cols; j += 32) {

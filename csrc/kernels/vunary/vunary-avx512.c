@@ -1,28 +1,64 @@
 /* Elementwise unary kernels for AVX-512 (F + BW): 16 floats per vector (two per step where it
- * pays), 64 table lookups per step; tails masked (see vunary.h). */
+ * pays), 64 table lookups per step; tails masked (see vunary.h). exp for sigmoid reduces by
+ * ln2/32 and looks 2^(j/32) up (vpermt2ps), leaving a cubic; tanh keeps 2^n exact. */
 #include <immintrin.h>
 
 #include "kernels/vunary/vunary.h"
 
 #define INLINE static inline __attribute__((always_inline))
 
-/* e^r - 1 - r = r^2 * q(r) on [-ln2/2, ln2/2]: relative error of e^r below 1e-8 */
+/* exp for sigmoid with a 32-entry table: t = (32 m + j) ln2/32 + r, |r| <= ln2/64, so
+ * e^t = 2^m * 2^(j/32) * e^r; vpermt2ps looks 2^(j/32) up, e^r - 1 = r + r^2 (C2 + C3 r) is
+ * within 2e-10 of exact there. */
+static const float exp2_32[32] = {
+    0x1.000000p+0f, 0x1.059b0ep+0f, 0x1.0b5586p+0f, 0x1.11301ep+0f, 0x1.172b84p+0f, 0x1.1d4874p+0f, 0x1.2387a6p+0f,
+    0x1.29e9e0p+0f, 0x1.306fe0p+0f, 0x1.371a74p+0f, 0x1.3dea64p+0f, 0x1.44e086p+0f, 0x1.4bfdaep+0f, 0x1.5342b6p+0f,
+    0x1.5ab07ep+0f, 0x1.6247ecp+0f, 0x1.6a09e6p+0f, 0x1.71f75ep+0f, 0x1.7a1148p+0f, 0x1.82589ap+0f, 0x1.8ace54p+0f,
+    0x1.93737cp+0f, 0x1.9c4918p+0f, 0x1.a5503cp+0f, 0x1.ae89fap+0f, 0x1.b7f770p+0f, 0x1.c199bep+0f, 0x1.cb720ep+0f,
+    0x1.d5818ep+0f, 0x1.dfc974p+0f, 0x1.ea4afap+0f, 0x1.f50766p+0f};
+#define C2 0x1.000076p-1f
+#define C3 0x1.5555bcp-3f
+#define LOG2E 0x1.715476p+0f
+#define LN2_HI 0x1.62e400p-1f /* Cody-Waite: ln2 = LN2_HI + LN2_LO, each step one fma */
+#define LN2_LO 0x1.7f7d1cp-20f
+#define MAGIC32 0x1.8p18f /* adding it rounds to a multiple of 1/32, left in the low mantissa bits */
+
+typedef struct {
+  __m512 t0, t1;
+} exp_table;
+
+INLINE exp_table exp_table_load(void) {
+  exp_table e = {_mm512_loadu_ps(exp2_32), _mm512_loadu_ps(exp2_32 + 16)};
+  return e;
+}
+
+/* -100 <= t <= 0: e^t = 2^floor(n) 2^(j/32) (1 + p), n = t log2(e) rounded to 32nds */
+INLINE __m512 exp_table_eval(__m512 t, const exp_table *tab) {
+  const __m512 nb = _mm512_fmadd_ps(t, _mm512_set1_ps(LOG2E), _mm512_set1_ps(MAGIC32));
+  const __m512 n = _mm512_sub_ps(nb, _mm512_set1_ps(MAGIC32));
+  __m512 r = _mm512_fmadd_ps(n, _mm512_set1_ps(-LN2_HI), t);
+  r = _mm512_fmadd_ps(n, _mm512_set1_ps(-LN2_LO), r);
+  /* the low 5 bits of nb are j = 32 n mod 32 (vpermt2ps reads only those) */
+  const __m512 l = _mm512_permutex2var_ps(tab->t0, _mm512_castps_si512(nb), tab->t1);
+  const __m512 q = _mm512_fmadd_ps(_mm512_set1_ps(C3), r, _mm512_set1_ps(C2));
+  const __m512 p = _mm512_fmadd_ps(_mm512_mul_ps(r, r), q, r);
+  /* vscalefps multiplies by 2^floor(n), underflowing to subnormals and zero as it should */
+  return _mm512_scalef_ps(_mm512_fmadd_ps(l, p, l), n);
+}
+
+/* For tanh, without a table (degree 6 after a reduction by ln2): 2^n is exact, which tanh needs
+ * (it subtracts 1 from it). e^r - 1 - r = r^2 q(r) on [-ln2/2, ln2/2], within 1e-8. */
 #define Q0 0x1.ffffeap-2f
 #define Q1 0x1.55545ap-3f
 #define Q2 0x1.5563cep-5f
 #define Q3 0x1.125b2ep-7f
 #define Q4 0x1.63c2d8p-10f
-#define LOG2E 0x1.715476p+0f
-#define LN2_HI 0x1.62e400p-1f /* n * LN2_HI is exact for |n| < 256 */
-#define LN2_LO 0x1.7f7d1cp-20f
+#define MAGIC_BIASED 0x1.8000fep23f /* 1.5 * 2^23 + 127: rounds, and leaves the biased exponent */
 
-/* Range reduction t = n ln2 + r, |r| <= ln2/2, for -87 <= t <= 0: returns 2^n (a normal
- * float: n >= -126) and e^r - 1. n is rounded by adding a "magic" 1.5 * 2^23 (+ the exponent
- * bias, so its low bits are the biased exponent of 2^n). */
-#define MAGIC 0x1.8000fep23f
-INLINE void exp_parts(__m512 t, __m512 *s_out, __m512 *p_out) {
-  const __m512 nb = _mm512_fmadd_ps(t, _mm512_set1_ps(LOG2E), _mm512_set1_ps(MAGIC));
-  const __m512 n = _mm512_sub_ps(nb, _mm512_set1_ps(MAGIC));
+/* -87 <= t <= 0: (2^n, e^r - 1) with t = n ln2 + r */
+INLINE void exp_parts_pow2(__m512 t, __m512 *s_out, __m512 *p_out) {
+  const __m512 nb = _mm512_fmadd_ps(t, _mm512_set1_ps(LOG2E), _mm512_set1_ps(MAGIC_BIASED));
+  const __m512 n = _mm512_sub_ps(nb, _mm512_set1_ps(MAGIC_BIASED));
   __m512 r = _mm512_fmadd_ps(n, _mm512_set1_ps(-LN2_HI), t);
   r = _mm512_fmadd_ps(n, _mm512_set1_ps(-LN2_LO), r);
   __m512 q = _mm512_set1_ps(Q4);
@@ -34,14 +70,12 @@ INLINE void exp_parts(__m512 t, __m512 *s_out, __m512 *p_out) {
   *p_out = _mm512_fmadd_ps(_mm512_mul_ps(r, r), q, r);
 }
 
-INLINE __m512 sigmoid16(__m512 x) {
-  /* e = exp(-|x|) (|x| capped at 87; below that the reference's value is under 2e-38, and a
-   * NaN stays NaN), then (x > 0 ? 1 : e) / (1 + e) */
-  const __m512 t = _mm512_max_ps(_mm512_set1_ps(-87.0f), _mm512_sub_ps(_mm512_setzero_ps(), _mm512_abs_ps(x)));
-  __m512 s, p;
-  exp_parts(t, &s, &p);
+INLINE __m512 sigmoid16(__m512 x, const exp_table *tab) {
+  /* e = exp(-|x|) (-|x| no lower than -100, where the reduction stays exact; a NaN stays NaN),
+   * then (x > 0 ? 1 : e) / (1 + e) */
+  const __m512 z = _mm512_castsi512_ps(_mm512_or_si512(_mm512_castps_si512(x), _mm512_set1_epi32(INT32_MIN)));
+  const __m512 e = exp_table_eval(_mm512_max_ps(_mm512_set1_ps(-100.0f), z), tab);
   const __m512 one = _mm512_set1_ps(1.0f);
-  const __m512 e = _mm512_fmadd_ps(s, p, s);
   const __mmask16 pos = _mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_GT_OQ);
   __m512 y = _mm512_div_ps(_mm512_mask_blend_ps(pos, e, one), _mm512_add_ps(one, e));
   /* the reference's shortcuts at both ends */
@@ -49,18 +83,20 @@ INLINE __m512 sigmoid16(__m512 x) {
   return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, _mm512_set1_ps(16.619047164916992188f), _CMP_GT_OQ), y, one);
 }
 
-INLINE __m512 tanh16(__m512 x) {
+INLINE __m512 tanh16(__m512 x, const exp_table *tab) {
   /* tanh|x| = -m / (2 + m), m = expm1(-2|x|) = (2^n - 1) + 2^n p; |x| >= 9 rounds to 1 */
   const __m512 z = _mm512_min_ps(_mm512_set1_ps(9.0f), _mm512_abs_ps(x)); /* NaN stays NaN */
   __m512 s, p;
-  exp_parts(_mm512_mul_ps(z, _mm512_set1_ps(-2.0f)), &s, &p);
+  (void)tab;
+  exp_parts_pow2(_mm512_mul_ps(z, _mm512_set1_ps(-2.0f)), &s, &p);
   const __m512 m = _mm512_fmadd_ps(s, p, _mm512_sub_ps(s, _mm512_set1_ps(1.0f)));
   const __m512 y = _mm512_div_ps(_mm512_sub_ps(_mm512_setzero_ps(), m), _mm512_add_ps(_mm512_set1_ps(2.0f), m));
   const __m512i sign = _mm512_and_si512(_mm512_castps_si512(x), _mm512_set1_epi32(INT32_MIN));
   return _mm512_castsi512_ps(_mm512_or_si512(_mm512_castps_si512(y), sign));
 }
 
-INLINE __m512 hardswish16(__m512 x) {
+INLINE __m512 hardswish16(__m512 x, const exp_table *tab) {
+  (void)tab;
   /* fminf(6, fmaxf(0, x + 3)): max(x + 3, 0) gives 0 for a NaN as fmaxf does */
   const __m512 t = _mm512_min_ps(_mm512_max_ps(_mm512_add_ps(x, _mm512_set1_ps(3.0f)), _mm512_setzero_ps()),
                                  _mm512_set1_ps(6.0f));
@@ -70,15 +106,16 @@ INLINE __m512 hardswish16(__m512 x) {
 #define UNARY_F32(NAME, F)                                                                            \
   void NAME(size_t n, const float *x, float *y, const tr_vunary_f32_params *params) {                \
     (void)params;                                                                                    \
+    const exp_table tab = exp_table_load();                                                          \
     size_t i = 0;                                                                                    \
     for (; i + 32 <= n; i += 32) {                                                                   \
-      const __m512 y0 = F(_mm512_loadu_ps(x + i)), y1 = F(_mm512_loadu_ps(x + i + 16));              \
+      const __m512 y0 = F(_mm512_loadu_ps(x + i), &tab), y1 = F(_mm512_loadu_ps(x + i + 16), &tab);  \
       _mm512_storeu_ps(y + i, y0);                                                                   \
       _mm512_storeu_ps(y + i + 16, y1);                                                              \
     }                                                                                                \
     for (; i < n; i += 16) {                                                                         \
       const __mmask16 m = n - i >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - i)) - 1);        \
-      _mm512_mask_storeu_ps(y + i, m, F(_mm512_maskz_loadu_ps(m, x + i)));                           \
+      _mm512_mask_storeu_ps(y + i, m, F(_mm512_maskz_loadu_ps(m, x + i), &tab));                     \
     }                                                                                                \
   }
 

@@ -290,7 +290,8 @@ static tr_status bmm_gemm_eval(tr_node *n, bmm_state *s) {
     }
   }
   const int64_t batches = (int64_t)s->ob[0] * s->ob[1] * s->ob[2];
-  tr_parallel_for(n, batches * s->ntiles * s->mtiles, bmm_gemm_run, s);
+  nn_parallel_tiles(n, batches * s->ntiles * s->mtiles, bmm_gemm_run, s, (double)batches * s->M * s->N * s->K,
+                    s->kind != NN_F32);
   return TR_OK;
 }
 

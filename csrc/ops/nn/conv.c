@@ -11,11 +11,11 @@
  *             prepare (the zero row for padding taps).
  * Work is split over (group, column tile, row tile).
  *
- * The other variants (uint8, int16x8, hybrid) share one shape of loop: a tile of 4 output pixels of one output row by 8
- * output channels, accumulated over the filter taps with the weights packed as
- * [group][tap][in_channel][out_channel padded to 8], so the innermost loop is 8 contiguous
- * weights. Taps that fall into the padding read a row holding the input zero point (zeros for
- * float), which contributes nothing, exactly as the reference kernels skip them. */
+ * The other variants (uint8, int16x8, hybrid) share one portable loop: a tile of 4 output pixels
+ * of one output row by 8 output channels, accumulated over the filter taps with the weights
+ * packed as [group][tap][in_channel][out_channel padded to 8], so the innermost loop is 8
+ * contiguous weights. Taps that fall into the padding read a row holding the input zero point,
+ * which contributes nothing, exactly as the reference kernels skip them. */
 #include "kernels/gemm/gemm.h"
 #include "ops/nn/nn_common.h"
 
@@ -245,7 +245,8 @@ static tr_status conv_gemm_eval(tr_node *n, conv_state *s) {
   conv_gemm_ctx c = {s, (const char *)in->data, (char *)n->outputs[0]->data,
                      (size_t)((uintptr_t)in->data - s->ind_base), {s->flo, s->fhi},
                      {s->out_zp, s->act_lo, s->act_hi, NULL}};
-  tr_parallel_for(n, (int64_t)s->groups * s->ntiles * s->mtiles, conv_gemm_run, &c);
+  nn_parallel_tiles(n, (int64_t)s->groups * s->ntiles * s->mtiles, conv_gemm_run, &c,
+                    (double)s->M * s->OC * s->KH * s->KW * s->ICg, s->kind != NN_F32);
   return TR_OK;
 }
 
@@ -281,7 +282,7 @@ static tr_status conv_prepare(tr_node *n) {
   const size_t wcount = (size_t)s->groups * s->KH * s->KW * s->ICg * s->OCp;
   const size_t padcount = (size_t)s->B * s->IC;
   tr_activation_range_f32(s->act, &s->flo, &s->fhi);
-  if (s->kind == NN_F32 || s->kind == NN_I8) return conv_gemm_prepare(n, s);
+  if ((s->kind == NN_F32 || s->kind == NN_I8) && s->OCg > 0 && s->ICg > 0) return conv_gemm_prepare(n, s);
   if (s->kind == NN_F32) {
     s->wf = (float *)malloc(wcount * sizeof(float) + 1);
     s->pad = calloc(padcount + 1, sizeof(float));

@@ -136,7 +136,7 @@ static tr_status fc_gemm_eval(tr_node *n, fc_state *s) {
   if (!s->packed || !s->filter_const || (bias && !s->bias_const)) fc_gemm_pack(s, filter, bias);
   fc_gemm_ctx c = {s, (const char *)n->inputs[0]->data, (char *)n->outputs[0]->data, {s->flo, s->fhi},
                    {s->out_zp, s->act_lo, s->act_hi, NULL}};
-  tr_parallel_for(n, s->ntiles * s->mtiles, fc_gemm_run, &c);
+  nn_parallel_tiles(n, s->ntiles * s->mtiles, fc_gemm_run, &c, (double)s->M * s->N * s->K, s->kind != NN_F32);
   return TR_OK;
 }
 

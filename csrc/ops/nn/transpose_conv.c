@@ -1,12 +1,21 @@
 /* TRANSPOSE_CONV: inputs (output_shape, weights [OC, KH, KW, IC], input NHWC, optional bias).
  *
  * ip: [kind (NN_F32 / NN_I8 / NN_U8 / NN_I16), activation, stride_h, stride_w, pad_top,
- *      pad_left, weights_are_const, int16x8_in_32_bits]
+ *      pad_left, weights_are_const, int16x8_in_32_bits, bias_is_const]
  *
  * Written as a gather rather than TFLite's scatter: each output pixel sums the input pixels
  * whose stride grid lands on it, so rows split over threads without a shared accumulator.
- * Integer sums are the same as the reference's; float sums differ only in order. Weights are
- * packed as [KH][KW][IC][OC padded to 8]. */
+ * Integer sums are the same as the reference's; float sums differ only in order.
+ *
+ * float32 and int8 run on the GEMM micro-kernels (kernels/gemm), one sub-pixel convolution per
+ * stride phase: the output pixels with (oy + pad_top) % stride_h == py and (ox + pad_left) %
+ * stride_w == px all use the taps fy = py, py + stride_h, ... and fx = px, px + stride_w, ...,
+ * so each phase is an indirect GEMM with its own packed taps, over rows of output pixels
+ * stride_w apart (input pixels outside the image read the zero row). A phase without taps
+ * gets one zero tap: its outputs are the bias.
+ *
+ * The other variants pack the weights as [KH][KW][IC][OC padded to 8]. */
+#include "kernels/gemm/gemm.h"
 #include "ops/nn/nn_common.h"
 
 #define TC_N 8
@@ -22,7 +31,32 @@ typedef struct {
   const void *in, *bias;
   int32_t bias64;
   void *out;
+  /* GEMM path (float32, int8) */
+  int32_t gemm, bias_const, mr, nr;
+  tr_gemm_f32_config fk;
+  tr_gemm_qs8_config qk;
+  struct tc_phase *phases;   /* stride_h * stride_w */
+  struct tc_tile *tiles;     /* row tiles of every phase */
+  int64_t ntiles, nc, nblocks;
+  void *pw;                  /* every phase's packed weights */
+  const void **ind;          /* per row tile: [tap][mr] input pixel pointers */
+  uintptr_t ind_base;
+  void *zero;
 } tc_state;
+
+/* One stride phase: its taps (ks of them; tap t is (fy[t], fx[t]), or a zero tap), where its
+ * packed weights start and how long a block of nr columns is. */
+typedef struct tc_phase {
+  size_t ks, pw_offset, pw_block;
+  int32_t *fy, *fx; /* NULL for the zero tap */
+} tc_phase;
+
+/* A row of up to mr output pixels of one phase, stride_w apart in one output row. */
+typedef struct tc_tile {
+  int32_t phase, rows;
+  int64_t out;  /* element offset of the first pixel's first channel */
+  int64_t ind;  /* offset of the tile's pointers in the indirection buffer */
+} tc_tile;
 
 static void tc_release(tr_node *n) {
   tc_state *s = (tc_state *)n->state;
@@ -30,8 +64,190 @@ static void tc_release(tr_node *n) {
     free(s->wf);
     free(s->wq);
     free(s->qm);
+    if (s->phases)
+      for (int32_t p = 0; p < s->sh * s->sw; p++) free(s->phases[p].fy);
+    free(s->phases);
+    free(s->tiles);
+    free(s->pw);
+    free((void *)s->ind);
+    free(s->zero);
   }
   free(s);
+}
+
+/* --- GEMM path ----------------------------------------------------------------------------- */
+
+static tr_status tc_gemm_pack(tc_state *s, const tr_tensor *w, const tr_tensor *bias) {
+  const size_t esize = s->kind == NN_F32 ? sizeof(float) : 1;
+  for (int32_t p = 0; p < s->sh * s->sw; p++) {
+    const tc_phase *ph = &s->phases[p];
+    /* the phase's taps gathered as a [OC][ks][IC] filter */
+    char *taps = (char *)calloc((size_t)s->OC * ph->ks * s->IC + 1, esize);
+    if (!taps) return TR_ERROR;
+    if (ph->fy)
+      for (int32_t oc = 0; oc < s->OC; oc++)
+        for (size_t t = 0; t < ph->ks; t++)
+          memcpy(taps + (((size_t)oc * ph->ks + t) * s->IC) * esize,
+                 (const char *)w->data + ((((size_t)oc * s->KH + ph->fy[t]) * s->KW + ph->fx[t]) * s->IC) * esize,
+                 (size_t)s->IC * esize);
+    void *dst = (char *)s->pw + ph->pw_offset;
+    const size_t sn = ph->ks * s->IC;
+    if (s->kind == NN_F32)
+      tr_gemm_pack_f32((size_t)s->OC, ph->ks, (size_t)s->IC, (size_t)s->nr, (const float *)taps, sn, (size_t)s->IC,
+                       1, bias ? (const float *)bias->data : NULL, dst);
+    else
+      tr_gemm_pack_qs8((size_t)s->OC, ph->ks, (size_t)s->IC, (size_t)s->nr, (size_t)s->qk.kr, TR_GEMM_REQUANT_Q31,
+                       (const int8_t *)taps, sn, (size_t)s->IC, 1, bias ? (const int32_t *)bias->data : NULL,
+                       s->in_zp + s->qk.a_xor, (const tr_gemm_qmul *)s->qm, NULL, dst);
+    free(taps);
+  }
+  s->packed = 1;
+  return TR_OK;
+}
+
+static size_t tc_packed_size(const tc_state *s, size_t n, size_t ks) {
+  return s->kind == NN_F32 ? tr_gemm_packed_size_f32(n, ks, (size_t)s->IC, (size_t)s->nr)
+                           : tr_gemm_packed_size_qs8(n, ks, (size_t)s->IC, (size_t)s->nr, (size_t)s->qk.kr,
+                                                     TR_GEMM_REQUANT_Q31);
+}
+
+static tr_status tc_gemm_prepare(tr_node *n, tc_state *s) {
+  const tr_tensor *w = n->inputs[1], *in = n->inputs[2];
+  const tr_tensor *bias = n->ninputs > 3 ? n->inputs[3] : NULL;
+  const int f32 = s->kind == NN_F32;
+  const size_t esize = f32 ? sizeof(float) : 1;
+  const int32_t nph = s->sh * s->sw;
+  s->gemm = 1;
+  s->bias_const = n->nip > 8 ? n->ip[8] : 0;
+  const size_t k_avg = (size_t)s->IC * s->KH * s->KW / (size_t)nph + 1;
+  if (f32) {
+    tr_gemm_f32_config_get(&s->fk);
+    tr_gemm_f32_config_fit(&s->fk, (size_t)s->OC, k_avg);
+    s->mr = s->fk.mr, s->nr = s->fk.nr;
+  } else {
+    tr_gemm_qs8_config_get(&s->qk);
+    tr_gemm_qs8_config_fit(&s->qk, (size_t)s->OC, k_avg);
+    s->mr = s->qk.mr, s->nr = s->qk.nr;
+  }
+  s->phases = (tc_phase *)calloc((size_t)nph, sizeof(tc_phase));
+  s->zero = malloc((size_t)s->IC * esize + 1);
+  if (!s->phases || !s->zero) return tr_fail(n, "out of memory");
+  memset(s->zero, f32 ? 0 : s->in_zp, (size_t)s->IC * esize);
+  /* the taps of each phase, the packed weights' layout, the count of row tiles and pointers */
+  size_t pw_total = 0, ind_total = 0, max_col = 0;
+  int64_t tiles = 0;
+  for (int32_t py = 0; py < s->sh; py++)
+    for (int32_t px = 0; px < s->sw; px++) {
+      tc_phase *ph = &s->phases[py * s->sw + px];
+      const int32_t ny = py < s->KH ? (s->KH - py + s->sh - 1) / s->sh : 0;
+      const int32_t nx = px < s->KW ? (s->KW - px + s->sw - 1) / s->sw : 0;
+      ph->ks = ny * nx > 0 ? (size_t)ny * nx : 1;
+      if (ny * nx > 0) {
+        ph->fy = (int32_t *)malloc(2 * ph->ks * sizeof(int32_t));
+        if (!ph->fy) return tr_fail(n, "out of memory");
+        ph->fx = ph->fy + ph->ks;
+        for (int32_t i = 0; i < ny; i++)
+          for (int32_t j = 0; j < nx; j++) {
+            ph->fy[i * nx + j] = py + i * s->sh;
+            ph->fx[i * nx + j] = px + j * s->sw;
+          }
+      }
+      ph->pw_offset = pw_total;
+      ph->pw_block = tc_packed_size(s, (size_t)s->nr, ph->ks);
+      pw_total += tc_packed_size(s, (size_t)s->OC, ph->ks);
+      if (ph->pw_block / (size_t)s->nr > max_col) max_col = ph->pw_block / (size_t)s->nr;
+      /* output rows and columns of the phase: (o + pad) % stride == phase */
+      const int32_t oy0 = ((py - s->pt) % s->sh + s->sh) % s->sh, ox0 = ((px - s->pl) % s->sw + s->sw) % s->sw;
+      const int64_t rows = oy0 < s->OH ? (s->OH - oy0 + s->sh - 1) / s->sh : 0;
+      const int64_t cols = ox0 < s->OW ? (s->OW - ox0 + s->sw - 1) / s->sw : 0;
+      const int64_t per_row = (cols + s->mr - 1) / s->mr;
+      tiles += (int64_t)s->B * rows * per_row;
+      ind_total += (size_t)s->B * rows * per_row * ph->ks * s->mr;
+    }
+  s->ntiles = tiles;
+  s->pw = malloc(pw_total + 1);
+  s->tiles = (tc_tile *)malloc((size_t)tiles * sizeof(tc_tile) + 1);
+  s->ind = (const void **)malloc(ind_total * sizeof(void *) + 1);
+  if (!s->pw || !s->tiles || !s->ind) return tr_fail(n, "out of memory");
+  /* the row tiles and their pointers */
+  const char *base = (const char *)in->data;
+  s->ind_base = (uintptr_t)base;
+  int64_t t = 0, at = 0;
+  for (int32_t p = 0; p < nph; p++) {
+    const tc_phase *ph = &s->phases[p];
+    const int32_t py = p / s->sw, px = p % s->sw;
+    const int32_t oy0 = ((py - s->pt) % s->sh + s->sh) % s->sh, ox0 = ((px - s->pl) % s->sw + s->sw) % s->sw;
+    for (int32_t b = 0; b < s->B; b++)
+      for (int32_t oy = oy0; oy < s->OH; oy += s->sh)
+        for (int32_t ox = ox0; ox < s->OW; ox += s->sw * s->mr) {
+          tc_tile *tile = &s->tiles[t++];
+          const int32_t left = (s->OW - ox + s->sw - 1) / s->sw;
+          tile->phase = p;
+          tile->rows = left < s->mr ? left : s->mr;
+          tile->out = (((int64_t)b * s->OH + oy) * s->OW + ox) * s->OC;
+          tile->ind = at;
+          for (size_t k = 0; k < ph->ks; k++)
+            for (int32_t r = 0; r < s->mr; r++) {
+              const int32_t x = ox + (r < tile->rows ? r : tile->rows - 1) * s->sw;
+              const void *ptr = s->zero;
+              if (ph->fy) {
+                /* the tap's input pixel: exact divisions, by the choice of phase */
+                const int32_t iy = (oy + s->pt - ph->fy[k]) / s->sh, ix = (x + s->pl - ph->fx[k]) / s->sw;
+                if (oy + s->pt - ph->fy[k] >= 0 && iy < s->H && x + s->pl - ph->fx[k] >= 0 && ix < s->W)
+                  ptr = base + ((((size_t)b * s->H + iy) * s->W + ix) * s->IC) * esize;
+              }
+              s->ind[at++] = ptr;
+            }
+        }
+  }
+  int64_t mt_unused;
+  nn_gemm_tiles(s->ntiles * s->mr, s->OC, s->mr, s->nr, max_col, tr_num_threads(n), &s->nc, &mt_unused,
+                &s->nblocks);
+  if (s->filter_const && (s->bias_const || !bias) && tc_gemm_pack(s, w, bias) != TR_OK)
+    return tr_fail(n, "out of memory");
+  return TR_OK;
+}
+
+typedef struct {
+  const tc_state *s;
+  char *out;
+  size_t a_offset;
+  tr_gemm_f32_params fp;
+  tr_gemm_qs8_params qp;
+} tc_gemm_ctx;
+
+static void tc_gemm_run(void *vctx, int64_t begin, int64_t end) {
+  const tc_gemm_ctx *c = (const tc_gemm_ctx *)vctx;
+  const tc_state *s = c->s;
+  const size_t esize = s->kind == NN_F32 ? sizeof(float) : 1;
+  for (int64_t i = begin; i < end; i++) {
+    const tc_tile *tile = &s->tiles[i / s->nblocks];
+    const tc_phase *ph = &s->phases[tile->phase];
+    const int64_t n0 = i % s->nblocks * s->nc;
+    const size_t cols = (size_t)(s->OC - n0 < s->nc ? s->OC - n0 : s->nc);
+    const void *w = (const char *)s->pw + ph->pw_offset + (size_t)(n0 / s->nr) * ph->pw_block;
+    char *out = c->out + ((size_t)tile->out + (size_t)n0) * esize;
+    const void **ind = s->ind + tile->ind;
+    const size_t c_stride = (size_t)s->sw * s->OC;
+    if (s->kind == NN_F32)
+      s->fk.igemm((size_t)tile->rows, cols, (size_t)s->IC, ph->ks, (const float **)ind, (const float *)w,
+                  (float *)out, c_stride, c->a_offset, (const float *)s->zero, &c->fp);
+    else
+      s->qk.igemm((size_t)tile->rows, cols, (size_t)s->IC, ph->ks, (const int8_t **)ind, w, (int8_t *)out, c_stride,
+                  c->a_offset, (const int8_t *)s->zero, &c->qp);
+  }
+}
+
+static tr_status tc_gemm_eval(tr_node *n, tc_state *s) {
+  const tr_tensor *bias = n->ninputs > 3 ? n->inputs[3] : NULL;
+  if ((!s->packed || !s->filter_const || (bias && !s->bias_const)) && tc_gemm_pack(s, n->inputs[1], bias) != TR_OK)
+    return tr_fail(n, "out of memory");
+  const tr_tensor *in = n->inputs[2];
+  tc_gemm_ctx c = {s, (char *)n->outputs[0]->data, (size_t)((uintptr_t)in->data - s->ind_base), {s->flo, s->fhi},
+                   {s->out_zp, s->act_lo, s->act_hi, NULL}};
+  nn_parallel_tiles(n, s->ntiles * s->nblocks, tc_gemm_run, &c,
+                    (double)s->B * s->H * s->W * s->IC * s->KH * s->KW * s->OC, s->kind != NN_F32);
+  return TR_OK;
 }
 
 static tr_status tc_prepare(tr_node *n) {
@@ -58,6 +274,8 @@ static tr_status tc_prepare(tr_node *n) {
   s->OCp = (int32_t)nn_round_up((size_t)s->OC, TC_N);
   const size_t count = (size_t)s->KH * s->KW * s->IC * s->OCp;
   tr_activation_range_f32(n->ip[1], &s->flo, &s->fhi);
+  const int gemm = (s->kind == NN_F32 || s->kind == NN_I8) && s->IC > 0 && s->OC > 0;
+  if (s->kind == NN_F32 && gemm) return tc_gemm_prepare(n, s);
   if (s->kind == NN_F32) {
     s->wf = (float *)malloc(count * sizeof(float) + 1);
     return s->wf ? TR_OK : tr_fail(n, "out of memory");
@@ -69,6 +287,11 @@ static tr_status tc_prepare(tr_node *n) {
   s->out_zp = out->zero_point;
   nn_channel_multipliers(in, w, out, s->OC, s->qm);
   tr_activation_range_quantized(n->ip[1], out->type, out->scale, out->zero_point, &s->act_lo, &s->act_hi);
+  if (gemm) {
+    free(s->wq);
+    s->wq = NULL;
+    return tc_gemm_prepare(n, s);
+  }
   return TR_OK;
 }
 
@@ -183,6 +406,7 @@ TC_Q_ROWS(tc_i16_b32_rows, int16_t, int64_t, tc_requant_i16_b32)
 
 static tr_status tc_eval(tr_node *n) {
   tc_state *s = (tc_state *)n->state;
+  if (s->gemm) return tc_gemm_eval(n, s);
   const tr_tensor *bias = n->ninputs > 3 ? n->inputs[3] : NULL;
   if (!s->packed || !s->filter_const) tc_pack(s, n->inputs[1]);
   s->in = n->inputs[2]->data;

@@ -2,8 +2,9 @@
  *
  * L2_NORMALIZATION  ip: [outer, depth]
  *   float: x / max(sqrt(sum x^2), 1e-6), by the row kernel of csrc/kernels/reduce chosen in
- *   prepare (SIMD: the sum of squares blocked over vector lanes), threads over rows. uint8 / int8: TFLite's reference integer kernels,
- *   an inverse square root multiplier per row (output scale 1/128, zero point 128 / 0).
+ *   prepare (SIMD: the sum of squares blocked over vector lanes), threads over rows.
+ *   uint8 / int8: TFLite's reference integer kernels, an inverse square root multiplier per row
+ *   (output scale 1/128, zero point 128 / 0).
  * LOCAL_RESPONSE_NORMALIZATION  ip: [outer, depth, radius]  fp: [bias, alpha, beta]
  *   float: x * (bias + alpha * sum of squares over the window)^-beta. */
 #include <math.h>

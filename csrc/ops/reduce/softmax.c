@@ -90,6 +90,15 @@ typedef struct {
   int log;
 } softmax_ctx;
 
+static inline int32_t max_i32(int32_t a, int32_t b) { return a > b ? a : b; }
+static inline int32_t min_i32(int32_t a, int32_t b) { return a < b ? a : b; }
+
+/* The 8-bit softmax of one element from its exp (Q0) and the row's reciprocal of the sum. */
+static inline int32_t softmax_q_out(int32_t scale, int exponent, int32_t e, int32_t omin, int32_t omax) {
+  const int32_t unsat = tr_rounding_divide_by_pot(tr_saturating_rounding_doubling_high_mul(scale, e), exponent);
+  return tr_clamp_i32(unsat + omin, omin, omax);
+}
+
 static void log_softmax_f32(const softmax_state *st, const float *x, float *y, int64_t r0, int64_t r1) {
   const int32_t depth = st->depth;
   for (int64_t r = r0; r < r1; r++) {
@@ -104,27 +113,48 @@ static void log_softmax_f32(const softmax_state *st, const float *x, float *y, i
   }
 }
 
-
-/* 8-bit input, any of int8/uint8/int16 output. */
+/* 8-bit input, any of int8/uint8/int16 output. The output is a function of max - x alone (one
+ * reciprocal per row), so a row longer than its range of values is written through a table of
+ * that function over the range, computed once per row. */
 #define DEFINE_SOFTMAX_Q(NAME, TI, TO, OMIN, OMAX)                                               \
   static void NAME(const softmax_state *st, const TI *x, TO *y, int64_t r0, int64_t r1) {      \
     const int32_t depth = st->depth;                                                           \
     const int out_bits = (int)sizeof(TO) * 8;                                                  \
+    TO table[256];                                                                             \
     for (int64_t r = r0; r < r1; r++) {                                                        \
       const TI *xr = x + r * depth;                                                            \
       TO *yr = y + r * depth;                                                                  \
-      int32_t max = xr[0];                                                                     \
-      for (int32_t c = 1; c < depth; c++) max = xr[c] > max ? xr[c] : max;                     \
-      int32_t sum = 0; /* Q12 */                                                               \
-      for (int32_t c = 0; c < depth; c++) sum = tr_fp_wrapping_add(sum, st->sum8[max - xr[c]]); \
+      int32_t m0 = xr[0], m1 = m0, m2 = m0, m3 = m0, n0 = m0, n1 = m0, n2 = m0, n3 = m0;       \
+      int32_t c = 0;                                                                           \
+      for (; c + 4 <= depth; c += 4) {                                                         \
+        m0 = max_i32(m0, xr[c]), n0 = min_i32(n0, xr[c]);                                      \
+        m1 = max_i32(m1, xr[c + 1]), n1 = min_i32(n1, xr[c + 1]);                              \
+        m2 = max_i32(m2, xr[c + 2]), n2 = min_i32(n2, xr[c + 2]);                              \
+        m3 = max_i32(m3, xr[c + 3]), n3 = min_i32(n3, xr[c + 3]);                              \
+      }                                                                                        \
+      for (; c < depth; c++) m0 = max_i32(m0, xr[c]), n0 = min_i32(n0, xr[c]);                 \
+      const int32_t max = max_i32(max_i32(m0, m1), max_i32(m2, m3));                           \
+      const int32_t range = max - min_i32(min_i32(n0, n1), min_i32(n2, n3));                   \
+      /* the sum wraps in 32 bits, as the reference: any order gives the same bits */          \
+      uint32_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;                                                 \
+      for (c = 0; c + 4 <= depth; c += 4) {                                                    \
+        s0 += (uint32_t)st->sum8[max - xr[c]];                                                 \
+        s1 += (uint32_t)st->sum8[max - xr[c + 1]];                                             \
+        s2 += (uint32_t)st->sum8[max - xr[c + 2]];                                             \
+        s3 += (uint32_t)st->sum8[max - xr[c + 3]];                                             \
+      }                                                                                        \
+      for (; c < depth; c++) s0 += (uint32_t)st->sum8[max - xr[c]];                            \
+      const int32_t sum = (int32_t)(s0 + s1 + s2 + s3);                                        \
       int bits_over_unit;                                                                      \
       const int32_t scale = tr_fp_reciprocal(sum, ACCUM_BITS, &bits_over_unit);                \
       const int exponent = bits_over_unit + 31 - out_bits;                                     \
-      for (int32_t c = 0; c < depth; c++) {                                                    \
-        const int32_t e = st->exp8[max - xr[c]];                                               \
-        const int32_t unsat =                                                                  \
-            tr_rounding_divide_by_pot(tr_saturating_rounding_doubling_high_mul(scale, e), exponent); \
-        yr[c] = (TO)tr_clamp_i32(unsat + (OMIN), OMIN, OMAX);                                  \
+      if (depth > range + 1) {                                                                 \
+        for (int32_t d = 0; d <= range; d++)                                                   \
+          table[d] = (TO)softmax_q_out(scale, exponent, st->exp8[d], OMIN, OMAX);              \
+        for (c = 0; c < depth; c++) yr[c] = table[max - xr[c]];                                \
+      } else {                                                                                 \
+        for (c = 0; c < depth; c++)                                                            \
+          yr[c] = (TO)softmax_q_out(scale, exponent, st->exp8[max - xr[c]], OMIN, OMAX);       \
       }                                                                                        \
     }                                                                                          \
   }
@@ -204,7 +234,8 @@ static void softmax_range(void *vctx, int64_t r0, int64_t r1) {
   const int32_t ti = c->in->type, to = c->out->type;
   if (ti == TR_FLOAT32) {
     if (c->log) log_softmax_f32(st, x, y, r0, r1);
-    else st->f32((size_t)(r1 - r0), (size_t)st->depth, (const float *)x + r0 * st->depth, (float *)y + r0 * st->depth, st->beta);
+    else st->f32((size_t)(r1 - r0), (size_t)st->depth, (const float *)x + r0 * st->depth,
+                 (float *)y + r0 * st->depth, st->beta);
   } else if (c->log) {
     if (ti == TR_INT8) log_softmax_i8(st, x, y, r0, r1);
     else log_softmax_u8(st, x, y, r0, r1);
