@@ -38,6 +38,8 @@ export LD_PRELOAD="$(gcc -print-file-name=libasan.so) $(gcc -print-file-name=lib
 export ASAN_OPTIONS="detect_leaks=0:allocator_may_return_null=1:halt_on_error=1:log_path=$reports/asan"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=0"
 export PYTHONPATH="$tree"
+# the copy is not beside shared/: point the corpus tests at the checkout's corpus
+[ -z "${TFLITE_RT_CORPUS:-}" ] && [ -d "$root/../shared/models" ] && export TFLITE_RT_CORPUS="$root/../shared/models"
 
 status=0
 args=("$@")

@@ -87,6 +87,8 @@ def _kind(node, x, w, bias, out, channels, axis, allow_hybrid=True):
             node.fail("int16 input and output must have zero point 0")
         if np.any(np.asarray(w.zero_points) != 0):
             node.fail("int8 filter zero points must be 0 with int16 activations")
+        if np.max(x.scale * np.asarray(w.scales, np.float64)) / out.scale >= 2 ** 15:  # the 64-bit rescale's shift
+            node.fail("input scale x filter scale / output scale must be below 2**15 with int16 activations")
         return K_I16
     node.fail("unsupported combination: input %s, filter %s", x.type_name, w.type_name)
 

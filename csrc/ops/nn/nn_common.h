@@ -20,40 +20,6 @@
 #define NN_UNROLL(n) NN_PRAGMA(GCC unroll n)
 #else
 #define NN_UNROLL(n)
-/* tr_parallel_for over GEMM tiles, claimed dynamically: each thread takes small batches of
- * consecutive tiles from a shared counter until none are left, so a worker that starts late
- * finds less to do instead of holding up the op with a fixed half. Which thread computes a
- * tile never changes its result. An op whose `macs` would take under ~50 us on one core (at
- * the micro-kernels' rates: int8 ~200 MAC/ns, float ~50) runs on the calling thread: handing
- * work to a sleeping worker costs more than that. */
-typedef struct {
-  tr_range_fn fn;
-  void *ctx;
-  int64_t n, batch, next;
-} nn_tile_job;
-
-static void nn_tile_claim(void *vjob, int64_t begin, int64_t end) {
-  nn_tile_job *job = (nn_tile_job *)vjob;
-  (void)begin, (void)end;
-  for (;;) {
-    const int64_t t = __atomic_fetch_add(&job->next, job->batch, __ATOMIC_RELAXED);
-    if (t >= job->n) return;
-    job->fn(job->ctx, t, t + job->batch < job->n ? t + job->batch : job->n);
-  }
-}
-
-static inline void nn_parallel_tiles(tr_node *node, int64_t n, tr_range_fn fn, void *ctx, double macs, int int8) {
-  const int32_t threads = tr_num_threads(node);
-  if (n <= 0) return;
-  if (threads <= 1 || n == 1 || macs / (int8 ? 200.0 : 50.0) < 50000.0) {
-    fn(ctx, 0, n);
-    return;
-  }
-  int64_t batch = n / ((int64_t)threads * 16);
-  nn_tile_job job = {fn, ctx, n, batch < 1 ? 1 : batch, 0};
-  tr_parallel_for(node, threads, nn_tile_claim, &job);
-}
-
 #endif
 
 /* Kernel variants chosen by the Python prepare (ip[0] of conv-like ops). */
@@ -169,9 +135,9 @@ static inline void nn_gemm_tiles(int64_t M, int64_t N, int32_t mr, int32_t nr, s
 /* tr_parallel_for over GEMM tiles, claimed dynamically: each thread takes small batches of
  * consecutive tiles from a shared counter until none are left, so a worker that starts late
  * finds less to do instead of holding up the op with a fixed half. Which thread computes a
- * tile never changes its result. An op whose `macs` would take under ~50 us on one core (at
+ * tile never changes its result. An op whose `macs` would take under ~10 us on one core (at
  * the micro-kernels' rates: int8 ~200 MAC/ns, float ~50) runs on the calling thread: handing
- * work to a sleeping worker costs more than that. */
+ * it to a worker costs about as much. */
 typedef struct {
   tr_range_fn fn;
   void *ctx;
@@ -188,10 +154,11 @@ static void nn_tile_claim(void *vjob, int64_t begin, int64_t end) {
   }
 }
 
-static inline void nn_parallel_tiles(tr_node *node, int64_t n, tr_range_fn fn, void *ctx, double macs, int int8) {
+static inline void nn_parallel_tiles(tr_node *node, int64_t n, tr_range_fn fn, void *ctx, double macs,
+                                     int int8) {
   const int32_t threads = tr_num_threads(node);
   if (n <= 0) return;
-  if (threads <= 1 || n == 1 || macs / (int8 ? 200.0 : 50.0) < 50000.0) {
+  if (threads <= 1 || n == 1 || macs / (int8 ? 200.0 : 50.0) < 10000.0) {
     fn(ctx, 0, n);
     return;
   }
