@@ -27,6 +27,8 @@ THREADS = 8
 # RSS may move by allocator noise; a leak of even a few bytes per call over the full run is
 # well beyond this
 RSS_SLACK = 6 << 20
+# AddressSanitizer holds freed memory in quarantine, so RSS grows under it without a leak
+SANITIZED = "asan" in os.environ.get("LD_PRELOAD", "")
 
 
 def rss():
@@ -105,7 +107,8 @@ def test_invokes_keep_rss_flat():
     report("invokes", invokes=n, seconds=round(time.perf_counter() - t0, 1),
            rss_start_mb=round(start / 2 ** 20, 1), rss_end_mb=round(end / 2 ** 20, 1),
            growth_kb=(end - start) >> 10, python_kept_kb=kept >> 10)
-    assert end - start < RSS_SLACK, "RSS grew by %d KB over %d invokes" % ((end - start) >> 10, n)
+    assert SANITIZED or end - start < RSS_SLACK, "RSS grew by %d KB over %d invokes" % (
+        (end - start) >> 10, n)
     assert kept < 1 << 20, "%d KB of Python objects kept over %d invokes" % (kept >> 10, n)
 
 
@@ -129,7 +132,8 @@ def test_create_destroy_cycles_keep_rss_flat():
     report("cycles", cycles=CYCLES, seconds=round(time.perf_counter() - t0, 1),
            rss_start_mb=round(start / 2 ** 20, 1), rss_end_mb=round(end / 2 ** 20, 1),
            growth_kb=(end - start) >> 10)
-    assert end - start < RSS_SLACK, "RSS grew by %d KB over %d cycles" % ((end - start) >> 10, CYCLES)
+    assert SANITIZED or end - start < RSS_SLACK, "RSS grew by %d KB over %d cycles" % (
+        (end - start) >> 10, CYCLES)
 
 
 def same(a, b):

@@ -39,6 +39,11 @@ static inline int32_t tr_saturating_rounding_doubling_high_mul(int32_t a, int32_
 }
 
 static inline int32_t tr_rounding_divide_by_pot(int32_t x, int32_t exponent) {
+  if (exponent > 31) {
+    /* TFLite shifts by 32 or more here (a zero numerator in quantized DIV); its results are
+     * x86's: the shift count taken mod 32 and an all-ones mask. Reproduced without the UB. */
+    return (x >> (exponent & 31)) + (x > (x < 0 ? 0 : -1) ? 1 : 0);
+  }
   int32_t mask = (int32_t)((1ll << exponent) - 1);
   int32_t remainder = x & mask;
   int32_t threshold = (mask >> 1) + (x < 0 ? 1 : 0);
