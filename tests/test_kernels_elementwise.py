@@ -3,10 +3,14 @@
 ADD / SUB / MUL in float32, int8 and uint8 (same shapes of every length around the vector
 tails, a scalar on either side, rows broadcast against a tensor, fused activations, awkward
 scales), float32 RELU-family / LOGISTIC / TANH / HARD_SWISH (values over the whole range,
-including the ends where the kernels take shortcuts), and the 8-bit table activations.
+including the ends where the kernels take shortcuts), float32 GELU in both forms (every ISA
+equal to the portable kernel bit for bit, the portable kernel within a few ulp of
+double-precision math), and the 8-bit table activations.
 8-bit results equal the portable kernels' and TFLite's reference kernels' bit for bit; float
 ones stay within 1e-6 relative of the portable kernels and within the conformance tolerance of
 the reference runtime. 1 and 2 threads agree exactly."""
+import math
+
 import numpy as np
 import pytest
 
@@ -186,6 +190,90 @@ def test_unary_float_specials(op):
     for cap, got in outs.items():
         np.testing.assert_array_equal(np.isnan(got), np.isnan(outs["scalar"]), err_msg=cap)
         np.testing.assert_allclose(got, outs["scalar"], rtol=1e-6, atol=1e-37, err_msg=cap)
+
+
+# --- GELU (float32: vunary-gelu.h, the same approximation at every ISA level) -----------------
+
+def gelu_model(shape, approximate):
+    m = ModelBuilder()
+    x = m.input("x", list(shape), np.float32)
+    y = m.tensor("y", [1], np.float32)
+    m.op("GELU", [x], [y], approximate=approximate)
+    m.output(y)
+    return m.build()
+
+
+def gelu_inputs():
+    """The sweep, the branch edges (|x| = 0.75, the clamps) and subnormal / huge / special values."""
+    edges = np.array([0.75, -0.75, np.nextafter(np.float32(0.75), np.float32(1)), -14.85, -15.0, -13.2, -11.5,
+                      -11.0, -10.0, 5.9, 6.0, 1e-40, -1e-40, 1e-45, 3e38, -3e38, np.inf, -np.inf, np.nan, 0.0, -0.0],
+                     np.float32)
+    return np.concatenate([float_sweep()[0], np.linspace(-16, 16, 3001, dtype=np.float32), edges]).reshape(1, -1)
+
+
+def ulp(v):
+    """The spacing of float32 at |v| (subnormal spacing below the normal range)."""
+    return np.spacing(np.maximum(np.abs(v), np.float32(2.0 ** -126)).astype(np.float32)).astype(np.float64)
+
+
+def gelu_double(x, approximate):
+    xd = x.astype(np.float64)
+    if not approximate:
+        return 0.5 * xd * np.vectorize(math.erfc)(-xd / math.sqrt(2.0)), np.zeros_like(xd)
+    w = xd * (float(np.float32(2 * math.sqrt(2 / math.pi))) + float(np.float32(2 * math.sqrt(2 / math.pi) * 0.044715))
+              * xd * xd)
+    with np.errstate(over="ignore"):
+        return xd / (1.0 + np.exp(-w)), w
+
+
+@pytest.mark.parametrize("approximate", [False, True], ids=["exact", "tanh"])
+def test_gelu_float_isas_agree(approximate):
+    # every ISA computes the portable kernel's floats exactly, signed zeros and NaNs included
+    x = gelu_inputs()
+    outs = run_caps(gelu_model(x.shape, approximate), [x])
+    for cap, got in outs.items():
+        np.testing.assert_array_equal(got, outs["scalar"], err_msg=cap)
+        np.testing.assert_array_equal(np.signbit(got), np.signbit(outs["scalar"]), err_msg=cap)
+    for n in (1, 5, 8, 15, 16, 17, 31, 33, 63):  # every tail of 8 and 16 lanes, one and two per step
+        part = x[:, 7:7 + n].copy()
+        tails = run_caps(gelu_model(part.shape, approximate), [part])
+        for cap, got in tails.items():
+            np.testing.assert_array_equal(got, outs["scalar"][:, 7:7 + n], err_msg="%s n=%d" % (cap, n))
+
+
+@pytest.mark.parametrize("approximate", [False, True], ids=["exact", "tanh"])
+def test_gelu_float_accuracy(approximate):
+    # the portable kernel against double-precision math, in ulp of the result: 7 for the exact
+    # form; the tanh form's e^(-|2u|) magnifies the rounding of 2u by |2u|
+    rng = np.random.default_rng(11)
+    bits = rng.integers(0, 2 ** 32, 200000, dtype=np.uint64).astype(np.uint32)
+    x = np.concatenate([bits.view(np.float32), gelu_inputs()[0]])
+    x = x[np.isfinite(x)].reshape(1, -1)
+    try:
+        tflite_rt.set_isa("scalar")
+        got = run(ours, gelu_model(x.shape, approximate), [x])[0][0][0].astype(np.float64)
+    finally:
+        tflite_rt.set_isa(None)
+    want, w = gelu_double(x[0], approximate)
+    err = np.abs(got - want) / ulp(want)
+    bound = 7.0 if not approximate else 4.5 * (1 + np.abs(w) / 2)
+    bound = np.broadcast_to(bound, err.shape)
+    normal = np.abs(want) >= 2.0 ** -126
+    assert np.all(err[normal] <= bound[normal]), \
+        "worst %.2f ulp at x = %r" % (err[normal].max(), x[0][normal][np.argmax(err[normal])])
+    # subnormal results: the same relative error, plus the one rounding into the subnormal range
+    assert np.all((np.abs(got - want) <= 2.0 ** -149 + bound * 2.0 ** -23 * np.abs(want))[~normal])
+    # the limits: +inf -> +inf, -inf -> -0, NaN -> NaN
+    specials = np.array([[np.inf, -np.inf, np.nan, -0.0]], np.float32)
+    out = run(ours, gelu_model(specials.shape, approximate), [specials])[0][0][0]
+    assert out[0] == np.inf and out[1] == 0 and np.signbit(out[1]) and np.isnan(out[2]) and np.signbit(out[3])
+
+
+@pytest.mark.parametrize("approximate", [False, True], ids=["exact", "tanh"])
+def test_gelu_float_reference(approximate):
+    # against ai-edge-litert on BERT's range, tails and two threads (run_caps)
+    x = np.random.default_rng(2).normal(0, 2.5, (1, 4099)).astype(np.float32)
+    check(gelu_model(x.shape, approximate), [x], "f32", rtol=0, ref_rtol=1e-5, ref_atol=2e-6)
 
 
 LUT_CASES = [

@@ -1,5 +1,5 @@
-/* Elementwise unary micro-kernels (kernels/vunary) against the portable ones: clamp, hardswish
- * and lut8 exactly (signed zeros alike, NaN as NaN), sigmoid and tanh within 4 ulp (+ 2e-38
+/* Elementwise unary micro-kernels (kernels/vunary) against the portable ones: clamp, hardswish,
+ * gelu, gelu_tanh and lut8 exactly (signed zeros alike, NaN as NaN), sigmoid and tanh within 4 ulp (+ 2e-38
  * absolute: the SIMD sigmoid stops at exp(-87) where libm goes subnormal). Lengths 1..300
  * around multiples of 16 and 64; inputs include 0, -0, +-inf, NaN and the sigmoid's
  * thresholds. */
@@ -15,14 +15,16 @@
 TR_VUNARY_DECL_ISA(neon)
 #endif
 
-enum { CLAMP, SIGMOID, TANH, HARDSWISH, NF32 };
-static const char *f32_names[NF32] = {"clamp", "sigmoid", "tanh", "hardswish"};
+enum { CLAMP, SIGMOID, TANH, HARDSWISH, GELU, GELU_TANH, NF32 };
+static const char *f32_names[NF32] = {"clamp", "sigmoid", "tanh", "hardswish", "gelu", "gelu_tanh"};
 static const tr_vunary_f32_fn oracle[NF32] = {tr_vclamp_f32__scalar, tr_vsigmoid_f32__scalar, tr_vtanh_f32__scalar,
-                                              tr_vhardswish_f32__scalar};
+                                              tr_vhardswish_f32__scalar, tr_vgelu_f32__scalar,
+                                              tr_vgelu_tanh_f32__scalar};
 
 static float input_value(void) {
   static const float special[] = {0.0f, -0.0f, INFINITY, -INFINITY, NAN, -9.0f, 16.619047164916992188f,
-                                  -3.0f, 3.0f, 1e-20f, -1e-20f, 100.0f, -100.0f, -87.5f};
+                                  -3.0f, 3.0f, 1e-20f, -1e-20f, 100.0f, -100.0f, -87.5f, 0.75f, -0.75f,
+                                  -13.2f, -14.85f, -15.0f, -11.0f, -11.5f, 1e-40f, -1e-40f, 3e38f, -3e38f};
   if (h_rand() % 16 == 0) return special[h_rand() % (sizeof(special) / sizeof(special[0]))];
   return h_rand() % 2 ? h_float(-6.0f, 6.0f) : h_float(-25.0f, 25.0f);
 }
@@ -107,13 +109,13 @@ void test_vunary(void) {
   for (int li = 0; li < nl; li++) {
     tr_isa_set_cap(levels[li]);
     const tr_vunary_config *c = tr_vunary_config_get();
-    const tr_vunary_f32_fn f[NF32] = {c->clamp, c->sigmoid, c->tanh, c->hardswish};
+    const tr_vunary_f32_fn f[NF32] = {c->clamp, c->sigmoid, c->tanh, c->hardswish, c->gelu, c->gelu_tanh};
     run_all(1, c->name, f, c->lut8, n);
   }
   tr_isa_set_cap((tr_isa)1000);
 #if defined(TR_HAVE_NEON)
   const tr_vunary_f32_fn f[NF32] = {tr_vclamp_f32__neon, tr_vsigmoid_f32__neon, tr_vtanh_f32__neon,
-                                    tr_vhardswish_f32__neon};
+                                    tr_vhardswish_f32__neon, tr_vgelu_f32__neon, tr_vgelu_tanh_f32__neon};
   run_all(0, "neon", f, tr_vlut8__neon, n);
 #endif
 }

@@ -9,7 +9,7 @@ TR_VUNARY_DECL_ISA(neon)
 
 #define CONFIG(isa)                                                                                  \
   {tr_vclamp_f32__##isa, tr_vsigmoid_f32__##isa, tr_vtanh_f32__##isa, tr_vhardswish_f32__##isa,      \
-   tr_vlut8__##isa, #isa}
+   tr_vgelu_f32__##isa, tr_vgelu_tanh_f32__##isa, tr_vlut8__##isa, #isa}
 
 const tr_vunary_config *tr_vunary_config_get(void) {
   const tr_isa isa = tr_isa_level();
@@ -17,7 +17,8 @@ const tr_vunary_config *tr_vunary_config_get(void) {
 #if defined(TR_HAVE_AVX512)
   static const tr_vunary_config avx512 = CONFIG(avx512);
   static const tr_vunary_config avx512vbmi = {tr_vclamp_f32__avx512, tr_vsigmoid_f32__avx512, tr_vtanh_f32__avx512,
-                                              tr_vhardswish_f32__avx512, tr_vlut8__avx512vbmi, "avx512vbmi"};
+                                              tr_vhardswish_f32__avx512, tr_vgelu_f32__avx512,
+                                              tr_vgelu_tanh_f32__avx512, tr_vlut8__avx512vbmi, "avx512vbmi"};
   /* VBMI is not an ISA level of its own: AVX-512 CPUs that have it get the byte permutes */
   if (isa >= TR_ISA_AVX512 && isa < TR_ISA_NEON) {
     __builtin_cpu_init();

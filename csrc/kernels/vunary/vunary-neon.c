@@ -121,3 +121,71 @@ void tr_vlut8__neon(size_t n, const uint8_t *x, uint8_t *y, const uint8_t *table
   for (; i + 16 <= n; i += 16) vst1q_u8(y + i, lut16(vld1q_u8(x + i), t));
   if (i < n) tr_vlut8__scalar(n - i, x + i, y + i, table);
 }
+
+/* --- GELU (vunary-gelu.h): the portable kernel's operations, 4 lanes at a time ------------------ */
+
+#include "kernels/vunary/vunary-gelu.h"
+
+#define SPLAT(c) vdupq_n_f32(c)
+
+/* e^(th + tl) = mant * *s2 (see exp_split in vunary-scalar.c) */
+INLINE float32x4_t gelu_exp_split(float32x4_t th, float32x4_t tl, float32x4_t *s2) {
+  const float32x4_t n = vsubq_f32(vfmaq_f32(SPLAT(GELU_ROUND), th, SPLAT(GELU_LOG2E)), SPLAT(GELU_ROUND));
+  float32x4_t r = vfmaq_f32(th, n, SPLAT(-GELU_LN2_HI));
+  r = vfmaq_f32(r, n, SPLAT(-GELU_LN2_LO));
+  r = vaddq_f32(r, tl);
+  float32x4_t q = vfmaq_f32(SPLAT(GELU_E3), SPLAT(GELU_E4), r);
+  q = vfmaq_f32(SPLAT(GELU_E2), q, r);
+  q = vfmaq_f32(SPLAT(GELU_E1), q, r);
+  q = vfmaq_f32(SPLAT(GELU_E0), q, r);
+  const float32x4_t p = vfmaq_f32(r, vmulq_f32(r, r), q);
+  const int32x4_t ni = vcvtq_s32_f32(n), n1 = vshrq_n_s32(ni, 1);
+  const int32x4_t bias = vdupq_n_s32(127);
+  const float32x4_t s1 = vreinterpretq_f32_s32(vshlq_n_s32(vaddq_s32(n1, bias), 23));
+  *s2 = vreinterpretq_f32_s32(vshlq_n_s32(vaddq_s32(vsubq_s32(ni, n1), bias), 23));
+  return vfmaq_f32(s1, s1, p);
+}
+
+INLINE float32x4_t gelu4(float32x4_t x) {
+  /* FMAX keeps a NaN, FMAXNM / FMINNM turn it into the other operand */
+  const float32x4_t m = vmaxq_f32(SPLAT(-GELU_XMAX), x);
+  const float32x4_t v = vmaxnmq_f32(vminnmq_f32(m, SPLAT(GELU_XMAX)), SPLAT(-GELU_XMAX));
+  const float32x4_t h = vmulq_f32(v, v), l = vfmaq_f32(vnegq_f32(h), v, v);
+  float32x4_t s = vfmaq_f32(SPLAT(GELU_S3), SPLAT(GELU_S4), h);
+  s = vfmaq_f32(SPLAT(GELU_S2), s, h);
+  s = vfmaq_f32(SPLAT(GELU_S1), s, h);
+  s = vfmaq_f32(SPLAT(GELU_S0), s, h);
+  const float32x4_t small = vmulq_f32(m, vfmaq_f32(SPLAT(0.5f), v, s));
+  const float32x4_t a = vabsq_f32(v);
+  const float32x4_t t = vdivq_f32(SPLAT(1.0f), vfmaq_f32(SPLAT(1.0f), SPLAT(GELU_P), vmulq_f32(a, SPLAT(GELU_SQRT1_2))));
+  float32x4_t r = vfmaq_f32(SPLAT(GELU_R7), SPLAT(GELU_R8), t);
+  r = vfmaq_f32(SPLAT(GELU_R6), r, t);
+  r = vfmaq_f32(SPLAT(GELU_R5), r, t);
+  r = vfmaq_f32(SPLAT(GELU_R4), r, t);
+  r = vfmaq_f32(SPLAT(GELU_R3), r, t);
+  r = vfmaq_f32(SPLAT(GELU_R2), r, t);
+  r = vfmaq_f32(SPLAT(GELU_R1), r, t);
+  r = vfmaq_f32(SPLAT(GELU_R0), r, t);
+  float32x4_t s2;
+  const float32x4_t e = gelu_exp_split(vmulq_f32(SPLAT(-0.5f), h), vmulq_f32(SPLAT(-0.5f), l), &s2);
+  const float32x4_t tail = vmulq_f32(vmulq_f32(vmulq_f32(SPLAT(0.5f), t), r), e);
+  const float32x4_t neg = vmulq_f32(vmulq_f32(m, tail), s2);
+  const float32x4_t pos = vmulq_f32(m, vfmsq_f32(SPLAT(1.0f), tail, s2));
+  const float32x4_t large = vbslq_f32(vcltq_f32(v, SPLAT(0.0f)), neg, pos);
+  return vbslq_f32(vcleq_f32(a, SPLAT(GELU_SMALL)), small, large);
+}
+
+INLINE float32x4_t gelu_tanh4(float32x4_t x) {
+  const float32x4_t m = vmaxq_f32(SPLAT(-GELU_TANH_XMAX), x);
+  const float32x4_t v = vmaxnmq_f32(vminnmq_f32(m, SPLAT(GELU_TANH_XMAX)), SPLAT(-GELU_TANH_XMAX));
+  const float32x4_t w = vmulq_f32(v, vfmaq_f32(SPLAT(GELU_C1), SPLAT(GELU_C2), vmulq_f32(v, v)));
+  float32x4_t s2;
+  const float32x4_t e1 = gelu_exp_split(vsubq_f32(SPLAT(0.0f), vabsq_f32(w)), SPLAT(0.0f), &s2);
+  const float32x4_t d = vfmaq_f32(SPLAT(1.0f), e1, s2);
+  const float32x4_t pos = vdivq_f32(m, d);
+  const float32x4_t neg = vmulq_f32(vdivq_f32(vmulq_f32(m, e1), d), s2);
+  return vbslq_f32(vcgtq_f32(w, SPLAT(0.0f)), pos, neg);
+}
+
+UNARY_F32(tr_vgelu_f32__neon, gelu4, tr_vgelu_f32__scalar)
+UNARY_F32(tr_vgelu_tanh_f32__neon, gelu_tanh4, tr_vgelu_tanh_f32__scalar)

@@ -7,6 +7,8 @@
  *             1 / (1 + exp(-x)) between
  *   tanh      TANH
  *   hardswish x * min(max(x + 3, 0), 6) / 6, exactly as the portable kernel rounds it
+ *   gelu      GELU, x * erfc(-x / sqrt2) / 2, and gelu_tanh, its tanh form: the same polynomial
+ *             and rational approximations in every ISA (vunary-gelu.h), equal bit for bit
  * The SIMD sigmoid and tanh evaluate exp / expm1 with a range reduction by ln 2 and a degree-6
  * polynomial: within 2-3 ulp of the libm results the portable kernels use.
  * 8-bit:
@@ -25,7 +27,7 @@ typedef void (*tr_vunary_f32_fn)(size_t n, const float *x, float *y, const tr_vu
 typedef void (*tr_vlut8_fn)(size_t n, const uint8_t *x, uint8_t *y, const uint8_t *table);
 
 typedef struct {
-  tr_vunary_f32_fn clamp, sigmoid, tanh, hardswish;
+  tr_vunary_f32_fn clamp, sigmoid, tanh, hardswish, gelu, gelu_tanh;
   tr_vlut8_fn lut8;
   const char *name;
 } tr_vunary_config;
@@ -35,6 +37,8 @@ typedef struct {
   void tr_vsigmoid_f32__##isa(size_t n, const float *x, float *y, const tr_vunary_f32_params *params); \
   void tr_vtanh_f32__##isa(size_t n, const float *x, float *y, const tr_vunary_f32_params *params);  \
   void tr_vhardswish_f32__##isa(size_t n, const float *x, float *y, const tr_vunary_f32_params *params); \
+  void tr_vgelu_f32__##isa(size_t n, const float *x, float *y, const tr_vunary_f32_params *params);  \
+  void tr_vgelu_tanh_f32__##isa(size_t n, const float *x, float *y, const tr_vunary_f32_params *params); \
   void tr_vlut8__##isa(size_t n, const uint8_t *x, uint8_t *y, const uint8_t *table);
 
 TR_VUNARY_DECL_ISA(scalar)

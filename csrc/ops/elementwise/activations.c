@@ -13,7 +13,9 @@
  *
  * float32 RELU / RELU6 / RELU_N1_TO_1 / RELU_0_TO_1, LOGISTIC, TANH and HARD_SWISH run the SIMD
  * kernels of csrc/kernels/vunary (chosen in prepare, q.kernels); under the scalar ISA cap they
- * keep the functions below. The tables of 8-bit ones are looked up by SIMD kernels too
+ * keep the functions below. float32 GELU runs the vunary kernels at every ISA level, the
+ * portable one included (its own erf approximation, vunary-gelu.h; libm's erfcf is several
+ * times slower and only fills the 8-bit tables). The tables of 8-bit ones are looked up by SIMD kernels too
  * (tr_elem_lut8). */
 #include <math.h>
 
@@ -47,8 +49,6 @@ TR_UNARY_FN(tanh_f32, float, float, tanhf(x))
 TR_UNARY_FN(elu_f32, float, float, x < 0.0f ? expm1f(x) : x)
 TR_UNARY_FN(hard_swish_f32_fn, float, float, hard_swish_f32(x))
 TR_UNARY_FN(leaky_f32, float, float, x > 0.0f ? x : x * p->fparam)
-TR_UNARY_FN(gelu_f32_fn, float, float, gelu_f32(x))
-TR_UNARY_FN(gelu_tanh_f32_fn, float, float, gelu_tanh_f32(x))
 
 
 /* --- float32 through the vunary micro-kernels ------------------------------------------------- */
@@ -71,6 +71,12 @@ static void tanh_f32_k(void *out, const void *in, int64_t n, const void *s) {
 }
 static void hardswish_f32_k(void *out, const void *in, int64_t n, const void *s) {
   vk(s)->hardswish((size_t)n, (const float *)in, (float *)out, NULL);
+}
+static void gelu_f32_k(void *out, const void *in, int64_t n, const void *s) {
+  vk(s)->gelu((size_t)n, (const float *)in, (float *)out, NULL);
+}
+static void gelu_tanh_f32_k(void *out, const void *in, int64_t n, const void *s) {
+  vk(s)->gelu_tanh((size_t)n, (const float *)in, (float *)out, NULL);
 }
 
 /* A float32 activation: its SIMD kernel, or `portable` under the scalar cap. */
@@ -272,7 +278,13 @@ static tr_status logistic_prepare(tr_node *n) { return lut_prepare(n, logistic_f
 static tr_status tanh_prepare(tr_node *n) { return lut_prepare(n, tanh_f32, tanh_t, 1, VK_TANH); }
 static tr_status elu_prepare(tr_node *n) { return lut_prepare(n, elu_f32, elu_t, 0, -1); }
 static tr_status gelu_prepare(tr_node *n) {
-  return n->ip[0] ? lut_prepare(n, gelu_tanh_f32_fn, gelu_tanh_t, 1, -1) : lut_prepare(n, gelu_f32_fn, gelu_t, 1, -1);
+  const int approximate = n->ip[0];
+  if (n->inputs[0]->type == TR_FLOAT32) {
+    tr_qparams q = {0};
+    q.kernels = tr_vunary_config_get();
+    return tr_elem_setup_unary(n, approximate ? gelu_tanh_f32_k : gelu_f32_k, &q);
+  }
+  return approximate ? lut_prepare(n, NULL, gelu_tanh_t, 1, -1) : lut_prepare(n, NULL, gelu_t, 1, -1);
 }
 
 /* --- PRELU --------------------------------------------------------------------------------------- */
