@@ -20,7 +20,8 @@ import pytest
 
 from tflite_rt.builder import ModelBuilder
 
-# (name, H, W, IC, OC, K, stride); K = 0 is a FULLY_CONNECTED of IC -> OC on one row
+# (name, H, W, IC, OC, K, stride); K = 0 is a FULLY_CONNECTED of IC -> OC on one row (more
+# kinds below, by the BERT entries)
 LAYERS = [
     ("mnv2_stem_3x3s2", 224, 224, 3, 32, 3, 2),
     ("mnv2_112x32_16", 112, 112, 32, 16, 1, 1),
@@ -59,6 +60,13 @@ LAYERS = [
     ("rn50_7x512_2048", 7, 7, 512, 2048, 1, 1),
     ("rn50_fc_2048_1000", 1, 1, 2048, 1000, 0, 1),
     ("bmm_128x64x128", 128, 1, 64, 128, -1, 1),
+    # BERT-base-like encoder (zoo.py bert_encoder): 128 tokens, hidden 256, FFN 1024, 4 heads of 64;
+    # K = -2 is a FULLY_CONNECTED over H rows; BATCH_MATMUL with W heads, K = -3 with adj_y
+    ("bert_fc_128x256_256", 128, 1, 256, 256, -2, 1),
+    ("bert_fc_128x256_1024", 128, 1, 256, 1024, -2, 1),
+    ("bert_fc_128x1024_256", 128, 1, 1024, 256, -2, 1),
+    ("bert_bmm_scores", 128, 4, 64, 128, -3, 1),
+    ("bert_bmm_context", 128, 4, 128, 64, -1, 1),
 ]
 
 
@@ -68,21 +76,23 @@ def layer_model(layer, dtype, seed=0):
     rng = np.random.default_rng(seed)
     m = ModelBuilder()
     q = dtype == "i8"
-    if k == -1:  # BATCH_MATMUL [1, h, ic] x [1, ic, oc]
+    if k in (-1, -3):  # BATCH_MATMUL [w, h, ic] x [w, ic, oc] (-3: b given as [w, oc, ic], adj_y)
+        b_shape = [w, oc, ic] if k == -3 else [w, ic, oc]
         if q:
-            a = m.input("a", [1, h, ic], np.int8, quantization=(0.05, 3))
-            b = m.input("b", [1, ic, oc], np.int8, quantization=(0.04, -2))
-            y = m.tensor("y", [1, h, oc], np.int8, quantization=(0.4, 1))
+            a = m.input("a", [w, h, ic], np.int8, quantization=(0.05, 3))
+            b = m.input("b", b_shape, np.int8, quantization=(0.04, -2))
+            y = m.tensor("y", [w, h, oc], np.int8, quantization=(0.4, 1))
         else:
-            a, b, y = m.input("a", [1, h, ic]), m.input("b", [1, ic, oc]), m.tensor("y", [1, h, oc])
-        m.op("BATCH_MATMUL", [a, b], [y])
+            a, b, y = m.input("a", [w, h, ic]), m.input("b", b_shape), m.tensor("y", [w, h, oc])
+        m.op("BATCH_MATMUL", [a, b], [y], adj_x=False, adj_y=k == -3)
         m.output(y)
         return m.build()
-    fc = k == 0
-    in_shape = [1, ic] if fc else [1, h, w, ic]
+    fc = k in (0, -2)
+    rows = h if k == -2 else 1
+    in_shape = [rows, ic] if fc else [1, h, w, ic]
     # the real output shape: a placeholder would make LiteRT resize it at prepare, which keeps
     # XNNPACK from taking the op
-    out_shape = [1, oc] if fc else [1, -(-h // stride), -(-w // stride), oc]
+    out_shape = [rows, oc] if fc else [1, -(-h // stride), -(-w // stride), oc]
     wshape = (oc, ic) if fc else (oc, k, k, ic)
     fan_in = ic * max(k, 1) ** 2
     if q:
