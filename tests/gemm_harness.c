@@ -63,7 +63,7 @@ static const f32_case f32_cases[] = {
     F32(6, 16, avx2), F32(1, 16, avx2),
 #endif
 #if defined(TR_HAVE_AVX512)
-    F32(7, 16, avx512), F32(1, 16, avx512),
+    F32(7, 16, avx512), F32(8, 16, avx512), F32(1, 16, avx512),
 #endif
     F32(4, 8, scalar),
 };

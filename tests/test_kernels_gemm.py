@@ -199,7 +199,8 @@ def fc_model(dtype, m_rows, k, n, act="NONE", per_channel=True, bias=True, seed=
 
 
 FC_CASES = [(1, 1, 1), (1, 67, 33), (3, 20, 11), (13, 64, 67), (1, 300, 40), (5, 37, 64), (2, 1283, 10),
-            (9, 4, 100), (1, 16, 65)]
+            (9, 4, 100), (1, 16, 65),
+            (16, 40, 35), (128, 70, 50)]  # rows a multiple of 8: the tall float tile (AVX-512 8x16)
 
 
 @pytest.mark.parametrize("shape", FC_CASES, ids=str)
@@ -237,6 +238,7 @@ BMM_CASES = [
     dict(lhs=[2, 1, 6, 20], rhs=[3, 20, 9], adj_y=False),
     dict(lhs=[1, 4, 64, 16], rhs=[1, 4, 16, 64]),
     dict(lhs=[1, 2, 16, 33], rhs=[1, 2, 24, 33], adj_y=True),
+    dict(lhs=[1, 4, 128, 24], rhs=[1, 4, 37, 24], adj_y=True),  # attention scores: 128 rows, tall tile
 ]
 
 

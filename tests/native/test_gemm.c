@@ -310,6 +310,7 @@ void test_gemm(void) {
     run_config(f.name, "gemm f32", L, G_F32, (size_t)f.mr, (size_t)f.nr, 1, 0, FN(f.gemm), n);
     run_config(f.name, "gemm1 f32", L, G_F32, 1, (size_t)f.nr, 1, 0, FN(f.gemm1), n);
     run_config(f.name, "igemm f32", L, G_IF32, (size_t)f.mr, (size_t)f.nr, 1, 0, FN(f.igemm), n);
+    run_config(f.name, "tall gemm f32", L, G_F32, (size_t)f.tall_mr, (size_t)f.nr, 1, 0, FN(f.tall_gemm), n);
     const size_t mr = (size_t)q.mr, nr = (size_t)q.nr, kr = (size_t)q.kr;
     run_config(q.name, "gemm qs8", L, G_QS8, mr, nr, kr, q.a_xor, FN(q.gemm[0]), n);
     run_config(q.name, "gemm qs8 dq", L, G_QS8_DQ, mr, nr, kr, q.a_xor, FN(q.gemm[1]), n);

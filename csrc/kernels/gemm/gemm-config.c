@@ -27,6 +27,7 @@ void tr_gemm_f32_config_get(tr_gemm_f32_config *c) {
   if (X86_AT_LEAST(isa, TR_ISA_AVX512)) {
     *c = (tr_gemm_f32_config){tr_gemm_f32_7x16__avx512, tr_gemm_f32_1x16__avx512, tr_igemm_f32_7x16__avx512,
                               7, 16, "avx512"};
+    c->tall_gemm = tr_gemm_f32_8x16__avx512, c->tall_mr = 8;
     return;
   }
 #endif
@@ -122,6 +123,14 @@ void tr_gemm_f32_config_fit(tr_gemm_f32_config *c, size_t n, size_t k) {
     c->mr = c->narrow_mr, c->nr = c->narrow_nr;
   }
   c->narrow_gemm = c->narrow_gemm1 = NULL, c->narrow_igemm = NULL;
+}
+
+void tr_gemm_f32_config_fit_rows(tr_gemm_f32_config *c, size_t m) {
+  if (c->tall_gemm && padded(m, c->tall_mr) < padded(m, c->mr)) {
+    c->gemm = c->tall_gemm, c->mr = c->tall_mr;
+    c->igemm = NULL;
+  }
+  c->tall_gemm = NULL;
 }
 
 void tr_gemm_qs8_config_fit(tr_gemm_qs8_config *c, size_t n, size_t k) {

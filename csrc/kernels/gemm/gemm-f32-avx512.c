@@ -1,7 +1,8 @@
 /* float32 GEMM / IGEMM, AVX-512F: MR rows x NV vectors of 16 columns of accumulators (7x16:
  * seven zmm, one FMA per row and k step, the A value broadcast from memory into it; measured
  * on Zen 4 at least as fast as 7x32 for every k, and it pads fewer columns). MobileNet's and
- * ResNet's pixel counts are multiples of 7. A one-row variant for matrix-vector products keeps
+ * ResNet's pixel counts are multiples of 7; 8x16 serves row counts that are multiples of 8
+ * (sequence lengths: 128 rows are 19 tiles of 7, 5 rows wasted, or 16 of 8). A one-row variant for matrix-vector products keeps
  * four k steps in flight instead (it is bound by streaming the packed weights, not by FMAs).
  *
  * Preconditions (gemm.h): mr in [1, MR], nc >= 1, kc >= 1, ks >= 1; weights packed for NR = 16 NV. */
@@ -156,4 +157,5 @@ static inline __attribute__((always_inline)) void f32_row(const size_t NV, const
   }
 
 F32_AVX512(7, 1, 16)
+F32_AVX512(8, 1, 16)
 F32_AVX512_ROW(1, 16)

@@ -80,6 +80,10 @@ typedef struct {
   tr_gemm_f32_fn narrow_gemm, narrow_gemm1;
   tr_igemm_f32_fn narrow_igemm;
   int32_t narrow_mr, narrow_nr;
+  /* optional (zero when absent): a taller gemm of the same nr, for row counts it divides into
+   * fewer padded rows (128 tokens: 16 x 8 rather than 19 x 7) */
+  tr_gemm_f32_fn tall_gemm;
+  int32_t tall_mr;
 } tr_gemm_f32_config;
 
 typedef struct {
@@ -99,6 +103,9 @@ void tr_gemm_qs8_config_get(tr_gemm_qs8_config *c);
  * that pads n to fewer columns (float: or as few, with k < 32, where the shorter tile's
  * overheads weigh less), replaces the main one; the narrow fields are then cleared. */
 void tr_gemm_f32_config_fit(tr_gemm_f32_config *c, size_t n, size_t k);
+/* For gemm over m rows (after _fit): the tall tile, when it pads m to fewer rows, replaces gemm
+ * and mr, and igemm is cleared (an indirection buffer is laid out for the old mr). */
+void tr_gemm_f32_config_fit_rows(tr_gemm_f32_config *c, size_t m);
 void tr_gemm_qs8_config_fit(tr_gemm_qs8_config *c, size_t n, size_t k);
 
 /* --- packing (gemm-pack.c) ---
@@ -145,6 +152,7 @@ TR_GEMM_F32_DECL(1, 8, scalar)
 TR_GEMM_F32_DECL(6, 16, scalar)
 TR_GEMM_F32_DECL(1, 16, scalar)
 TR_GEMM_F32_DECL(7, 16, scalar)
+TR_GEMM_F32_DECL(8, 16, scalar)
 TR_GEMM_QS8_DECL(4, 8, 1, scalar)
 TR_GEMM_QS8_DECL(1, 8, 1, scalar)
 TR_GEMM_QS8_DECL(3, 8, 8, scalar)
@@ -164,6 +172,7 @@ TR_GEMM_QS8_DECL(1, 8, 8, avx2)
 #endif
 #if defined(TR_HAVE_AVX512)
 TR_GEMM_F32_DECL(7, 16, avx512)
+TR_GEMM_F32_DECL(8, 16, avx512)
 TR_GEMM_F32_DECL(1, 16, avx512)
 TR_GEMM_QS8_DECL(4, 16, 8, avx512)
 TR_GEMM_QS8_DECL(1, 16, 8, avx512)

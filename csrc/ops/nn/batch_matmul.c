@@ -61,6 +61,7 @@ static tr_status bmm_gemm_prepare(tr_node *n, bmm_state *s) {
   if (s->kind == NN_F32) {
     tr_gemm_f32_config_get(&s->fk);
     tr_gemm_f32_config_fit(&s->fk, (size_t)s->N, (size_t)s->K);
+    tr_gemm_f32_config_fit_rows(&s->fk, (size_t)s->M);
     s->mr = s->fk.mr, s->nr = s->fk.nr, s->kr = 1;
     s->pw_mat = tr_gemm_packed_size_f32((size_t)s->N, 1, (size_t)s->K, (size_t)s->nr);
     s->pw_block = tr_gemm_packed_size_f32((size_t)s->nr, 1, (size_t)s->K, (size_t)s->nr);
