@@ -28,6 +28,7 @@ void tr_gemm_f32_config_get(tr_gemm_f32_config *c) {
     *c = (tr_gemm_f32_config){tr_gemm_f32_7x16__avx512, tr_gemm_f32_1x16__avx512, tr_igemm_f32_7x16__avx512,
                               7, 16, "avx512"};
     c->tall_gemm = tr_gemm_f32_8x16__avx512, c->tall_mr = 8;
+    c->pack_rows = tr_gemm_pack_f32_rows16__avx512;
     return;
   }
 #endif
@@ -35,6 +36,7 @@ void tr_gemm_f32_config_get(tr_gemm_f32_config *c) {
   if (X86_AT_LEAST(isa, TR_ISA_AVX2)) {
     *c = (tr_gemm_f32_config){tr_gemm_f32_6x16__avx2, tr_gemm_f32_1x16__avx2, tr_igemm_f32_6x16__avx2, 6, 16,
                               "avx2"};
+    c->pack_rows = tr_gemm_pack_f32_rows16__avx2;
     return;
   }
 #endif
@@ -121,6 +123,7 @@ void tr_gemm_f32_config_fit(tr_gemm_f32_config *c, size_t n, size_t k) {
   if (narrow < wide || (narrow == wide && k < 32)) {
     c->gemm = c->narrow_gemm, c->gemm1 = c->narrow_gemm1, c->igemm = c->narrow_igemm;
     c->mr = c->narrow_mr, c->nr = c->narrow_nr;
+    c->pack_rows = NULL, c->tall_gemm = NULL; /* both for the main tile's nr */
   }
   c->narrow_gemm = c->narrow_gemm1 = NULL, c->narrow_igemm = NULL;
 }

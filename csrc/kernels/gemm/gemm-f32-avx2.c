@@ -157,3 +157,26 @@ void tr_igemm_f32_1x16__avx2(size_t mr, size_t nc, size_t kc, size_t ks, const f
   (void)mr, (void)c_stride;
   f32_row(1, nc, kc, ks, 0, a, a_offset, zero, w, c, params);
 }
+
+/* Weights given as rows of kc contiguous values (BATCH_MATMUL's rhs with adj_y, packed on every
+ * invoke): each k step of a block gathers the block's 16 columns, masked in the last block. */
+void tr_gemm_pack_f32_rows16__avx2(size_t n, size_t kc, const float *src, size_t sn, void *packed) {
+  float *out = (float *)packed;
+  const __m256i stride = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32((int)sn));
+  for (size_t n0 = 0; n0 < n; n0 += 16) {
+    const size_t cols = n - n0;
+    const __m256 m0 = _mm256_castsi256_ps(tail_mask(cols > 8 ? 8 : cols));
+    const __m256 m1 = _mm256_castsi256_ps(tail_mask(cols > 8 ? cols - 8 : 0));
+    const float *col0 = src + n0 * sn, *col8 = col0 + 8 * sn;
+    _mm256_storeu_ps(out, _mm256_setzero_ps());
+    _mm256_storeu_ps(out + 8, _mm256_setzero_ps());
+    out += 16;
+    for (size_t k = 0; k < kc; k++) {
+      _mm256_storeu_ps(out, _mm256_mask_i32gather_ps(_mm256_setzero_ps(), col0 + k, stride, m0, 4));
+      /* the second half's base stays inside the matrix only when it has columns */
+      _mm256_storeu_ps(out + 8, cols > 8 ? _mm256_mask_i32gather_ps(_mm256_setzero_ps(), col8 + k, stride, m1, 4)
+                                         : _mm256_setzero_ps());
+      out += 16;
+    }
+  }
+}

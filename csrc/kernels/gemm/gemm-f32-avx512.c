@@ -159,3 +159,21 @@ static inline __attribute__((always_inline)) void f32_row(const size_t NV, const
 F32_AVX512(7, 1, 16)
 F32_AVX512(8, 1, 16)
 F32_AVX512_ROW(1, 16)
+
+/* Weights given as rows of kc contiguous values (BATCH_MATMUL's rhs with adj_y, packed on every
+ * invoke): each k step of a block gathers the block's 16 columns, masked in the last block. */
+void tr_gemm_pack_f32_rows16__avx512(size_t n, size_t kc, const float *src, size_t sn, void *packed) {
+  float *out = (float *)packed;
+  const __m512i stride = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                                            _mm512_set1_epi32((int)sn));
+  for (size_t n0 = 0; n0 < n; n0 += 16) {
+    const __mmask16 m = tail_mask(n - n0);
+    const float *col0 = src + n0 * sn;
+    _mm512_storeu_ps(out, _mm512_setzero_ps());
+    out += 16;
+    for (size_t k = 0; k < kc; k++) {
+      _mm512_storeu_ps(out, _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m, stride, col0 + k, 4));
+      out += 16;
+    }
+  }
+}

@@ -84,6 +84,9 @@ typedef struct {
    * fewer padded rows (128 tokens: 16 x 8 rather than 19 x 7) */
   tr_gemm_f32_fn tall_gemm;
   int32_t tall_mr;
+  /* optional (NULL: tr_gemm_pack_f32): packs weights given as rows of kc contiguous values,
+   * tr_gemm_pack_f32(n, 1, kc, nr, src, sn, 0, 1, NULL, packed) with SIMD gathers */
+  void (*pack_rows)(size_t n, size_t kc, const float *src, size_t sn, void *packed);
 } tr_gemm_f32_config;
 
 typedef struct {
@@ -165,12 +168,14 @@ TR_GEMM_QS8_DECL(7, 16, 4, scalar)
 TR_GEMM_QS8_DECL(1, 16, 4, scalar)
 
 #if defined(TR_HAVE_AVX2)
+void tr_gemm_pack_f32_rows16__avx2(size_t n, size_t kc, const float *src, size_t sn, void *packed);
 TR_GEMM_F32_DECL(6, 16, avx2)
 TR_GEMM_F32_DECL(1, 16, avx2)
 TR_GEMM_QS8_DECL(3, 8, 8, avx2)
 TR_GEMM_QS8_DECL(1, 8, 8, avx2)
 #endif
 #if defined(TR_HAVE_AVX512)
+void tr_gemm_pack_f32_rows16__avx512(size_t n, size_t kc, const float *src, size_t sn, void *packed);
 TR_GEMM_F32_DECL(7, 16, avx512)
 TR_GEMM_F32_DECL(8, 16, avx512)
 TR_GEMM_F32_DECL(1, 16, avx512)

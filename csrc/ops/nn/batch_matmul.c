@@ -6,7 +6,8 @@
  * broadcast.
  *
  * float32 and int8 run on the GEMM micro-kernels (kernels/gemm): each rhs matrix is packed as
- * the kernels' weights (once when it is constant, else on every invoke), an adj_x lhs is first
+ * the kernels' weights (once when it is constant, else on every invoke; a float adj_y rhs with
+ * the ISA's gathering packer), an adj_x lhs is first
  * transposed into rows, and tiles of (batch, columns, rows) split over threads. For int8,
  * sum((l - lzp) * (r - rzp)) = sum((l - lzp) * r) - rzp * sum(l - lzp): the packed rhs carries
  * the first (its column sums fold lzp into the bias) and a per-row bias the second.
@@ -228,7 +229,10 @@ static void bmm_gemm_pack(void *vctx, int64_t begin, int64_t end) {
   const size_t count = (size_t)s->K * s->N;
   for (int64_t i = begin; i < end; i++) {
     void *dst = (char *)s->pw + (size_t)i * s->pw_mat;
-    if (s->kind == NN_F32)
+    /* (the gathers index with int32: rows no longer than INT32_MAX / 16) */
+    if (s->kind == NN_F32 && s->adj_y && s->fk.pack_rows && s->K <= INT32_MAX / 16)
+      s->fk.pack_rows((size_t)s->N, (size_t)s->K, (const float *)s->rhs + i * count, (size_t)s->K, dst);
+    else if (s->kind == NN_F32)
       tr_gemm_pack_f32((size_t)s->N, 1, (size_t)s->K, (size_t)s->nr, (const float *)s->rhs + i * count, sn, 0, sk,
                        NULL, dst);
     else
