@@ -123,22 +123,26 @@ void tr_vlut8__avx2(size_t n, const uint8_t *x, uint8_t *y, const uint8_t *table
 
 #define SPLAT(c) _mm256_set1_ps(c)
 
-/* e^(th + tl) = mant * *s2 (see exp_split in vunary-scalar.c) */
-INLINE __m256 gelu_exp_split(__m256 th, __m256 tl, __m256 *s2) {
-  const __m256 n = _mm256_sub_ps(_mm256_fmadd_ps(th, SPLAT(GELU_LOG2E), SPLAT(GELU_ROUND)), SPLAT(GELU_ROUND));
-  __m256 r = _mm256_fmadd_ps(n, SPLAT(-GELU_LN2_HI), th);
-  r = _mm256_fmadd_ps(n, SPLAT(-GELU_LN2_LO), r);
+/* e^(th + tl) = mant * 2^n (exp_mant in vunary-scalar.c) */
+INLINE __m256 gelu_exp_mant(__m256 th, __m256 tl, __m256i *n) {
+  const __m256 nf = _mm256_sub_ps(_mm256_fmadd_ps(th, SPLAT(GELU_LOG2E), SPLAT(GELU_ROUND)), SPLAT(GELU_ROUND));
+  __m256 r = _mm256_fmadd_ps(nf, SPLAT(-GELU_LN2_HI), th);
+  r = _mm256_fmadd_ps(nf, SPLAT(-GELU_LN2_LO), r);
   r = _mm256_add_ps(r, tl);
   __m256 q = _mm256_fmadd_ps(SPLAT(GELU_E4), r, SPLAT(GELU_E3));
   q = _mm256_fmadd_ps(q, r, SPLAT(GELU_E2));
   q = _mm256_fmadd_ps(q, r, SPLAT(GELU_E1));
   q = _mm256_fmadd_ps(q, r, SPLAT(GELU_E0));
-  const __m256 p = _mm256_fmadd_ps(_mm256_mul_ps(r, r), q, r);
-  const __m256i ni = _mm256_cvttps_epi32(n), n1 = _mm256_srai_epi32(ni, 1);
-  const __m256i bias = _mm256_set1_epi32(127);
+  *n = _mm256_cvttps_epi32(nf);
+  return _mm256_add_ps(SPLAT(1.0f), _mm256_fmadd_ps(_mm256_mul_ps(r, r), q, r));
+}
+
+/* ldexpf(x, n) for -256 < n <= 0 and x * 2^(n >> 1) normal: exact, then one rounding */
+INLINE __m256 gelu_scale(__m256 x, __m256i n) {
+  const __m256i n1 = _mm256_srai_epi32(n, 1), bias = _mm256_set1_epi32(127);
   const __m256 s1 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(n1, bias), 23));
-  *s2 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(_mm256_sub_epi32(ni, n1), bias), 23));
-  return _mm256_fmadd_ps(s1, p, s1);
+  const __m256 s2 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(_mm256_sub_epi32(n, n1), bias), 23));
+  return _mm256_mul_ps(_mm256_mul_ps(x, s1), s2);
 }
 
 INLINE __m256 gelu8(__m256 x) {
@@ -146,15 +150,10 @@ INLINE __m256 gelu8(__m256 x) {
   const __m256 m = _mm256_max_ps(SPLAT(-GELU_XMAX), x);
   const __m256 v = _mm256_max_ps(_mm256_min_ps(m, SPLAT(GELU_XMAX)), SPLAT(-GELU_XMAX));
   const __m256 h = _mm256_mul_ps(v, v), l = _mm256_fmsub_ps(v, v, h);
-  __m256 s = _mm256_fmadd_ps(SPLAT(GELU_S4), h, SPLAT(GELU_S3));
-  s = _mm256_fmadd_ps(s, h, SPLAT(GELU_S2));
-  s = _mm256_fmadd_ps(s, h, SPLAT(GELU_S1));
-  s = _mm256_fmadd_ps(s, h, SPLAT(GELU_S0));
-  const __m256 small = _mm256_mul_ps(m, _mm256_fmadd_ps(v, s, SPLAT(0.5f)));
-  const __m256 a = absf(v);
-  const __m256 t = _mm256_div_ps(SPLAT(1.0f), _mm256_fmadd_ps(SPLAT(GELU_P), _mm256_mul_ps(a, SPLAT(GELU_SQRT1_2)),
+  const __m256 t = _mm256_div_ps(SPLAT(1.0f), _mm256_fmadd_ps(SPLAT(GELU_P), _mm256_mul_ps(absf(v), SPLAT(GELU_SQRT1_2)),
                                                                SPLAT(1.0f)));
-  __m256 r = _mm256_fmadd_ps(SPLAT(GELU_R8), t, SPLAT(GELU_R7));
+  __m256 r = _mm256_fmadd_ps(SPLAT(GELU_R9), t, SPLAT(GELU_R8));
+  r = _mm256_fmadd_ps(r, t, SPLAT(GELU_R7));
   r = _mm256_fmadd_ps(r, t, SPLAT(GELU_R6));
   r = _mm256_fmadd_ps(r, t, SPLAT(GELU_R5));
   r = _mm256_fmadd_ps(r, t, SPLAT(GELU_R4));
@@ -162,24 +161,23 @@ INLINE __m256 gelu8(__m256 x) {
   r = _mm256_fmadd_ps(r, t, SPLAT(GELU_R2));
   r = _mm256_fmadd_ps(r, t, SPLAT(GELU_R1));
   r = _mm256_fmadd_ps(r, t, SPLAT(GELU_R0));
-  __m256 s2;
-  const __m256 e = gelu_exp_split(_mm256_mul_ps(SPLAT(-0.5f), h), _mm256_mul_ps(SPLAT(-0.5f), l), &s2);
+  __m256i n;
+  const __m256 e = gelu_exp_mant(_mm256_mul_ps(SPLAT(-0.5f), h), _mm256_mul_ps(SPLAT(-0.5f), l), &n);
   const __m256 tail = _mm256_mul_ps(_mm256_mul_ps(_mm256_mul_ps(SPLAT(0.5f), t), r), e);
-  const __m256 neg = _mm256_mul_ps(_mm256_mul_ps(m, tail), s2);
-  const __m256 pos = _mm256_mul_ps(m, _mm256_fnmadd_ps(tail, s2, SPLAT(1.0f)));
-  const __m256 large = _mm256_blendv_ps(pos, neg, _mm256_cmp_ps(v, _mm256_setzero_ps(), _CMP_LT_OQ));
-  return _mm256_blendv_ps(large, small, _mm256_cmp_ps(a, SPLAT(GELU_SMALL), _CMP_LE_OQ));
+  const __m256 neg = gelu_scale(_mm256_mul_ps(m, tail), n);
+  const __m256 pos = _mm256_mul_ps(m, _mm256_sub_ps(SPLAT(1.0f), gelu_scale(tail, n)));
+  return _mm256_blendv_ps(pos, neg, _mm256_cmp_ps(v, _mm256_setzero_ps(), _CMP_LT_OQ));
 }
 
 INLINE __m256 gelu_tanh8(__m256 x) {
   const __m256 m = _mm256_max_ps(SPLAT(-GELU_TANH_XMAX), x);
   const __m256 v = _mm256_max_ps(_mm256_min_ps(m, SPLAT(GELU_TANH_XMAX)), SPLAT(-GELU_TANH_XMAX));
   const __m256 w = _mm256_mul_ps(v, _mm256_fmadd_ps(SPLAT(GELU_C2), _mm256_mul_ps(v, v), SPLAT(GELU_C1)));
-  __m256 s2;
-  const __m256 e1 = gelu_exp_split(_mm256_sub_ps(_mm256_setzero_ps(), absf(w)), _mm256_setzero_ps(), &s2);
-  const __m256 d = _mm256_fmadd_ps(e1, s2, SPLAT(1.0f));
+  __m256i n;
+  const __m256 e = gelu_exp_mant(_mm256_sub_ps(_mm256_setzero_ps(), absf(w)), _mm256_setzero_ps(), &n);
+  const __m256 d = _mm256_add_ps(SPLAT(1.0f), gelu_scale(e, n));
   const __m256 pos = _mm256_div_ps(m, d);
-  const __m256 neg = _mm256_mul_ps(_mm256_div_ps(_mm256_mul_ps(m, e1), d), s2);
+  const __m256 neg = gelu_scale(_mm256_div_ps(_mm256_mul_ps(m, e), d), n);
   return _mm256_blendv_ps(neg, pos, _mm256_cmp_ps(w, _mm256_setzero_ps(), _CMP_GT_OQ));
 }
 

@@ -181,22 +181,17 @@ __attribute__((target("avx512vbmi"))) void tr_vlut8__avx512vbmi(size_t n, const 
 
 #define SPLAT(c) _mm512_set1_ps(c)
 
-/* e^(th + tl) = mant * *s2 (see exp_split in vunary-scalar.c) */
-INLINE __m512 gelu_exp_split(__m512 th, __m512 tl, __m512 *s2) {
-  const __m512 n = _mm512_sub_ps(_mm512_fmadd_ps(th, SPLAT(GELU_LOG2E), SPLAT(GELU_ROUND)), SPLAT(GELU_ROUND));
-  __m512 r = _mm512_fmadd_ps(n, SPLAT(-GELU_LN2_HI), th);
-  r = _mm512_fmadd_ps(n, SPLAT(-GELU_LN2_LO), r);
+/* e^(th + tl) = mant * 2^n (exp_mant in vunary-scalar.c; n as a float, for vscalefps) */
+INLINE __m512 gelu_exp_mant(__m512 th, __m512 tl, __m512 *n) {
+  *n = _mm512_sub_ps(_mm512_fmadd_ps(th, SPLAT(GELU_LOG2E), SPLAT(GELU_ROUND)), SPLAT(GELU_ROUND));
+  __m512 r = _mm512_fmadd_ps(*n, SPLAT(-GELU_LN2_HI), th);
+  r = _mm512_fmadd_ps(*n, SPLAT(-GELU_LN2_LO), r);
   r = _mm512_add_ps(r, tl);
   __m512 q = _mm512_fmadd_ps(SPLAT(GELU_E4), r, SPLAT(GELU_E3));
   q = _mm512_fmadd_ps(q, r, SPLAT(GELU_E2));
   q = _mm512_fmadd_ps(q, r, SPLAT(GELU_E1));
   q = _mm512_fmadd_ps(q, r, SPLAT(GELU_E0));
-  const __m512 p = _mm512_fmadd_ps(_mm512_mul_ps(r, r), q, r);
-  const __m512i ni = _mm512_cvttps_epi32(n), n1 = _mm512_srai_epi32(ni, 1);
-  const __m512i bias = _mm512_set1_epi32(127);
-  const __m512 s1 = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_add_epi32(n1, bias), 23));
-  *s2 = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_add_epi32(_mm512_sub_epi32(ni, n1), bias), 23));
-  return _mm512_fmadd_ps(s1, p, s1);
+  return _mm512_add_ps(SPLAT(1.0f), _mm512_fmadd_ps(_mm512_mul_ps(r, r), q, r));
 }
 
 INLINE __m512 gelu16(__m512 x, const exp_table *tab) {
@@ -205,15 +200,11 @@ INLINE __m512 gelu16(__m512 x, const exp_table *tab) {
   const __m512 m = _mm512_max_ps(SPLAT(-GELU_XMAX), x);
   const __m512 v = _mm512_max_ps(_mm512_min_ps(m, SPLAT(GELU_XMAX)), SPLAT(-GELU_XMAX));
   const __m512 h = _mm512_mul_ps(v, v), l = _mm512_fmsub_ps(v, v, h);
-  __m512 s = _mm512_fmadd_ps(SPLAT(GELU_S4), h, SPLAT(GELU_S3));
-  s = _mm512_fmadd_ps(s, h, SPLAT(GELU_S2));
-  s = _mm512_fmadd_ps(s, h, SPLAT(GELU_S1));
-  s = _mm512_fmadd_ps(s, h, SPLAT(GELU_S0));
-  const __m512 small = _mm512_mul_ps(m, _mm512_fmadd_ps(v, s, SPLAT(0.5f)));
-  const __m512 a = _mm512_abs_ps(v);
-  const __m512 t = _mm512_div_ps(SPLAT(1.0f), _mm512_fmadd_ps(SPLAT(GELU_P), _mm512_mul_ps(a, SPLAT(GELU_SQRT1_2)),
+  const __m512 t = _mm512_div_ps(SPLAT(1.0f), _mm512_fmadd_ps(SPLAT(GELU_P), _mm512_mul_ps(_mm512_abs_ps(v),
+                                                                                           SPLAT(GELU_SQRT1_2)),
                                                                SPLAT(1.0f)));
-  __m512 r = _mm512_fmadd_ps(SPLAT(GELU_R8), t, SPLAT(GELU_R7));
+  __m512 r = _mm512_fmadd_ps(SPLAT(GELU_R9), t, SPLAT(GELU_R8));
+  r = _mm512_fmadd_ps(r, t, SPLAT(GELU_R7));
   r = _mm512_fmadd_ps(r, t, SPLAT(GELU_R6));
   r = _mm512_fmadd_ps(r, t, SPLAT(GELU_R5));
   r = _mm512_fmadd_ps(r, t, SPLAT(GELU_R4));
@@ -221,13 +212,12 @@ INLINE __m512 gelu16(__m512 x, const exp_table *tab) {
   r = _mm512_fmadd_ps(r, t, SPLAT(GELU_R2));
   r = _mm512_fmadd_ps(r, t, SPLAT(GELU_R1));
   r = _mm512_fmadd_ps(r, t, SPLAT(GELU_R0));
-  __m512 s2;
-  const __m512 e = gelu_exp_split(_mm512_mul_ps(SPLAT(-0.5f), h), _mm512_mul_ps(SPLAT(-0.5f), l), &s2);
+  __m512 n;
+  const __m512 e = gelu_exp_mant(_mm512_mul_ps(SPLAT(-0.5f), h), _mm512_mul_ps(SPLAT(-0.5f), l), &n);
   const __m512 tail = _mm512_mul_ps(_mm512_mul_ps(_mm512_mul_ps(SPLAT(0.5f), t), r), e);
-  const __m512 neg = _mm512_mul_ps(_mm512_mul_ps(m, tail), s2);
-  const __m512 pos = _mm512_mul_ps(m, _mm512_fnmadd_ps(tail, s2, SPLAT(1.0f)));
-  const __m512 large = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_LT_OQ), pos, neg);
-  return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(a, SPLAT(GELU_SMALL), _CMP_LE_OQ), large, small);
+  const __m512 neg = _mm512_scalef_ps(_mm512_mul_ps(m, tail), n);
+  const __m512 pos = _mm512_mul_ps(m, _mm512_sub_ps(SPLAT(1.0f), _mm512_scalef_ps(tail, n)));
+  return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_LT_OQ), pos, neg);
 }
 
 INLINE __m512 gelu_tanh16(__m512 x, const exp_table *tab) {
@@ -235,11 +225,11 @@ INLINE __m512 gelu_tanh16(__m512 x, const exp_table *tab) {
   const __m512 m = _mm512_max_ps(SPLAT(-GELU_TANH_XMAX), x);
   const __m512 v = _mm512_max_ps(_mm512_min_ps(m, SPLAT(GELU_TANH_XMAX)), SPLAT(-GELU_TANH_XMAX));
   const __m512 w = _mm512_mul_ps(v, _mm512_fmadd_ps(SPLAT(GELU_C2), _mm512_mul_ps(v, v), SPLAT(GELU_C1)));
-  __m512 s2;
-  const __m512 e1 = gelu_exp_split(_mm512_sub_ps(_mm512_setzero_ps(), _mm512_abs_ps(w)), _mm512_setzero_ps(), &s2);
-  const __m512 d = _mm512_fmadd_ps(e1, s2, SPLAT(1.0f));
+  __m512 n;
+  const __m512 e = gelu_exp_mant(_mm512_sub_ps(_mm512_setzero_ps(), _mm512_abs_ps(w)), _mm512_setzero_ps(), &n);
+  const __m512 d = _mm512_add_ps(SPLAT(1.0f), _mm512_scalef_ps(e, n));
   const __m512 pos = _mm512_div_ps(m, d);
-  const __m512 neg = _mm512_mul_ps(_mm512_div_ps(_mm512_mul_ps(m, e1), d), s2);
+  const __m512 neg = _mm512_scalef_ps(_mm512_div_ps(_mm512_mul_ps(m, e), d), n);
   return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(w, _mm512_setzero_ps(), _CMP_GT_OQ), neg, pos);
 }
 

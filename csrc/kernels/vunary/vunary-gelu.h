@@ -2,53 +2,46 @@
  * floats (the SIMD kernels equal the portable one bit for bit: the same fused multiply-adds in
  * the same order).
  *
- * exact:  y = x * Phi(x), Phi(x) = erfc(-x / sqrt2) / 2.
- *   |x| <= GELU_SMALL: Phi(x) = 1/2 + x * S(x^2), S a quartic (erf(z) / z is even).
- *   beyond: with z = |x| / sqrt2, erfc(z) = erfcx(z) * e^(-x^2 / 2), where
- *   erfcx(z) ~ t * R(t), t = 1 / (1 + GELU_P z), R of degree 8 (relative error 4e-9 for
- *   z in [0.5, 10.6]). x^2 is split exactly into h + l with one fma, so e^(-x^2 / 2) is not
- *   spoiled by the rounding of x^2 (which an argument near -100 would magnify 100 times).
- *   Then Phi = tail for x < 0 and 1 - tail for x > 0, tail = erfc(z) / 2 (never cancels).
+ * exact:  y = x * Phi(x), Phi(x) = erfc(-x / sqrt2) / 2. With z = |x| / sqrt2,
+ *   erfc(z) = erfcx(z) * e^(-x^2 / 2), erfcx(z) ~ t * R(t), t = 1 / (1 + GELU_P z), R of degree
+ *   9 (relative error 4e-9 for z in [0, 10.6]); then Phi = tail for x < 0 and 1 - tail for
+ *   x >= 0, tail = erfc(z) / 2 <= 1/2: neither side cancels, so one formula serves all x.
+ *   x^2 is split exactly into h + l with one fma, so that e^(-x^2 / 2) is not spoiled by the
+ *   rounding of x^2 (which an argument near -100 would magnify 100 times).
  * approximate (tanh form): 0.5 x (1 + tanh u) = x * sigmoid(2u), 2u = x (C1 + C2 x^2), C1 =
- *   2 sqrt(2/pi), C2 = 0.044715 C1: no cancellation for negative x; e^(-|2u|) as above.
+ *   2 sqrt(2/pi), C2 = 0.044715 C1: no cancellation for negative x; e^(-|2u|) as below.
  *
- * e^t for -128 < t <= 0: t = n ln2 + r (Cody-Waite), e^r = 1 + r + r^2 E(r), and 2^n applied in
- * two halves, 2^(n >> 1) then 2^(n - (n >> 1)), so that a result below the normal range is
- * rounded once, into a subnormal, instead of flushing an intermediate to zero.
+ * e^t for -128 < t <= 0: t = n ln2 + r (Cody-Waite), e^r = 1 + r + r^2 E(r) = mant, and the
+ * result is mant (times whatever else) scaled by 2^n last, rounded once (ldexpf; vscalefps; or
+ * 2^(n >> 1) exactly, then 2^(n - (n >> 1)) rounding once), so that a result below the normal
+ * range becomes the nearest subnormal rather than zero.
  *
  * Inputs are clamped to +-GELU_XMAX (exact) / +-GELU_TANH_XMAX (tanh form) before any
  * arithmetic, beyond which both forms round to x (above) or to -0 (below); the result is then
  * the input itself times the clamped Phi, so +inf -> +inf, -inf -> -0 (the limit), NaN -> NaN.
- * Accuracy against double-precision math over every 97th float (tests/test_kernels_elementwise.py
- * samples it): exact form within 7 ulp wherever the result is a normal float (the worst near
- * x = -1.8, where the tail's five roundings add up); tanh form within (1 + |2u| / 2) * 4.3 ulp,
- * the |2u| term being the conditioning of e^(-|2u|) on the rounding of 2u. */
+ * Accuracy against double-precision math (tests/test_kernels_elementwise.py): exact form
+ * within 7 ulp wherever the result is a normal float (the worst near x = -1.8, where the
+ * tail's roundings add up); tanh form within (1 + |2u| / 2) * 4.5 ulp, the |2u| term being
+ * the conditioning of e^(-|2u|) on the rounding of 2u. */
 #ifndef TFLITE_RT_KERNELS_VUNARY_GELU_H
 #define TFLITE_RT_KERNELS_VUNARY_GELU_H
 
-#define GELU_SMALL 0.75f
 #define GELU_XMAX 14.85f      /* erfc(10.5) / 2 * 14.85 < 2^-150 */
 #define GELU_TANH_XMAX 11.5f  /* 11.5 e^(-126.9) < 2^-150 */
 #define GELU_SQRT1_2 0x1.6a09e6p-1f
-#define GELU_P 0x1.99999ap-2f /* 0.4 */
+#define GELU_P 0x1.b33334p-2f /* 0.425 */
 
-/* S(s), s = x^2: Phi(x) - 1/2 = x S(x^2) for |x| <= 0.75, relative error 3e-8 */
-#define GELU_S0 0x1.988454p-2f
-#define GELU_S1 -0x1.1058ccp-4f
-#define GELU_S2 0x1.46f3c2p-7f
-#define GELU_S3 -0x1.399e1cp-10f
-#define GELU_S4 0x1.e6f022p-14f
-
-/* erfcx(z) ~ t (R0 + R1 t + ... + R8 t^8), t = 1 / (1 + GELU_P z) */
-#define GELU_R0 0x1.ce310ap-3f
-#define GELU_R1 0x1.cdf3acp-3f
-#define GELU_R2 0x1.ac36e6p-3f
-#define GELU_R3 0x1.49dfecp-3f
-#define GELU_R4 0x1.55edd8p-3f
-#define GELU_R5 -0x1.d40168p-5f
-#define GELU_R6 0x1.d67c32p-3f
-#define GELU_R7 -0x1.c54490p-3f
-#define GELU_R8 0x1.ee96d6p-5f
+/* erfcx(z) ~ t (R0 + R1 t + ... + R9 t^9), t = 1 / (1 + GELU_P z) */
+#define GELU_R0 0x1.eb15e8p-3f
+#define GELU_R1 0x1.eaa692p-3f
+#define GELU_R2 0x1.c3ce6ep-3f
+#define GELU_R3 0x1.431b34p-3f
+#define GELU_R4 0x1.832f82p-3f
+#define GELU_R5 -0x1.392a64p-3f
+#define GELU_R6 0x1.7ff340p-2f
+#define GELU_R7 -0x1.ce524ap-2f
+#define GELU_R8 0x1.ca9a72p-3f
+#define GELU_R9 -0x1.521e62p-5f
 
 #define GELU_C1 0x1.988454p+0f
 #define GELU_C2 0x1.2444f2p-4f

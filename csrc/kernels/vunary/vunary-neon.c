@@ -128,22 +128,26 @@ void tr_vlut8__neon(size_t n, const uint8_t *x, uint8_t *y, const uint8_t *table
 
 #define SPLAT(c) vdupq_n_f32(c)
 
-/* e^(th + tl) = mant * *s2 (see exp_split in vunary-scalar.c) */
-INLINE float32x4_t gelu_exp_split(float32x4_t th, float32x4_t tl, float32x4_t *s2) {
-  const float32x4_t n = vsubq_f32(vfmaq_f32(SPLAT(GELU_ROUND), th, SPLAT(GELU_LOG2E)), SPLAT(GELU_ROUND));
-  float32x4_t r = vfmaq_f32(th, n, SPLAT(-GELU_LN2_HI));
-  r = vfmaq_f32(r, n, SPLAT(-GELU_LN2_LO));
+/* e^(th + tl) = mant * 2^n (exp_mant in vunary-scalar.c) */
+INLINE float32x4_t gelu_exp_mant(float32x4_t th, float32x4_t tl, int32x4_t *n) {
+  const float32x4_t nf = vsubq_f32(vfmaq_f32(SPLAT(GELU_ROUND), th, SPLAT(GELU_LOG2E)), SPLAT(GELU_ROUND));
+  float32x4_t r = vfmaq_f32(th, nf, SPLAT(-GELU_LN2_HI));
+  r = vfmaq_f32(r, nf, SPLAT(-GELU_LN2_LO));
   r = vaddq_f32(r, tl);
   float32x4_t q = vfmaq_f32(SPLAT(GELU_E3), SPLAT(GELU_E4), r);
   q = vfmaq_f32(SPLAT(GELU_E2), q, r);
   q = vfmaq_f32(SPLAT(GELU_E1), q, r);
   q = vfmaq_f32(SPLAT(GELU_E0), q, r);
-  const float32x4_t p = vfmaq_f32(r, vmulq_f32(r, r), q);
-  const int32x4_t ni = vcvtq_s32_f32(n), n1 = vshrq_n_s32(ni, 1);
-  const int32x4_t bias = vdupq_n_s32(127);
+  *n = vcvtq_s32_f32(nf);
+  return vaddq_f32(SPLAT(1.0f), vfmaq_f32(r, vmulq_f32(r, r), q));
+}
+
+/* ldexpf(x, n) for -256 < n <= 0 and x * 2^(n >> 1) normal: exact, then one rounding */
+INLINE float32x4_t gelu_scale(float32x4_t x, int32x4_t n) {
+  const int32x4_t n1 = vshrq_n_s32(n, 1), bias = vdupq_n_s32(127);
   const float32x4_t s1 = vreinterpretq_f32_s32(vshlq_n_s32(vaddq_s32(n1, bias), 23));
-  *s2 = vreinterpretq_f32_s32(vshlq_n_s32(vaddq_s32(vsubq_s32(ni, n1), bias), 23));
-  return vfmaq_f32(s1, s1, p);
+  const float32x4_t s2 = vreinterpretq_f32_s32(vshlq_n_s32(vaddq_s32(vsubq_s32(n, n1), bias), 23));
+  return vmulq_f32(vmulq_f32(x, s1), s2);
 }
 
 INLINE float32x4_t gelu4(float32x4_t x) {
@@ -151,14 +155,10 @@ INLINE float32x4_t gelu4(float32x4_t x) {
   const float32x4_t m = vmaxq_f32(SPLAT(-GELU_XMAX), x);
   const float32x4_t v = vmaxnmq_f32(vminnmq_f32(m, SPLAT(GELU_XMAX)), SPLAT(-GELU_XMAX));
   const float32x4_t h = vmulq_f32(v, v), l = vfmaq_f32(vnegq_f32(h), v, v);
-  float32x4_t s = vfmaq_f32(SPLAT(GELU_S3), SPLAT(GELU_S4), h);
-  s = vfmaq_f32(SPLAT(GELU_S2), s, h);
-  s = vfmaq_f32(SPLAT(GELU_S1), s, h);
-  s = vfmaq_f32(SPLAT(GELU_S0), s, h);
-  const float32x4_t small = vmulq_f32(m, vfmaq_f32(SPLAT(0.5f), v, s));
-  const float32x4_t a = vabsq_f32(v);
-  const float32x4_t t = vdivq_f32(SPLAT(1.0f), vfmaq_f32(SPLAT(1.0f), SPLAT(GELU_P), vmulq_f32(a, SPLAT(GELU_SQRT1_2))));
-  float32x4_t r = vfmaq_f32(SPLAT(GELU_R7), SPLAT(GELU_R8), t);
+  const float32x4_t t =
+      vdivq_f32(SPLAT(1.0f), vfmaq_f32(SPLAT(1.0f), SPLAT(GELU_P), vmulq_f32(vabsq_f32(v), SPLAT(GELU_SQRT1_2))));
+  float32x4_t r = vfmaq_f32(SPLAT(GELU_R8), SPLAT(GELU_R9), t);
+  r = vfmaq_f32(SPLAT(GELU_R7), r, t);
   r = vfmaq_f32(SPLAT(GELU_R6), r, t);
   r = vfmaq_f32(SPLAT(GELU_R5), r, t);
   r = vfmaq_f32(SPLAT(GELU_R4), r, t);
@@ -166,24 +166,23 @@ INLINE float32x4_t gelu4(float32x4_t x) {
   r = vfmaq_f32(SPLAT(GELU_R2), r, t);
   r = vfmaq_f32(SPLAT(GELU_R1), r, t);
   r = vfmaq_f32(SPLAT(GELU_R0), r, t);
-  float32x4_t s2;
-  const float32x4_t e = gelu_exp_split(vmulq_f32(SPLAT(-0.5f), h), vmulq_f32(SPLAT(-0.5f), l), &s2);
+  int32x4_t n;
+  const float32x4_t e = gelu_exp_mant(vmulq_f32(SPLAT(-0.5f), h), vmulq_f32(SPLAT(-0.5f), l), &n);
   const float32x4_t tail = vmulq_f32(vmulq_f32(vmulq_f32(SPLAT(0.5f), t), r), e);
-  const float32x4_t neg = vmulq_f32(vmulq_f32(m, tail), s2);
-  const float32x4_t pos = vmulq_f32(m, vfmsq_f32(SPLAT(1.0f), tail, s2));
-  const float32x4_t large = vbslq_f32(vcltq_f32(v, SPLAT(0.0f)), neg, pos);
-  return vbslq_f32(vcleq_f32(a, SPLAT(GELU_SMALL)), small, large);
+  const float32x4_t neg = gelu_scale(vmulq_f32(m, tail), n);
+  const float32x4_t pos = vmulq_f32(m, vsubq_f32(SPLAT(1.0f), gelu_scale(tail, n)));
+  return vbslq_f32(vcltq_f32(v, SPLAT(0.0f)), neg, pos);
 }
 
 INLINE float32x4_t gelu_tanh4(float32x4_t x) {
   const float32x4_t m = vmaxq_f32(SPLAT(-GELU_TANH_XMAX), x);
   const float32x4_t v = vmaxnmq_f32(vminnmq_f32(m, SPLAT(GELU_TANH_XMAX)), SPLAT(-GELU_TANH_XMAX));
   const float32x4_t w = vmulq_f32(v, vfmaq_f32(SPLAT(GELU_C1), SPLAT(GELU_C2), vmulq_f32(v, v)));
-  float32x4_t s2;
-  const float32x4_t e1 = gelu_exp_split(vsubq_f32(SPLAT(0.0f), vabsq_f32(w)), SPLAT(0.0f), &s2);
-  const float32x4_t d = vfmaq_f32(SPLAT(1.0f), e1, s2);
+  int32x4_t n;
+  const float32x4_t e = gelu_exp_mant(vsubq_f32(SPLAT(0.0f), vabsq_f32(w)), SPLAT(0.0f), &n);
+  const float32x4_t d = vaddq_f32(SPLAT(1.0f), gelu_scale(e, n));
   const float32x4_t pos = vdivq_f32(m, d);
-  const float32x4_t neg = vmulq_f32(vdivq_f32(vmulq_f32(m, e1), d), s2);
+  const float32x4_t neg = gelu_scale(vdivq_f32(vmulq_f32(m, e), d), n);
   return vbslq_f32(vcgtq_f32(w, SPLAT(0.0f)), pos, neg);
 }
 
