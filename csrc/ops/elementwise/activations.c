@@ -14,9 +14,9 @@
  * float32 RELU / RELU6 / RELU_N1_TO_1 / RELU_0_TO_1, LOGISTIC, TANH and HARD_SWISH run the SIMD
  * kernels of csrc/kernels/vunary (chosen in prepare, q.kernels); under the scalar ISA cap they
  * keep the functions below. float32 GELU runs the vunary kernels at every ISA level, the
- * portable one included (its own erf approximation, vunary-gelu.h; libm's erfcf is several
- * times slower and only fills the 8-bit tables). The tables of 8-bit ones are looked up by SIMD kernels too
- * (tr_elem_lut8). */
+ * portable one included (its own erfc approximation, vunary-gelu.h, which the SIMD kernels
+ * reproduce bit for bit; libm's erfcf only fills the 8-bit tables). The tables of 8-bit ones
+ * are looked up by SIMD kernels too (tr_elem_lut8). */
 #include <math.h>
 
 #include "kernels/vunary/vunary.h"
