@@ -220,19 +220,25 @@ def greedy_offsets(items):
     """items: [(id, nbytes, first, last)] -> ({id: offset}, arena size).
 
     Largest first; each tensor goes at the lowest aligned offset that does not overlap, in
-    memory, any already placed tensor whose lifetime overlaps its own."""
-    placed = []
+    memory, any already placed tensor whose lifetime overlaps its own. Placed tensors are
+    indexed by the steps they are alive at, so each tensor meets only its contemporaries."""
     offsets = {}
     total = 0
+    alive = {}   # step -> [(offset, end)] of the placed tensors alive then
     for tid, size, first, last in sorted(items, key=lambda x: (-x[1], x[2], x[0])):
         size_aligned = (size + ALIGNMENT - 1) // ALIGNMENT * ALIGNMENT or ALIGNMENT
-        busy = sorted((off, off + sz) for off, sz, f, l in placed if not (l < first or f > last))
+        steps = range(first, last + 1)
+        busy = set()
+        for step in steps:
+            busy.update(alive.get(step, ()))
         offset = 0
-        for lo, hi in busy:
+        for lo, hi in sorted(busy):
             if offset + size_aligned <= lo:
                 break
             offset = max(offset, hi)
-        placed.append((offset, size_aligned, first, last))
+        placed = (offset, offset + size_aligned)
+        for step in steps:
+            alive.setdefault(step, []).append(placed)
         offsets[tid] = offset
         total = max(total, offset + size_aligned)
     return offsets, total
