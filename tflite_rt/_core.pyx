@@ -137,6 +137,11 @@ cdef class Plan:
                  _capi.tr_plan_node_count(self._plan, subgraph, i)) for i in range(num_nodes)]
 
 
+def address(cnp.ndarray array):
+    """Where an array's data starts (what `array.ctypes.data` says, for a fraction of its cost)."""
+    return <uintptr_t>cnp.PyArray_DATA(array)
+
+
 def builtin_supported(int code):
     return bool(_capi.tr_builtin_supported(code))
 

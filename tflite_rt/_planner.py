@@ -13,10 +13,12 @@ import numpy as np
 from . import _core, _folding
 from . import ops as _ops
 from .builder import encode_strings
+from .model import paused_gc
 from .ops._base import NUMPY_TYPES, ModelError, Node, TensorInfo
 
 ALIGNMENT = 64
 STRING = 5
+_LITTLE_ENDIAN = {code: dtype.newbyteorder("<") for code, dtype in NUMPY_TYPES.items()}
 
 
 def _aligned_empty(nbytes):
@@ -32,13 +34,13 @@ def _const_value(spec):
         return None
     if spec.type == STRING:
         return np.asarray(spec.data)
-    dtype = NUMPY_TYPES[spec.type]
+    dtype = _LITTLE_ENDIAN[spec.type]
     data = spec.data
-    if data.ctypes.data % max(dtype.itemsize, 16 if len(data) >= 16 else 1):
+    if _core.address(data) % max(dtype.itemsize, 16 if len(data) >= 16 else 1):
         copy = _aligned_empty(len(data))
         copy[:] = data
         data = copy
-    values = data.view(dtype.newbyteorder("<"))
+    values = data.view(dtype)
     # a sparse constant holds only its kept values, in storage order (see ops/quant.py DENSIFY)
     return values if spec.sparsity is not None else values.reshape(spec.shape)
 
@@ -282,6 +284,12 @@ class Allocation:
 
 
 def allocate(model, input_shapes, num_threads, preserve_all_tensors, variables, entry_subgraphs):
+    with paused_gc():
+        return _allocate(model, input_shapes, num_threads, preserve_all_tensors, variables,
+                         entry_subgraphs)
+
+
+def _allocate(model, input_shapes, num_threads, preserve_all_tensors, variables, entry_subgraphs):
     planner = Planner(model, input_shapes, num_threads, preserve_all_tensors, variables)
     for index in entry_subgraphs:
         planner.plan_entry(index)
@@ -308,7 +316,7 @@ def allocate(model, input_shapes, num_threads, preserve_all_tensors, variables, 
     plan = _core.Plan(len(planner.tensors), len(model.subgraphs), num_threads)
     plan.keep(arena)
     allocation = Allocation(planner, plan, arena, {}, naive)
-    string_roots = _string_roots(planner)
+    string_roots = allocation.string_roots
     for t in planner.tensors:
         size = nbytes_of(t)
         if t.id in string_roots:
@@ -340,7 +348,7 @@ def allocate(model, input_shapes, num_threads, preserve_all_tensors, variables, 
         if t.sparsity is not None and t.const is not None:
             # in C a sparse constant is the 1-D vector of its stored values
             shape, size = t.const.shape, view.nbytes
-        plan.set_tensor(t.id, t.type, shape, view.ctypes.data if size else arena.ctypes.data, size,
+        plan.set_tensor(t.id, t.type, shape, _core.address(view if size else arena), size,
                         t.scale, t.zero_point, scales, zps, t.quantized_dimension or 0)
     # Every subgraph is declared before any node is prepared: control-flow nodes check the
     # signatures of the subgraphs they call.

@@ -18,7 +18,9 @@ Each refusal is a `ModelError` (a ValueError) naming the subgraph, operator or t
 checks (axes, strides, counts, dtypes) belong to each op's prepare (tflite_rt/ops/). Weights
 stay views into the original bytes or the memory-mapped file.
 """
+import contextlib
 import functools
+import gc
 import math
 import mmap
 import os
@@ -134,9 +136,24 @@ def read_model_file(path):
         raise ValueError("Could not open '%s': %s" % (path, e.strerror or e)) from None
 
 
+@contextlib.contextmanager
+def paused_gc():
+    """Loading makes thousands of objects and no cycles: the cyclic collector, which would run
+    many times over them (and over everything else the process holds), waits until the end."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
 def load(raw):
     """Reads and checks a model (bytes or mmap); raises a ValueError naming what is wrong."""
-    return _Loader(raw, _flatbuffer.read(raw)).model()
+    with paused_gc():
+        return _Loader(raw, _flatbuffer.read(raw)).model()
 
 
 class _Loader:
@@ -302,7 +319,7 @@ class _Loader:
             smallest = min(values)
         else:
             # min and max propagate NaN, so two reductions see every non-finite scale
-            smallest, largest = float(scales.min()), float(scales.max())
+            smallest, largest = float(np.minimum.reduce(scales)), float(np.maximum.reduce(scales))
             if not (smallest >= 0 and math.isfinite(largest)):
                 self.fail("%s has a non-finite or negative quantization scale", where)
         if integer and smallest < _TINY_F32:
@@ -320,7 +337,7 @@ class _Loader:
             values = zero_points.tolist()
             zp_lo, zp_hi = min(values), max(values)
         else:
-            zp_lo, zp_hi = int(zero_points.min()), int(zero_points.max())
+            zp_lo, zp_hi = int(np.minimum.reduce(zero_points)), int(np.maximum.reduce(zero_points))
         if zp_lo < lo or zp_hi > hi:
             self.fail("%s has a zero point outside the range [%d, %d] of %s", where, lo, hi,
                       TYPE_NAMES[type_code])
@@ -376,19 +393,23 @@ class _Loader:
                     read_by.setdefault(i, o.index)
             for i in o.outputs:
                 t = tensors[i]
-                what = "%s, operator %d (%s): output tensor %d (%r)" % (where, o.index, o.op_name,
-                                                                        i, t.name)
-                if i in writer:
-                    self.fail("%s is also written by operator %d", what, writer[i])
-                if t.data is not None:
-                    self.fail("%s is a constant", what)
-                if t.is_variable:
-                    self.fail("%s is a variable tensor", what)
-                if i in inputs:
-                    self.fail("%s is an input of the subgraph", what)
-                if i in read_by:
-                    self.fail("%s is read by operator %d before it is written", what, read_by[i])
+                if (i in writer or t.data is not None or t.is_variable or i in inputs
+                        or i in read_by):
+                    self.check_output(where, o, i, t, writer, inputs, read_by)
                 writer[i] = o.index
+
+    def check_output(self, where, o, i, t, writer, inputs, read_by):
+        """Fails for the first rule output tensor i of operator o breaks."""
+        what = "%s, operator %d (%s): output tensor %d (%r)" % (where, o.index, o.op_name, i, t.name)
+        if i in writer:
+            self.fail("%s is also written by operator %d", what, writer[i])
+        if t.data is not None:
+            self.fail("%s is a constant", what)
+        if t.is_variable:
+            self.fail("%s is a variable tensor", what)
+        if i in inputs:
+            self.fail("%s is an input of the subgraph", what)
+        self.fail("%s is read by operator %d before it is written", what, read_by[i])
 
     def signatures(self, defs, subgraphs):
         out = {}

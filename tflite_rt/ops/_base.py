@@ -65,8 +65,8 @@ def all_positive_finite(values):
     """Whether every value (a short sequence or a numpy array) is positive and finite."""
     if len(values) <= 16:
         return all(0 < v < math.inf for v in np.asarray(values, dtype=np.float64).tolist())
-    # min and max propagate NaN, so two reductions see every non-finite value
-    return bool(np.min(values) > 0) and bool(np.isfinite(np.max(values)))
+    # minimum and maximum propagate NaN, so two reductions see every non-finite value
+    return bool(np.minimum.reduce(values) > 0) and math.isfinite(np.maximum.reduce(values))
 
 
 class ModelError(ValueError):

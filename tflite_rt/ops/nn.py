@@ -42,7 +42,7 @@ def _per_channel_differs(w):
     if not w.quantized:
         return False
     s = np.atleast_1d(np.asarray(w.scales))
-    return len(s) > 1 and bool(np.any(s != s[0]))
+    return len(s) > 1 and bool(np.minimum.reduce(s) != np.maximum.reduce(s))
 
 
 def _kind(node, x, w, bias, out, channels, axis, allow_hybrid=True):
