@@ -8,6 +8,8 @@
 3. The C plan: the tensor table with final data pointers, then each node, whose C prepare runs
    once (weight packing, multipliers).
 """
+import mmap
+
 import numpy as np
 
 from . import _core, _folding
@@ -359,6 +361,7 @@ def _allocate(model, input_shapes, num_threads, preserve_all_tensors, variables,
                               [local[i].id for i in sg.spec.outputs])
         else:
             plan.set_subgraph(sg.index, 0, [], [])
+    packed_pages = _PackedPages(model.raw, planner)
     for sg in planner.subgraphs:
         for node in sg.nodes:
             ins = [t.id if t is not None else -1 for t in list(node.inputs) + node.extra_inputs]
@@ -367,7 +370,63 @@ def _allocate(model, input_shapes, num_threads, preserve_all_tensors, variables,
                               [int(v) for v in node.ip], [float(v) for v in node.fp])
             except _core.CoreError as e:
                 raise ModelError(str(e)) from None
+            packed_pages.packed(node)
     return allocation
+
+
+# Ops whose C prepare copies a constant filter (input 1) into a layout of its own.
+_MIN_RELEASE = 16 * mmap.PAGESIZE   # smaller filters are not worth a system call
+_PACKING_OPS = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED")
+
+
+class _PackedPages:
+    """Gives back the file pages of filters the kernels have packed.
+
+    With model_path the model is a read-only file mapping, so a filter the kernels copied into
+    their own layout would otherwise sit in memory twice. Its pages are dropped from the process
+    (MADV_DONTNEED) once the last op using it is prepared, so the peak holds each filter only
+    once. Nothing is lost: a file page that is read again, by get_tensor() for instance, comes
+    back from the file. Only pages wholly inside a filter are dropped, only filters that
+    nothing but packing ops read, and only in runs of _MIN_RELEASE or more."""
+
+    def __init__(self, raw, planner):
+        self.raw = None
+        self.uses = {}   # tensor id -> packing uses not yet prepared
+        if not isinstance(raw, mmap.mmap) or not hasattr(mmap, "MADV_DONTNEED") or not len(raw):
+            return
+        self.raw = raw
+        self.base = _core.address(np.frombuffer(raw, np.uint8))
+        other_uses = set()
+        for sg in planner.subgraphs:
+            for node in sg.nodes:
+                for i, t in enumerate(node.inputs):
+                    if t is None or t.const is None:
+                        continue
+                    if node.name in _PACKING_OPS and i == 1:
+                        self.uses[t.id] = self.uses.get(t.id, 0) + 1
+                    else:
+                        other_uses.add(t.id)
+        for tid in other_uses:
+            self.uses.pop(tid, None)
+
+    def packed(self, node):
+        if self.raw is None or node.name not in _PACKING_OPS:
+            return
+        t = node.inputs[1]
+        if t is None or t.id not in self.uses:
+            return
+        self.uses[t.id] -= 1
+        if self.uses[t.id]:
+            return
+        del self.uses[t.id]
+        start = _core.address(t.const) - self.base
+        end = start + t.const.nbytes
+        if start < 0 or end > len(self.raw):
+            return   # an aligned copy, not the file's pages
+        first = -(-start // mmap.PAGESIZE) * mmap.PAGESIZE
+        last = end // mmap.PAGESIZE * mmap.PAGESIZE
+        if last - first >= _MIN_RELEASE:
+            self.raw.madvise(mmap.MADV_DONTNEED, first, last - first)
 
 
 def reset_variable(t, store):
