@@ -76,17 +76,21 @@ void tr_gemm_pack_qs8(size_t n, size_t ks, size_t kc, size_t nr, size_t kr, tr_g
     /* the column sums accumulate in the bias slots (wrapping 32-bit arithmetic, like the
      * accumulators they join), which then become bias - a_zero * sum */
     uint32_t *b = (uint32_t *)out;
+    int8_t *w = (int8_t *)(out + nr * sizeof(int32_t));
+    /* column by column, so each source row is read once, in order; the block being written
+     * stays in cache */
+    const size_t group_stride = nr * kr, tap_stride = kcp / kr * group_stride;
+    if (cols < nr) memset(w, 0, ks * tap_stride);
     for (size_t j = 0; j < nr; j++) {
       b[j] = 0;
-      for (size_t t = 0; j < cols && t < ks; t++) b[j] += qs8_row_sum(src + (n0 + j) * sn + t * st, kc, sk);
+      for (size_t t = 0; j < cols && t < ks; t++) {
+        const int8_t *row = src + (n0 + j) * sn + t * st;
+        b[j] += qs8_row_sum(row, kc, sk);
+        int8_t *dst = w + t * tap_stride + j * kr;
+        for (size_t k0 = 0; k0 < kcp; k0 += kr, dst += group_stride) qs8_copy_group(dst, row, k0, kc, kr, sk);
+      }
     }
-    int8_t *w = (int8_t *)(out + nr * sizeof(int32_t));
-    for (size_t t = 0; t < ks; t++)
-      for (size_t k0 = 0; k0 < kcp; k0 += kr)
-        for (size_t j = 0; j < nr; j++, w += kr) {
-          if (j < cols) qs8_copy_group(w, src + (n0 + j) * sn + t * st, k0, kc, kr, sk);
-          else memset(w, 0, kr);
-        }
+    w += ks * tap_stride;
     for (size_t j = 0; j < nr; j++) {
       const uint32_t bv = (j < cols && bias) ? (uint32_t)bias[n0 + j] : 0u;
       b[j] = bv - (uint32_t)a_zero * b[j];
