@@ -8,9 +8,10 @@ invoke after it are timed the same way: alternating, median of --loads rounds.
 With --load-clock cpu, load + allocate is the calling thread's CPU time instead: on a busy
 machine it moves far less than the wall clock, and both runtimes load on that thread.
 
-Memory: each runtime loads each model in a child process of its own, which records VmRSS after
-importing the runtime, then loads, allocates and invokes once: "peak" is the child's VmHWM (MiB),
-"+rss" its increase over that baseline.
+Fresh processes: each runtime also loads each model in child processes of their own (--processes,
+medians), which record VmRSS after importing the runtime, then load, allocate and invoke once:
+"fresh" is that first load + allocate of a process (where no freed memory of an earlier
+interpreter can be reused), "peak" the child's VmHWM (MiB), "+rss" its increase over the baseline.
 
     python benchmarks/side_by_side.py [MODEL.tflite ...] [--threads 1 2] [--rounds 5] [--runs 20]
     python benchmarks/side_by_side.py --zoo /tmp/zoo      # every model benchmarks/zoo.py built
@@ -103,22 +104,30 @@ def _status_kib(field):
     return 0
 
 
-def rss_child(runtime, path, threads):
-    """Runs in a fresh process: prints {"baseline", "peak"} in KiB as JSON."""
+def rss_child(runtime, path, threads, load_clock):
+    """Runs in a fresh process: prints {"baseline", "peak"} in KiB and the load time in ms of
+    this first load of the process, as JSON."""
     import importlib
 
     module = importlib.import_module(RUNTIMES[runtime])
     baseline = _status_kib("VmRSS")
-    it, _load, _first = make(module, path, threads)
-    print(json.dumps({"baseline": baseline, "peak": _status_kib("VmHWM")}))
+    it, load_ms, _first = make(module, path, threads, load_clock)
+    print(json.dumps({"baseline": baseline, "peak": _status_kib("VmHWM"), "load": load_ms}))
     del it
 
 
-def measure_rss(runtime, path, threads):
-    out = subprocess.run([sys.executable, os.path.abspath(__file__), "--rss-child", runtime, path,
-                          str(threads)], check=True, capture_output=True, text=True).stdout
-    rec = json.loads(out.strip().splitlines()[-1])
-    return rec["peak"] / 1024.0, (rec["peak"] - rec["baseline"]) / 1024.0
+def measure_fresh(runtime, path, threads, load_clock, processes):
+    """(peak MiB, RSS increase MiB, load ms) of a first load in a fresh process: medians over
+    `processes` processes."""
+    recs = []
+    for _ in range(processes):
+        out = subprocess.run([sys.executable, os.path.abspath(__file__), "--rss-child", runtime, path,
+                              str(threads), "--load-clock", load_clock],
+                             check=True, capture_output=True, text=True).stdout
+        recs.append(json.loads(out.strip().splitlines()[-1]))
+    return (statistics.median(r["peak"] for r in recs) / 1024.0,
+            statistics.median(r["peak"] - r["baseline"] for r in recs) / 1024.0,
+            statistics.median(r["load"] for r in recs))
 
 
 def geomean(values):
@@ -130,11 +139,12 @@ COLUMNS = [  # (title, width, format, key)
     ("ours ms", 8, "%8.3f", "ours.ms"), ("lrt ms", 8, "%8.3f", "litert.ms"), ("ratio", 5, "%5.2f", "ratio.ms"),
     ("ours load", 9, "%9.2f", "ours.load"), ("lrt load", 8, "%8.2f", "litert.load"), ("ratio", 5, "%5.2f", "ratio.load"),
     ("ours 1st", 8, "%8.2f", "ours.first"), ("lrt 1st", 8, "%8.2f", "litert.first"), ("ratio", 5, "%5.2f", "ratio.first"),
+    ("ours fresh", 10, "%10.2f", "ours.fresh"), ("lrt fresh", 9, "%9.2f", "litert.fresh"), ("ratio", 5, "%5.2f", "ratio.fresh"),
     ("ours peak", 9, "%9.1f", "ours.peak"), ("lrt peak", 8, "%8.1f", "litert.peak"),
     ("ours +rss", 9, "%9.1f", "ours.rss"), ("lrt +rss", 8, "%8.1f", "litert.rss"), ("ratio", 5, "%5.2f", "ratio.rss"),
 ]
 RATIOS = (("ms", "latency"), ("load", "load + allocate"), ("first", "first invoke"),
-          ("rss", "RSS increase"))
+          ("fresh", "load in a fresh process"), ("rss", "RSS increase"))
 
 
 def row_text(row):
@@ -154,7 +164,9 @@ def main():
     parser.add_argument("--rounds", type=int, default=5, help="latency rounds per runtime")
     parser.add_argument("--runs", type=int, default=20, help="invokes per latency round")
     parser.add_argument("--loads", type=int, default=5, help="load + first invoke rounds")
-    parser.add_argument("--no-rss", action="store_true", help="skip the per-process memory runs")
+    parser.add_argument("--no-rss", action="store_true", help="skip the fresh-process runs")
+    parser.add_argument("--processes", type=int, default=3,
+                        help="fresh processes per runtime, model and thread count")
     parser.add_argument("--load-clock", choices=sorted(CLOCKS), default="wall",
                         help="time load + allocate by the wall clock, or by the calling thread's "
                              "CPU time (steadier on a busy machine; both runtimes load on it)")
@@ -163,7 +175,7 @@ def main():
     args = parser.parse_args()
     if args.rss_child:
         runtime, path, threads = args.rss_child
-        return rss_child(runtime, path, int(threads))
+        return rss_child(runtime, path, int(threads), CLOCKS[args.load_clock])
 
     import importlib
 
@@ -178,7 +190,9 @@ def main():
             row = compare(modules, path, t, args.rounds, args.runs, args.loads,
                           CLOCKS[args.load_clock])
             for k in RUNTIMES:
-                row[k]["peak"], row[k]["rss"] = (None, None) if args.no_rss else measure_rss(k, path, t)
+                row[k]["peak"], row[k]["rss"], row[k]["fresh"] = (
+                    (None, None, None) if args.no_rss
+                    else measure_fresh(k, path, t, args.load_clock, args.processes))
             row["model"] = os.path.basename(path)[:32]
             row["threads"] = t
             row["ratio"] = {}

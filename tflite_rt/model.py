@@ -49,6 +49,46 @@ _SUBGRAPH_FIELDS = ("then_subgraph_index", "else_subgraph_index", "cond_subgraph
                     "update_computation_subgraph_index", "branch_subgraph_indices")
 
 
+def _quantization_all_valid(tensors):
+    """Whether every tensor's quantization passes `_Loader.quantization`, checked for all the
+    tensors of a subgraph at once: a few numpy reductions instead of a few per tensor. When it
+    says no, the tensors are checked one by one, so the error is the one that path names."""
+    float_scales, integer_scales, zero_points, lows, highs, counts = [], [], [], [], [], []
+    for t in tensors:
+        q = t.quantization
+        if q is None or q.scale is None or not len(q.scale):
+            continue
+        dtype = NUMPY_TYPES.get(t.type or 0)
+        if dtype is None:
+            return False
+        n = len(q.scale)
+        qdim = q.quantized_dimension or 0
+        if qdim < 0 or (q.zero_point is not None and len(q.zero_point) != n):
+            return False
+        if n > 1 and (t.shape is None or qdim >= len(t.shape) or t.shape[qdim] != n):
+            return False
+        (integer_scales if dtype.kind in "iu" else float_scales).append(q.scale)
+        if q.zero_point is not None:
+            lo, hi = _ZERO_POINT_RANGE[t.type or 0]
+            zero_points.append(q.zero_point)
+            lows.append(lo)
+            highs.append(hi)
+            counts.append(n)
+    # minimum and maximum propagate NaN, so these see every non-finite scale
+    for parts, least in ((float_scales, 0.0), (integer_scales, _TINY_F32)):
+        if parts:
+            scales = np.concatenate(parts)
+            if not (float(np.minimum.reduce(scales)) >= least
+                    and math.isfinite(float(np.maximum.reduce(scales)))):
+                return False
+    if zero_points:
+        values = np.concatenate(zero_points).astype(np.int64)
+        if (np.any(values < np.repeat(np.array(lows, np.int64), counts))
+                or np.any(values > np.repeat(np.array(highs, np.int64), counts))):
+            return False
+    return True
+
+
 class _Where:
     """Names a tensor in a message, formatted only when a check fails."""
 
@@ -205,7 +245,10 @@ class _Loader:
         return code, oc.custom_code, int(oc.version or 1)
 
     def subgraph(self, index, sg, buffers, opcodes, num_subgraphs):
-        tensors = [self.tensor(index, i, t, buffers) for i, t in enumerate(sg.tensors or [])]
+        raw_tensors = sg.tensors or []
+        quantization_ok = _quantization_all_valid(raw_tensors)
+        tensors = [self.tensor(index, i, t, buffers, quantization_ok)
+                   for i, t in enumerate(raw_tensors)]
         where = "subgraph %d" % index
 
         def check_ids(ids, what, allow_absent=False):
@@ -241,7 +284,7 @@ class _Loader:
                 options=options, options_type=options_type, custom_options=o.custom_options))
         return SubgraphSpec(index, sg.name or "", tensors, inputs, outputs, operators)
 
-    def tensor(self, sg, index, t, buffers):
+    def tensor(self, sg, index, t, buffers, quantization_ok=False):
         # Plain Python ints and floats here: a numpy reduction per tensor costs more than the rest
         # of the checks together.
         where = _Where(sg, index, t.name)
@@ -281,7 +324,13 @@ class _Loader:
         qdim = 0
         q = t.quantization
         if q is not None and q.scale is not None and len(q.scale):
-            scales, zero_points, qdim = self.quantization(where, q, type_code, shape)
+            if quantization_ok:
+                scales = np.array(q.scale, dtype=np.float32)
+                zero_points = (np.array(q.zero_point, dtype=np.int64) if q.zero_point is not None
+                               else np.zeros(len(scales), np.int64))
+                qdim = int(q.quantized_dimension or 0)
+            else:
+                scales, zero_points, qdim = self.quantization(where, q, type_code, shape)
         return TensorSpec(index=index, name=t.name or "", type=type_code, shape=shape,
                           shape_signature=signature, buffer=buffer, data=data, scales=scales,
                           zero_points=zero_points, quantized_dimension=qdim,
