@@ -310,14 +310,19 @@ cdef class _Reader:
         return out
 
 
-def read(buf, root_type, *, tables, unions, enums, table_class, error, int max_depth,
-         int64_t max_tables):
-    """Decodes the whole FlatBuffer `buf` from its root table of type `root_type`."""
+def use_schema(tables, unions, enums, table_class):
+    """Compiles the schema's tables (as `_schema` lists them) for `read`, which decodes into
+    instances of `table_class`. Done once, when `_flatbuffer` is imported."""
     global _compiled
+    _compiled = _compile(tables, unions, enums, table_class)
+
+
+def read(buf, root_type, *, error, int max_depth, int64_t max_tables):
+    """Decodes the whole FlatBuffer `buf` from its root table of type `root_type`."""
     cdef const uint8_t[::1] mv
     cdef _Reader r = _Reader()
-    if _compiled is None or _compiled.table_class is not table_class:
-        _compiled = _compile(tables, unions, enums, table_class)
+    if _compiled is None:
+        raise RuntimeError("_fbreader.use_schema() must be called before read()")
     view = memoryview(buf).cast("B") if not isinstance(buf, memoryview) else buf.cast("B")
     r.view = view
     r.size = len(view)

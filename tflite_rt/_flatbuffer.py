@@ -67,9 +67,11 @@ def scalar_type(type_name):
 
 def read(buf, root=None):
     """Decodes a whole FlatBuffer into `Table`s. Raises FlatBufferError on malformed input."""
-    return _fbreader.read(buf, root or _schema.ROOT_TYPE, tables=_schema.TABLES,
-                          unions=_schema.UNIONS, enums=_schema.ENUMS, table_class=Table,
-                          error=FlatBufferError, max_depth=_MAX_DEPTH, max_tables=_MAX_TABLES)
+    return _fbreader.read(buf, root or _schema.ROOT_TYPE, error=FlatBufferError,
+                          max_depth=_MAX_DEPTH, max_tables=_MAX_TABLES)
+
+
+_fbreader.use_schema(_schema.TABLES, _schema.UNIONS, _schema.ENUMS, Table)
 
 
 def has_identifier(buf, identifier=None):
