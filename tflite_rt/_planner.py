@@ -371,6 +371,11 @@ def _allocate(model, input_shapes, num_threads, preserve_all_tensors, variables,
             except _core.CoreError as e:
                 raise ModelError(str(e)) from None
             packed_pages.packed(node)
+    # Nodes point back at the planner only while planning: without that cycle a dropped
+    # interpreter, and the model under it, is freed at once instead of by the cyclic collector.
+    for sg in planner.subgraphs:
+        for node in sg.nodes:
+            node.planner = None
     return allocation
 
 
