@@ -64,7 +64,10 @@ def element_count(shape):
 def all_positive_finite(values):
     """Whether every value (a short sequence or a numpy array) is positive and finite."""
     if len(values) <= 16:
-        return all(0 < v < math.inf for v in np.asarray(values, dtype=np.float64).tolist())
+        for v in (values.tolist() if isinstance(values, np.ndarray) else values):
+            if not 0 < v < math.inf:
+                return False
+        return True
     # minimum and maximum propagate NaN, so two reductions see every non-finite value
     return bool(np.minimum.reduce(values) > 0) and math.isfinite(np.maximum.reduce(values))
 
@@ -245,13 +248,15 @@ class Node:
 
     # -- outputs ---------------------------------------------------------------------------
     def set_output_shape(self, i, shape):
-        shape = tuple(int(d) for d in shape)
+        shape = tuple(map(int, shape))
         if len(shape) > MAX_RANK:
             self.fail("output %d would have rank %d; at most %d is supported", i, len(shape), MAX_RANK)
+        count = 1
         for d in shape:
             if not 0 <= d < 1 << 31:
                 self.fail("output %d would have dimension %d (must be in [0, 2**31))", i, d)
-        if element_count(shape) * max(self.outputs[i].dtype.itemsize, 1) > 2 ** 40:
+            count *= d
+        if count * max(self.outputs[i].dtype.itemsize, 1) > 2 ** 40:
             self.fail("output %d of shape %s is too large", i, list(shape))
         self.outputs[i].shape = shape
 
