@@ -88,6 +88,8 @@ class BuildWithIsaKernels(build_ext):
                 return False
 
     def build_extension(self, ext):
+        if ext.name != "tflite_rt._core":
+            return super().build_extension(ext)
         objects, macros = [], []
         for isa, (applies, flags, macro) in ISA_FLAGS.items():
             sources = isa_sources(isa)
@@ -112,4 +114,15 @@ core = Extension(
     define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
 )
 
-setup(ext_modules=cythonize([core], language_level=3), cmdclass={"build_ext": BuildWithIsaKernels})
+# The FlatBuffer reader stands alone: no C core, so it rebuilds on its own.
+reader = Extension(
+    "tflite_rt._fbreader",
+    sources=["tflite_rt/_fbreader.pyx"],
+    include_dirs=[np.get_include()],
+    extra_compile_args=base_args(),
+    extra_link_args=link_args(),
+    define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
+)
+
+setup(ext_modules=cythonize([core, reader], language_level=3),
+      cmdclass={"build_ext": BuildWithIsaKernels})

@@ -4,6 +4,7 @@ alive (`_keep`), and `invoke()` runs with the GIL released."""
 import numpy as np
 
 cimport numpy as cnp
+from cpython.mem cimport PyMem_Free, PyMem_Malloc
 from libc.stdint cimport int32_t, int64_t, uintptr_t
 
 from tflite_rt cimport _capi
@@ -13,6 +14,46 @@ cnp.import_array()
 
 class CoreError(RuntimeError):
     """The C core refused a plan or failed while running it."""
+
+
+cdef enum:
+    _MAX_DIMS = 16   # more than TR_MAX_DIMS: C sees the true rank of anything it must refuse
+
+
+cdef class _Int32s:
+    """A sequence of ints as a C array (never NULL), converted without numpy: plans are built
+    from many short lists, where numpy's conversions cost more than the C calls they feed."""
+    cdef int32_t *data
+    cdef int32_t n
+
+    def __cinit__(self, values):
+        cdef Py_ssize_t i
+        self.n = <int32_t>len(values)
+        self.data = <int32_t *>PyMem_Malloc((self.n + 1) * sizeof(int32_t))
+        if self.data is NULL:
+            raise MemoryError()
+        for i in range(self.n):
+            self.data[i] = values[i]
+
+    def __dealloc__(self):
+        PyMem_Free(self.data)
+
+
+cdef class _Floats:
+    cdef float *data
+    cdef int32_t n
+
+    def __cinit__(self, values):
+        cdef Py_ssize_t i
+        self.n = <int32_t>len(values)
+        self.data = <float *>PyMem_Malloc((self.n + 1) * sizeof(float))
+        if self.data is NULL:
+            raise MemoryError()
+        for i in range(self.n):
+            self.data[i] = <float>values[i]
+
+    def __dealloc__(self):
+        PyMem_Free(self.data)
 
 
 cdef class Plan:
@@ -38,12 +79,16 @@ cdef class Plan:
     def set_tensor(self, int tensor_id, int type_code, shape, uintptr_t data, int64_t nbytes,
                    float scale=0.0, int zero_point=0, scales=None, zero_points=None,
                    int quant_axis=0):
-        cdef cnp.ndarray[int32_t, ndim=1] dims = np.ascontiguousarray(shape, dtype=np.int32).reshape(-1)
+        cdef int32_t dims[_MAX_DIMS]
+        cdef Py_ssize_t ndim = len(shape), i
         cdef cnp.ndarray[float, ndim=1] sc
         cdef cnp.ndarray[int64_t, ndim=1] zp
         cdef const float *scales_ptr = NULL
         cdef const int64_t *zps_ptr = NULL
         cdef int nquant = 0
+        # a rank past _MAX_DIMS reaches C unread, which refuses it with its own message
+        for i in range(min(ndim, _MAX_DIMS)):
+            dims[i] = shape[i]
         if scales is not None and len(scales):
             sc = np.ascontiguousarray(scales, dtype=np.float32)
             zp = np.ascontiguousarray(zero_points, dtype=np.int64)
@@ -54,10 +99,9 @@ cdef class Plan:
             scales_ptr = &sc[0]
             zps_ptr = &zp[0]
             nquant = sc.shape[0]
-        cdef const int32_t *dims_ptr = &dims[0] if dims.shape[0] else NULL
-        if _capi.tr_plan_set_tensor(self._plan, tensor_id, type_code, dims.shape[0], dims_ptr,
-                                    <void *>data, nbytes, scale, zero_point, nquant, quant_axis,
-                                    scales_ptr, zps_ptr) != _capi.TR_OK:
+        if _capi.tr_plan_set_tensor(self._plan, tensor_id, type_code, <int32_t>ndim,
+                                    dims if ndim else NULL, <void *>data, nbytes, scale, zero_point,
+                                    nquant, quant_axis, scales_ptr, zps_ptr) != _capi.TR_OK:
             self._raise()
 
     def keep(self, obj):
@@ -65,20 +109,16 @@ cdef class Plan:
         self._keep.append(obj)
 
     def set_subgraph(self, int subgraph, int num_nodes, inputs, outputs):
-        cdef cnp.ndarray[int32_t, ndim=1] ins = np.ascontiguousarray(list(inputs) + [0], dtype=np.int32)
-        cdef cnp.ndarray[int32_t, ndim=1] outs = np.ascontiguousarray(list(outputs) + [0], dtype=np.int32)
-        if _capi.tr_plan_set_subgraph(self._plan, subgraph, num_nodes, len(inputs), &ins[0],
-                                      len(outputs), &outs[0]) != _capi.TR_OK:
+        cdef _Int32s ins = _Int32s(inputs), outs = _Int32s(outputs)
+        if _capi.tr_plan_set_subgraph(self._plan, subgraph, num_nodes, ins.n, ins.data, outs.n,
+                                      outs.data) != _capi.TR_OK:
             self._raise()
 
     def add_node(self, int subgraph, int builtin_code, inputs, outputs, ip, fp):
-        cdef cnp.ndarray[int32_t, ndim=1] ins = np.ascontiguousarray(list(inputs) + [0], dtype=np.int32)
-        cdef cnp.ndarray[int32_t, ndim=1] outs = np.ascontiguousarray(list(outputs) + [0], dtype=np.int32)
-        cdef cnp.ndarray[int32_t, ndim=1] ipa = np.ascontiguousarray(list(ip) + [0], dtype=np.int32)
-        cdef cnp.ndarray[float, ndim=1] fpa = np.ascontiguousarray(list(fp) + [0], dtype=np.float32)
-        if _capi.tr_plan_add_node(self._plan, subgraph, builtin_code, len(inputs), &ins[0],
-                                  len(outputs), &outs[0], len(ip), &ipa[0], len(fp),
-                                  &fpa[0]) != _capi.TR_OK:
+        cdef _Int32s ins = _Int32s(inputs), outs = _Int32s(outputs), ipa = _Int32s(ip)
+        cdef _Floats fpa = _Floats(fp)
+        if _capi.tr_plan_add_node(self._plan, subgraph, builtin_code, ins.n, ins.data, outs.n,
+                                  outs.data, ipa.n, ipa.data, fpa.n, fpa.data) != _capi.TR_OK:
             self._raise()
 
     def invoke(self, int subgraph=0):
@@ -95,6 +135,11 @@ cdef class Plan:
         """(total ns, runs) per node since profiling was last enabled."""
         return [(_capi.tr_plan_node_time_ns(self._plan, subgraph, i),
                  _capi.tr_plan_node_count(self._plan, subgraph, i)) for i in range(num_nodes)]
+
+
+def address(cnp.ndarray array):
+    """Where an array's data starts (what `array.ctypes.data` says, for a fraction of its cost)."""
+    return <uintptr_t>cnp.PyArray_DATA(array)
 
 
 def builtin_supported(int code):

@@ -5,13 +5,12 @@ the buffer's bounds before it is read, recursion is limited, a table may be refe
 once (so a small file whose tables point at each other cannot expand into an exponential tree,
 nor a cycle into an endless one), and the total work is bounded by the buffer's size and by a
 million tables, as in TFLite's own verifier. Any inconsistency raises `FlatBufferError`. Vectors of scalars come back as
-read-only numpy views into the buffer, so weights are never copied.
+read-only numpy views into the buffer, so weights are never copied. The walk itself is compiled
+(`_fbreader.pyx`); this module holds the `Table` type, its limits and the writer.
 """
-import struct
-
 import numpy as np
 
-from . import _schema
+from . import _fbreader, _schema
 
 _SCALARS = {
     # name: (struct format, numpy dtype, size)
@@ -66,122 +65,13 @@ def scalar_type(type_name):
     return enum[0] if enum else None
 
 
-class _Reader:
-    def __init__(self, buf):
-        self.buf = memoryview(buf).cast("B") if not isinstance(buf, memoryview) else buf.cast("B")
-        self.size = len(self.buf)
-        self.budget = 4 * self.size + 4096
-        self.tables = 0
-        self.seen = set()
-
-    def fail(self, msg, *args):
-        raise FlatBufferError("malformed model: " + (msg % args if args else msg))
-
-    def spend(self, units):
-        self.budget -= units
-        if self.budget < 0:
-            self.fail("its tables reference each other far more than its size allows")
-
-    def check(self, pos, size, what):
-        if pos < 0 or size < 0 or pos + size > self.size:
-            self.fail("%s at offset %d (+%d bytes) lies outside the %d-byte buffer", what, pos, size, self.size)
-
-    def scalar(self, fmt, size, pos, what):
-        self.check(pos, size, what)
-        return struct.unpack_from(fmt, self.buf, pos)[0]
-
-    def uoffset(self, pos, what):
-        return pos + self.scalar("<I", 4, pos, what)
-
-    def table(self, type_name, pos, depth):
-        if depth > _MAX_DEPTH:
-            self.fail("tables nested deeper than %d", _MAX_DEPTH)
-        self.spend(8)
-        self.tables += 1
-        if self.tables > _MAX_TABLES:
-            self.fail("it holds more than %d tables", _MAX_TABLES)
-        if pos in self.seen:
-            # Writers never share tables; a shared one would let a small file decode into an
-            # exponentially larger tree (and a cycle into an endless one).
-            self.fail("the %s at offset %d is referenced more than once", type_name, pos)
-        self.seen.add(pos)
-        vtable = pos - self.scalar("<i", 4, pos, type_name + " vtable offset")
-        vt_len = self.scalar("<H", 2, vtable, type_name + " vtable")
-        obj_len = self.scalar("<H", 2, vtable + 2, type_name + " vtable")
-        if vt_len < 4 or vt_len % 2:
-            self.fail("%s vtable has invalid length %d", type_name, vt_len)
-        self.check(vtable, vt_len, type_name + " vtable")
-        self.check(pos, max(obj_len, 4), type_name)
-        out = Table.__new__(Table)
-        out._type = type_name
-        for slot, (name, ftype, default, _dep) in enumerate(_schema.TABLES[type_name]):
-            voff = 4 + 2 * slot
-            field_off = struct.unpack_from("<H", self.buf, vtable + voff)[0] if voff < vt_len else 0
-            if field_off == 0:
-                value = default
-            else:
-                if field_off >= obj_len:
-                    self.fail("%s.%s lies outside its table", type_name, name)
-                value = self.field(ftype, pos + field_off, name, out, depth)
-            setattr(out, name, value)
-        return out
-
-    def field(self, ftype, pos, name, owner, depth):
-        scalar = scalar_type(ftype)
-        if scalar:
-            fmt, _dt, size = _SCALARS[scalar]
-            return self.scalar(fmt, size, pos, name)
-        target = self.uoffset(pos, name)
-        if ftype == "string":
-            return self.string(target, name)
-        if ftype.startswith("["):
-            return self.vector(ftype[1:-1], target, name, depth)
-        if ftype.startswith("union:"):
-            members = _schema.UNIONS[ftype[6:]]
-            code = getattr(owner, name + "_type", 0)
-            if not 0 < code < len(members):
-                return None  # an unknown union member is ignored, as TFLite does
-            return self.table(members[code], target, depth + 1)
-        return self.table(ftype, target, depth + 1)
-
-    def string(self, pos, name):
-        length = self.scalar("<I", 4, pos, name)
-        self.check(pos + 4, length, name)
-        self.spend(1 + length // 64)
-        return bytes(self.buf[pos + 4:pos + 4 + length]).decode("utf-8", "replace")
-
-    def vector(self, elem, pos, name, depth):
-        length = self.scalar("<I", 4, pos, name + " length")
-        start = pos + 4
-        scalar = scalar_type(elem)
-        if scalar:
-            _fmt, dtype, size = _SCALARS[scalar]
-            self.check(start, length * size, name)
-            self.spend(1)
-            arr = np.frombuffer(self.buf, dtype=np.dtype(dtype).newbyteorder("<"), count=length, offset=start)
-            return arr
-        self.check(start, 4 * length, name)
-        self.spend(length)
-        out = []
-        for i in range(length):
-            target = self.uoffset(start + 4 * i, name)
-            if elem == "string":
-                out.append(self.string(target, name))
-            else:
-                out.append(self.table(elem, target, depth + 1))
-        return out
-
-
 def read(buf, root=None):
     """Decodes a whole FlatBuffer into `Table`s. Raises FlatBufferError on malformed input."""
-    root = root or _schema.ROOT_TYPE
-    reader = _Reader(buf)
-    if reader.size < 8:
-        reader.fail("%d bytes is too short for a model", reader.size)
-    try:
-        return reader.table(root, reader.uoffset(0, "root table"), 0)
-    except RecursionError:
-        reader.fail("tables nested too deeply")
+    return _fbreader.read(buf, root or _schema.ROOT_TYPE, error=FlatBufferError,
+                          max_depth=_MAX_DEPTH, max_tables=_MAX_TABLES)
+
+
+_fbreader.use_schema(_schema.TABLES, _schema.UNIONS, _schema.ENUMS, Table)
 
 
 def has_identifier(buf, identifier=None):

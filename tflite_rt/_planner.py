@@ -8,15 +8,19 @@
 3. The C plan: the tensor table with final data pointers, then each node, whose C prepare runs
    once (weight packing, multipliers).
 """
+import mmap
+
 import numpy as np
 
 from . import _core, _folding
 from . import ops as _ops
 from .builder import encode_strings
+from .model import paused_gc
 from .ops._base import NUMPY_TYPES, ModelError, Node, TensorInfo
 
 ALIGNMENT = 64
 STRING = 5
+_LITTLE_ENDIAN = {code: dtype.newbyteorder("<") for code, dtype in NUMPY_TYPES.items()}
 
 
 def _aligned_empty(nbytes):
@@ -32,13 +36,13 @@ def _const_value(spec):
         return None
     if spec.type == STRING:
         return np.asarray(spec.data)
-    dtype = NUMPY_TYPES[spec.type]
+    dtype = _LITTLE_ENDIAN[spec.type]
     data = spec.data
-    if data.ctypes.data % max(dtype.itemsize, 16 if len(data) >= 16 else 1):
+    if _core.address(data) % max(dtype.itemsize, 16 if len(data) >= 16 else 1):
         copy = _aligned_empty(len(data))
         copy[:] = data
         data = copy
-    values = data.view(dtype.newbyteorder("<"))
+    values = data.view(dtype)
     # a sparse constant holds only its kept values, in storage order (see ops/quant.py DENSIFY)
     return values if spec.sparsity is not None else values.reshape(spec.shape)
 
@@ -220,19 +224,25 @@ def greedy_offsets(items):
     """items: [(id, nbytes, first, last)] -> ({id: offset}, arena size).
 
     Largest first; each tensor goes at the lowest aligned offset that does not overlap, in
-    memory, any already placed tensor whose lifetime overlaps its own."""
-    placed = []
+    memory, any already placed tensor whose lifetime overlaps its own. Placed tensors are
+    indexed by the steps they are alive at, so each tensor meets only its contemporaries."""
     offsets = {}
     total = 0
+    alive = {}   # step -> [(offset, end)] of the placed tensors alive then
     for tid, size, first, last in sorted(items, key=lambda x: (-x[1], x[2], x[0])):
         size_aligned = (size + ALIGNMENT - 1) // ALIGNMENT * ALIGNMENT or ALIGNMENT
-        busy = sorted((off, off + sz) for off, sz, f, l in placed if not (l < first or f > last))
+        steps = range(first, last + 1)
+        busy = set()
+        for step in steps:
+            busy.update(alive.get(step, ()))
         offset = 0
-        for lo, hi in busy:
+        for lo, hi in sorted(busy):
             if offset + size_aligned <= lo:
                 break
             offset = max(offset, hi)
-        placed.append((offset, size_aligned, first, last))
+        placed = (offset, offset + size_aligned)
+        for step in steps:
+            alive.setdefault(step, []).append(placed)
         offsets[tid] = offset
         total = max(total, offset + size_aligned)
     return offsets, total
@@ -276,6 +286,12 @@ class Allocation:
 
 
 def allocate(model, input_shapes, num_threads, preserve_all_tensors, variables, entry_subgraphs):
+    with paused_gc():
+        return _allocate(model, input_shapes, num_threads, preserve_all_tensors, variables,
+                         entry_subgraphs)
+
+
+def _allocate(model, input_shapes, num_threads, preserve_all_tensors, variables, entry_subgraphs):
     planner = Planner(model, input_shapes, num_threads, preserve_all_tensors, variables)
     for index in entry_subgraphs:
         planner.plan_entry(index)
@@ -302,7 +318,7 @@ def allocate(model, input_shapes, num_threads, preserve_all_tensors, variables, 
     plan = _core.Plan(len(planner.tensors), len(model.subgraphs), num_threads)
     plan.keep(arena)
     allocation = Allocation(planner, plan, arena, {}, naive)
-    string_roots = _string_roots(planner)
+    string_roots = allocation.string_roots
     for t in planner.tensors:
         size = nbytes_of(t)
         if t.id in string_roots:
@@ -334,7 +350,7 @@ def allocate(model, input_shapes, num_threads, preserve_all_tensors, variables, 
         if t.sparsity is not None and t.const is not None:
             # in C a sparse constant is the 1-D vector of its stored values
             shape, size = t.const.shape, view.nbytes
-        plan.set_tensor(t.id, t.type, shape, view.ctypes.data if size else arena.ctypes.data, size,
+        plan.set_tensor(t.id, t.type, shape, _core.address(view if size else arena), size,
                         t.scale, t.zero_point, scales, zps, t.quantized_dimension or 0)
     # Every subgraph is declared before any node is prepared: control-flow nodes check the
     # signatures of the subgraphs they call.
@@ -345,6 +361,7 @@ def allocate(model, input_shapes, num_threads, preserve_all_tensors, variables, 
                               [local[i].id for i in sg.spec.outputs])
         else:
             plan.set_subgraph(sg.index, 0, [], [])
+    packed_pages = _PackedPages(model.raw, planner)
     for sg in planner.subgraphs:
         for node in sg.nodes:
             ins = [t.id if t is not None else -1 for t in list(node.inputs) + node.extra_inputs]
@@ -353,7 +370,68 @@ def allocate(model, input_shapes, num_threads, preserve_all_tensors, variables, 
                               [int(v) for v in node.ip], [float(v) for v in node.fp])
             except _core.CoreError as e:
                 raise ModelError(str(e)) from None
+            packed_pages.packed(node)
+    # Nodes point back at the planner only while planning: without that cycle a dropped
+    # interpreter, and the model under it, is freed at once instead of by the cyclic collector.
+    for sg in planner.subgraphs:
+        for node in sg.nodes:
+            node.planner = None
     return allocation
+
+
+# Ops whose C prepare copies a constant filter (input 1) into a layout of its own.
+_MIN_RELEASE = 16 * mmap.PAGESIZE   # smaller filters are not worth a system call
+_PACKING_OPS = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED")
+
+
+class _PackedPages:
+    """Gives back the file pages of filters the kernels have packed.
+
+    With model_path the model is a read-only file mapping, so a filter the kernels copied into
+    their own layout would otherwise sit in memory twice. Its pages are dropped from the process
+    (MADV_DONTNEED) once the last op using it is prepared, so the peak holds each filter only
+    once. Nothing is lost: a file page that is read again, by get_tensor() for instance, comes
+    back from the file. Only pages wholly inside a filter are dropped, only filters that
+    nothing but packing ops read, and only in runs of _MIN_RELEASE or more."""
+
+    def __init__(self, raw, planner):
+        self.raw = None
+        self.uses = {}   # tensor id -> packing uses not yet prepared
+        if not isinstance(raw, mmap.mmap) or not hasattr(mmap, "MADV_DONTNEED") or not len(raw):
+            return
+        self.raw = raw
+        self.base = _core.address(np.frombuffer(raw, np.uint8))
+        other_uses = set()
+        for sg in planner.subgraphs:
+            for node in sg.nodes:
+                for i, t in enumerate(node.inputs):
+                    if t is None or t.const is None:
+                        continue
+                    if node.name in _PACKING_OPS and i == 1:
+                        self.uses[t.id] = self.uses.get(t.id, 0) + 1
+                    else:
+                        other_uses.add(t.id)
+        for tid in other_uses:
+            self.uses.pop(tid, None)
+
+    def packed(self, node):
+        if self.raw is None or node.name not in _PACKING_OPS:
+            return
+        t = node.inputs[1]
+        if t is None or t.id not in self.uses:
+            return
+        self.uses[t.id] -= 1
+        if self.uses[t.id]:
+            return
+        del self.uses[t.id]
+        start = _core.address(t.const) - self.base
+        end = start + t.const.nbytes
+        if start < 0 or end > len(self.raw):
+            return   # an aligned copy, not the file's pages
+        first = -(-start // mmap.PAGESIZE) * mmap.PAGESIZE
+        last = end // mmap.PAGESIZE * mmap.PAGESIZE
+        if last - first >= _MIN_RELEASE:
+            self.raw.madvise(mmap.MADV_DONTNEED, first, last - first)
 
 
 def reset_variable(t, store):

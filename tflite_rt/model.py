@@ -18,6 +18,10 @@ Each refusal is a `ModelError` (a ValueError) naming the subgraph, operator or t
 checks (axes, strides, counts, dtypes) belong to each op's prepare (tflite_rt/ops/). Weights
 stay views into the original bytes or the memory-mapped file.
 """
+import contextlib
+import functools
+import gc
+import math
 import mmap
 import os
 
@@ -31,6 +35,13 @@ _STRING = 5
 _MAX_ELEMENTS = 1 << 40
 MAX_CALL_DEPTH = 32   # subgraphs calling subgraphs: each level is a nested call in the executor
 _INT32 = (-(1 << 31), (1 << 31) - 1)
+_TINY_F32 = float(np.finfo(np.float32).tiny)
+_FEW = 16   # up to this many scales or zero points, Python checks them faster than numpy
+# type code -> the zero points its tensors may have
+_ZERO_POINT_RANGE = {
+    code: ((max(_INT32[0], int(np.iinfo(dt).min)), min(_INT32[1], int(np.iinfo(dt).max)))
+           if dt.kind in "iu" else _INT32)
+    for code, dt in NUMPY_TYPES.items()}
 # options fields that name subgraphs (a list field names several)
 _SUBGRAPH_FIELDS = ("then_subgraph_index", "else_subgraph_index", "cond_subgraph_index",
                     "body_subgraph_index", "init_subgraph_index", "subgraph", "subgraph_index",
@@ -38,23 +49,98 @@ _SUBGRAPH_FIELDS = ("then_subgraph_index", "else_subgraph_index", "cond_subgraph
                     "update_computation_subgraph_index", "branch_subgraph_indices")
 
 
+def _quantization_all_valid(tensors):
+    """Whether every tensor's quantization passes `_Loader.quantization`, checked for all the
+    tensors of a subgraph at once: a few numpy reductions instead of a few per tensor. When it
+    says no, the tensors are checked one by one, so the error is the one that path names."""
+    float_scales, integer_scales, zero_points, lows, highs, counts = [], [], [], [], [], []
+    for t in tensors:
+        q = t.quantization
+        if q is None or q.scale is None or not len(q.scale):
+            continue
+        dtype = NUMPY_TYPES.get(t.type or 0)
+        if dtype is None:
+            return False
+        n = len(q.scale)
+        qdim = q.quantized_dimension or 0
+        if qdim < 0 or (q.zero_point is not None and len(q.zero_point) != n):
+            return False
+        if n > 1 and (t.shape is None or qdim >= len(t.shape) or t.shape[qdim] != n):
+            return False
+        (integer_scales if dtype.kind in "iu" else float_scales).append(q.scale)
+        if q.zero_point is not None:
+            lo, hi = _ZERO_POINT_RANGE[t.type or 0]
+            zero_points.append(q.zero_point)
+            lows.append(lo)
+            highs.append(hi)
+            counts.append(n)
+    # minimum and maximum propagate NaN, so these see every non-finite scale
+    for parts, least in ((float_scales, 0.0), (integer_scales, _TINY_F32)):
+        if parts:
+            scales = np.concatenate(parts)
+            if not (float(np.minimum.reduce(scales)) >= least
+                    and math.isfinite(float(np.maximum.reduce(scales)))):
+                return False
+    if zero_points:
+        values = np.concatenate(zero_points).astype(np.int64)
+        if (np.any(values < np.repeat(np.array(lows, np.int64), counts))
+                or np.any(values > np.repeat(np.array(highs, np.int64), counts))):
+            return False
+    return True
+
+
+class _Where:
+    """Names a tensor in a message, formatted only when a check fails."""
+
+    __slots__ = ("sg", "index", "name")
+
+    def __init__(self, sg, index, name):
+        self.sg, self.index, self.name = sg, index, name
+
+    def __str__(self):
+        return "subgraph %d, tensor %d (%r)" % (self.sg, self.index, self.name)
+
+
+@functools.lru_cache(maxsize=None)
+def _expected_options(code):
+    """The name of the options table builtin `code` takes, or None if it takes none."""
+    expected = options_table_for(BUILTIN_NAMES[code])
+    return expected[1] if expected is not None else None
+
+
+@functools.lru_cache(maxsize=None)
+def _float_fields(table):
+    """[(field name, is a vector)] of an options table's floating-point fields."""
+    return [(name, ftype == "[float]") for name, ftype, _default, _dep in _schema.TABLES[table]
+            if ftype in ("float", "double", "[float]")]
+
+
 class TensorSpec:
     __slots__ = ("index", "name", "type", "shape", "shape_signature", "buffer", "data", "scales",
                  "zero_points", "quantized_dimension", "is_variable", "sparsity", "has_rank",
                  "quantization")
 
-    def __init__(self, **kw):
-        for name in self.__slots__:
-            setattr(self, name, kw.get(name))
+    def __init__(self, index=None, name=None, type=None, shape=None, shape_signature=None,
+                 buffer=None, data=None, scales=None, zero_points=None, quantized_dimension=None,
+                 is_variable=None, sparsity=None, has_rank=None, quantization=None):
+        self.index, self.name, self.type, self.shape = index, name, type, shape
+        self.shape_signature, self.buffer, self.data = shape_signature, buffer, data
+        self.scales, self.zero_points, self.quantized_dimension = scales, zero_points, quantized_dimension
+        self.is_variable, self.sparsity, self.has_rank = is_variable, sparsity, has_rank
+        self.quantization = quantization
 
 
 class OperatorSpec:
     __slots__ = ("index", "opcode_index", "code", "op_name", "custom_code", "version", "inputs",
                  "outputs", "intermediates", "options", "options_type", "custom_options")
 
-    def __init__(self, **kw):
-        for name in self.__slots__:
-            setattr(self, name, kw.get(name))
+    def __init__(self, index=None, opcode_index=None, code=None, op_name=None, custom_code=None,
+                 version=None, inputs=None, outputs=None, intermediates=None, options=None,
+                 options_type=None, custom_options=None):
+        self.index, self.opcode_index, self.code, self.op_name = index, opcode_index, code, op_name
+        self.custom_code, self.version = custom_code, version
+        self.inputs, self.outputs, self.intermediates = inputs, outputs, intermediates
+        self.options, self.options_type, self.custom_options = options, options_type, custom_options
 
 
 class SubgraphSpec:
@@ -90,9 +176,24 @@ def read_model_file(path):
         raise ValueError("Could not open '%s': %s" % (path, e.strerror or e)) from None
 
 
+@contextlib.contextmanager
+def paused_gc():
+    """Loading makes thousands of objects and no cycles: the cyclic collector, which would run
+    many times over them (and over everything else the process holds), waits until the end."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
 def load(raw):
     """Reads and checks a model (bytes or mmap); raises a ValueError naming what is wrong."""
-    return _Loader(raw, _flatbuffer.read(raw)).model()
+    with paused_gc():
+        return _Loader(raw, _flatbuffer.read(raw)).model()
 
 
 class _Loader:
@@ -144,15 +245,21 @@ class _Loader:
         return code, oc.custom_code, int(oc.version or 1)
 
     def subgraph(self, index, sg, buffers, opcodes, num_subgraphs):
-        tensors = [self.tensor(index, i, t, buffers) for i, t in enumerate(sg.tensors or [])]
+        raw_tensors = sg.tensors or []
+        quantization_ok = _quantization_all_valid(raw_tensors)
+        tensors = [self.tensor(index, i, t, buffers, quantization_ok)
+                   for i, t in enumerate(raw_tensors)]
         where = "subgraph %d" % index
 
         def check_ids(ids, what, allow_absent=False):
-            ids = [] if ids is None else [int(i) for i in ids]
-            for i in ids:
-                if not (0 <= i < len(tensors) or (allow_absent and i == -1)):
-                    self.fail("%s: %s refers to tensor %d, but there are %d tensors",
-                              where, what, i, len(tensors))
+            if ids is None:
+                return []
+            ids = ids.tolist() if isinstance(ids, np.ndarray) else [int(i) for i in ids]
+            if ids and (min(ids) < (-1 if allow_absent else 0) or max(ids) >= len(tensors)):
+                for i in ids:
+                    if not (0 <= i < len(tensors) or (allow_absent and i == -1)):
+                        self.fail("%s: %s refers to tensor %d, but there are %d tensors",
+                                  where, what, i, len(tensors))
             return ids
 
         inputs = check_ids(sg.inputs, "an input")
@@ -177,83 +284,113 @@ class _Loader:
                 options=options, options_type=options_type, custom_options=o.custom_options))
         return SubgraphSpec(index, sg.name or "", tensors, inputs, outputs, operators)
 
-    def tensor(self, sg, index, t, buffers):
-        where = "subgraph %d, tensor %d (%r)" % (sg, index, t.name)
+    def tensor(self, sg, index, t, buffers, quantization_ok=False):
+        # Plain Python ints and floats here: a numpy reduction per tensor costs more than the rest
+        # of the checks together.
+        where = _Where(sg, index, t.name)
         type_code = int(t.type or 0)
         if type_code not in NUMPY_TYPES:
             self.fail("%s has type %s, which tflite_rt does not support", where,
                       TYPE_NAMES.get(type_code, type_code))
-        shape = tuple(int(d) for d in (t.shape if t.shape is not None else ()))
+        shape = tuple(t.shape.tolist()) if t.shape is not None else ()
         if len(shape) > MAX_RANK:
-            self.fail("%s has rank %d; at most %d is supported", where, len(shape), MAX_RANK)
-        if any(d < 0 for d in shape):
-            self.fail("%s has a negative dimension in its shape %s", where, list(shape))
+            self.fail("%s has rank %d; at most %d is supported", where, len(shape),
+                      MAX_RANK)
         count = 1
         for d in shape:
+            if d < 0:
+                self.fail("%s has a negative dimension in its shape %s", where,
+                          list(shape))
             count *= d
         if count > _MAX_ELEMENTS:
             self.fail("%s has an absurd shape %s", where, list(shape))
         signature = None
         if t.shape_signature is not None:
-            signature = tuple(int(d) for d in t.shape_signature)
+            signature = tuple(t.shape_signature.tolist())
             if len(signature) != len(shape) or any(s != -1 and s != d for s, d in zip(signature, shape)):
-                self.fail("%s: shape_signature %s disagrees with shape %s", where, list(signature),
-                          list(shape))
+                self.fail("%s: shape_signature %s disagrees with shape %s", where,
+                          list(signature), list(shape))
         buffer = int(t.buffer or 0)
         if not 0 <= buffer < max(len(buffers), 1):
-            self.fail("%s refers to buffer %d, but there are %d buffers", where, buffer, len(buffers))
+            self.fail("%s refers to buffer %d, but there are %d buffers", where, buffer,
+                      len(buffers))
         data = buffers[buffer] if buffers else None
-        if int(t.external_buffer or 0):
-            self.fail("%s uses external buffer %d; external buffers are not supported", where,
-                      int(t.external_buffer))
-        if data is not None and t.is_variable:
-            self.fail("%s is a variable but holds constant data (buffer %d)", where, buffer)
-        if data is not None and type_code == _STRING:
-            self.check_strings(where, data, count)
-        if data is not None and type_code != _STRING:
-            need = count * NUMPY_TYPES[type_code].itemsize
-            if t.sparsity is not None:
-                # a sparse constant stores only its kept values; DENSIFY checks the metadata
-                if len(data) % NUMPY_TYPES[type_code].itemsize or len(data) > need:
-                    self.fail("%s: its sparse buffer of %d bytes does not fit shape %s of %s", where,
-                              len(data), list(shape), TYPE_NAMES[type_code])
-            elif len(data) != need:
-                self.fail("%s: its buffer holds %d bytes, but shape %s of %s needs %d", where,
-                          len(data), list(shape), TYPE_NAMES[type_code], need)
+        if t.external_buffer:
+            self.fail("%s uses external buffer %d; external buffers are not supported",
+                      where, int(t.external_buffer))
+        if data is not None:
+            self.check_data(where, t, type_code, data, shape, count, buffer)
         scales = zero_points = None
         qdim = 0
         q = t.quantization
         if q is not None and q.scale is not None and len(q.scale):
-            scales = np.array(q.scale, dtype=np.float32)
-            zero_points = (np.array(q.zero_point, dtype=np.int64) if q.zero_point is not None
-                           else np.zeros(len(scales), np.int64))
-            qdim = int(q.quantized_dimension or 0)
-            integer = NUMPY_TYPES[type_code].kind in "iu"
-            if not np.all(np.isfinite(scales)) or np.any(scales < 0):
-                self.fail("%s has a non-finite or negative quantization scale", where)
-            if integer and np.any(scales < np.finfo(np.float32).tiny):
-                self.fail("%s has a zero or subnormal quantization scale (%g)", where,
-                          float(scales.min()))
-            if len(zero_points) != len(scales):
-                self.fail("%s has %d scales but %d zero points", where, len(scales), len(zero_points))
-            if qdim < 0:
-                self.fail("%s has a negative quantized dimension %d", where, qdim)
-            if len(scales) > 1:
-                if not 0 <= qdim < len(shape) or shape[qdim] != len(scales):
-                    self.fail("%s: %d per-channel scales do not match dimension %d of shape %s",
-                              where, len(scales), qdim, list(shape))
-            lo, hi = _INT32
-            if integer:
-                info = np.iinfo(NUMPY_TYPES[type_code])
-                lo, hi = max(lo, int(info.min)), min(hi, int(info.max))
-            if zero_points.min() < lo or zero_points.max() > hi:
-                self.fail("%s has a zero point outside the range [%d, %d] of %s", where, lo, hi,
-                          TYPE_NAMES[type_code])
+            if quantization_ok:
+                scales = np.array(q.scale, dtype=np.float32)
+                zero_points = (np.array(q.zero_point, dtype=np.int64) if q.zero_point is not None
+                               else np.zeros(len(scales), np.int64))
+                qdim = int(q.quantized_dimension or 0)
+            else:
+                scales, zero_points, qdim = self.quantization(where, q, type_code, shape)
         return TensorSpec(index=index, name=t.name or "", type=type_code, shape=shape,
                           shape_signature=signature, buffer=buffer, data=data, scales=scales,
                           zero_points=zero_points, quantized_dimension=qdim,
                           is_variable=bool(t.is_variable), sparsity=t.sparsity,
                           has_rank=bool(t.has_rank), quantization=q)
+
+    def check_data(self, where, t, type_code, data, shape, count, buffer):
+        if t.is_variable:
+            self.fail("%s is a variable but holds constant data (buffer %d)", where, buffer)
+        if type_code == _STRING:
+            self.check_strings(where, data, count)
+            return
+        itemsize = NUMPY_TYPES[type_code].itemsize
+        need = count * itemsize
+        if t.sparsity is not None:
+            # a sparse constant stores only its kept values; DENSIFY checks the metadata
+            if len(data) % itemsize or len(data) > need:
+                self.fail("%s: its sparse buffer of %d bytes does not fit shape %s of %s", where,
+                          len(data), list(shape), TYPE_NAMES[type_code])
+        elif len(data) != need:
+            self.fail("%s: its buffer holds %d bytes, but shape %s of %s needs %d", where,
+                      len(data), list(shape), TYPE_NAMES[type_code], need)
+
+    def quantization(self, where, q, type_code, shape):
+        """(scales, zero points, quantized dimension) of a tensor, checked."""
+        scales = np.array(q.scale, dtype=np.float32)
+        zero_points = (np.array(q.zero_point, dtype=np.int64) if q.zero_point is not None
+                       else np.zeros(len(scales), np.int64))
+        qdim = int(q.quantized_dimension or 0)
+        integer = NUMPY_TYPES[type_code].kind in "iu"
+        if len(scales) <= _FEW:
+            values = scales.tolist()
+            if not all(math.isfinite(v) and v >= 0 for v in values):
+                self.fail("%s has a non-finite or negative quantization scale", where)
+            smallest = min(values)
+        else:
+            # min and max propagate NaN, so two reductions see every non-finite scale
+            smallest, largest = float(np.minimum.reduce(scales)), float(np.maximum.reduce(scales))
+            if not (smallest >= 0 and math.isfinite(largest)):
+                self.fail("%s has a non-finite or negative quantization scale", where)
+        if integer and smallest < _TINY_F32:
+            self.fail("%s has a zero or subnormal quantization scale (%g)", where, smallest)
+        if len(zero_points) != len(scales):
+            self.fail("%s has %d scales but %d zero points", where, len(scales), len(zero_points))
+        if qdim < 0:
+            self.fail("%s has a negative quantized dimension %d", where, qdim)
+        if len(scales) > 1:
+            if not 0 <= qdim < len(shape) or shape[qdim] != len(scales):
+                self.fail("%s: %d per-channel scales do not match dimension %d of shape %s",
+                          where, len(scales), qdim, list(shape))
+        lo, hi = _ZERO_POINT_RANGE[type_code]
+        if len(zero_points) <= _FEW:
+            values = zero_points.tolist()
+            zp_lo, zp_hi = min(values), max(values)
+        else:
+            zp_lo, zp_hi = int(np.minimum.reduce(zero_points)), int(np.maximum.reduce(zero_points))
+        if zp_lo < lo or zp_hi > hi:
+            self.fail("%s has a zero point outside the range [%d, %d] of %s", where, lo, hi,
+                      TYPE_NAMES[type_code])
+        return scales, zero_points, qdim
 
     def check_strings(self, where, data, count):
         """A constant string tensor: count, count + 1 offsets, then the bytes they delimit."""
@@ -271,18 +408,18 @@ class _Loader:
 
     def check_options(self, what, where, code, options):
         """Options of the table the op expects, with finite floats and sane vectors."""
-        expected = options_table_for(BUILTIN_NAMES[code])
-        if expected is not None and expected[1] != options.type_name:
+        expected = _expected_options(code)
+        if expected is not None and expected != options.type_name:
             self.fail("%s, %s: its options are a %s, expected %s", where, what, options.type_name,
-                      expected[1])
-        for name, ftype, _default, _dep in _schema.TABLES[options.type_name]:
+                      expected)
+        for name, vector in _float_fields(options.type_name):
             value = getattr(options, name, None)
             if value is None:
                 continue
-            if ftype in ("float", "double", "[float]"):
-                values = np.asarray(value, dtype=np.float64)
-                if not np.all(np.isfinite(values)):
-                    self.fail("%s, %s: option %s is not finite", where, what, name)
+            finite = (bool(np.all(np.isfinite(np.asarray(value, dtype=np.float64)))) if vector
+                      else math.isfinite(value))
+            if not finite:
+                self.fail("%s, %s: option %s is not finite", where, what, name)
 
     def check_dataflow(self, sg):
         """Operators in an order that runs: every tensor written once at most, after nothing
@@ -305,19 +442,23 @@ class _Loader:
                     read_by.setdefault(i, o.index)
             for i in o.outputs:
                 t = tensors[i]
-                what = "%s, operator %d (%s): output tensor %d (%r)" % (where, o.index, o.op_name,
-                                                                        i, t.name)
-                if i in writer:
-                    self.fail("%s is also written by operator %d", what, writer[i])
-                if t.data is not None:
-                    self.fail("%s is a constant", what)
-                if t.is_variable:
-                    self.fail("%s is a variable tensor", what)
-                if i in inputs:
-                    self.fail("%s is an input of the subgraph", what)
-                if i in read_by:
-                    self.fail("%s is read by operator %d before it is written", what, read_by[i])
+                if (i in writer or t.data is not None or t.is_variable or i in inputs
+                        or i in read_by):
+                    self.check_output(where, o, i, t, writer, inputs, read_by)
                 writer[i] = o.index
+
+    def check_output(self, where, o, i, t, writer, inputs, read_by):
+        """Fails for the first rule output tensor i of operator o breaks."""
+        what = "%s, operator %d (%s): output tensor %d (%r)" % (where, o.index, o.op_name, i, t.name)
+        if i in writer:
+            self.fail("%s is also written by operator %d", what, writer[i])
+        if t.data is not None:
+            self.fail("%s is a constant", what)
+        if t.is_variable:
+            self.fail("%s is a variable tensor", what)
+        if i in inputs:
+            self.fail("%s is an input of the subgraph", what)
+        self.fail("%s is read by operator %d before it is written", what, read_by[i])
 
     def signatures(self, defs, subgraphs):
         out = {}

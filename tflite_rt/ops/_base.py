@@ -11,6 +11,8 @@ Each op registers a function `prepare(node)` under its builtin name. It runs onc
 
 The C kernel then trusts these: Python is the only gatekeeper between a model and C memory.
 """
+import math
+
 import numpy as np
 
 from .. import _schema
@@ -51,6 +53,25 @@ ACTIVATIONS = _schema.ENUMS["ActivationFunctionType"][1]
 PADDING = _schema.ENUMS["Padding"][1]
 
 
+def element_count(shape):
+    """The number of elements of a shape, in Python ints (a numpy reduction costs more)."""
+    count = 1
+    for d in shape:
+        count *= d
+    return int(count)
+
+
+def all_positive_finite(values):
+    """Whether every value (a short sequence or a numpy array) is positive and finite."""
+    if len(values) <= 16:
+        for v in (values.tolist() if isinstance(values, np.ndarray) else values):
+            if not 0 < v < math.inf:
+                return False
+        return True
+    # minimum and maximum propagate NaN, so two reductions see every non-finite value
+    return bool(np.minimum.reduce(values) > 0) and math.isfinite(np.maximum.reduce(values))
+
+
 class ModelError(ValueError):
     """The model is invalid or uses something this runtime does not support."""
 
@@ -81,9 +102,14 @@ class TensorInfo:
                  "scales", "zero_points", "quantized_dimension", "const", "is_variable",
                  "sparsity", "buffer", "folded")
 
-    def __init__(self, **kw):
-        for name in self.__slots__:
-            setattr(self, name, kw.get(name))
+    def __init__(self, id=None, index=None, subgraph=None, name=None, type=None, shape=None,
+                 shape_signature=None, scales=None, zero_points=None, quantized_dimension=None,
+                 const=None, is_variable=None, sparsity=None, buffer=None, folded=None):
+        self.id, self.index, self.subgraph, self.name, self.type = id, index, subgraph, name, type
+        self.shape, self.shape_signature = shape, shape_signature
+        self.scales, self.zero_points, self.quantized_dimension = scales, zero_points, quantized_dimension
+        self.const, self.is_variable, self.sparsity = const, is_variable, sparsity
+        self.buffer, self.folded = buffer, folded
 
     @property
     def dtype(self):
@@ -99,7 +125,7 @@ class TensorInfo:
 
     @property
     def size(self):
-        return int(np.prod(self.shape, dtype=np.int64)) if self.shape else 1
+        return element_count(self.shape)
 
     @property
     def scale(self):
@@ -222,13 +248,15 @@ class Node:
 
     # -- outputs ---------------------------------------------------------------------------
     def set_output_shape(self, i, shape):
-        shape = tuple(int(d) for d in shape)
+        shape = tuple(map(int, shape))
         if len(shape) > MAX_RANK:
             self.fail("output %d would have rank %d; at most %d is supported", i, len(shape), MAX_RANK)
+        count = 1
         for d in shape:
             if not 0 <= d < 1 << 31:
                 self.fail("output %d would have dimension %d (must be in [0, 2**31))", i, d)
-        if np.prod(shape, dtype=np.float64) * max(self.outputs[i].dtype.itemsize, 1) > 2 ** 40:
+            count *= d
+        if count * max(self.outputs[i].dtype.itemsize, 1) > 2 ** 40:
             self.fail("output %d of shape %s is too large", i, list(shape))
         self.outputs[i].shape = shape
 

@@ -4,7 +4,7 @@ Each prepare checks the node, sets the output shape and fills node.ip / node.fp 
 layout documented at the top of the matching csrc/ops/nn/*.c file."""
 import numpy as np
 
-from ._base import F32, I8, I16, I32, I64, PADDING, U8, op, same_padding
+from ._base import F32, I8, I16, I32, I64, PADDING, U8, all_positive_finite, op, same_padding
 
 # Kernel variants (NN_* in csrc/ops/nn/nn_common.h).
 K_F32, K_I8, K_U8, K_I16, K_HYBRID = 0, 1, 2, 3, 4
@@ -22,7 +22,7 @@ def _clamp_activation(node):
 def _check_quantized(node, t, what):
     if not t.quantized:
         node.fail("%s must be quantized (it has no scale)", what)
-    if not np.all(np.isfinite(t.scales)) or np.any(np.asarray(t.scales) <= 0):
+    if not all_positive_finite(t.scales):
         node.fail("%s has a non-positive or non-finite scale", what)
 
 
@@ -42,7 +42,7 @@ def _per_channel_differs(w):
     if not w.quantized:
         return False
     s = np.atleast_1d(np.asarray(w.scales))
-    return len(s) > 1 and bool(np.any(s != s[0]))
+    return len(s) > 1 and bool(np.minimum.reduce(s) != np.maximum.reduce(s))
 
 
 def _kind(node, x, w, bias, out, channels, axis, allow_hybrid=True):

@@ -67,14 +67,10 @@ void tr_dwconv_pack_qs8(size_t channels, int32_t kh, int32_t kw, const tr_dwconv
   const int32_t ct = layout->ct, group = layout->group;
   const size_t taps = (size_t)kh * (size_t)kw, ptaps = padded_taps(kh, kw, group);
   char *out = (char *)packed;
-  /* tap k (column-major) of channel c, zero weight point removed; 0 for padding taps/channels */
-#define W_AT(k, c)                                                                                   \
-  (((k) < taps && (c) < channels)                                                                    \
-       ? (weights_unsigned                                                                           \
-              ? (int32_t)((const uint8_t *)weights)[(((k) % (size_t)kh) * (size_t)kw + (k) / (size_t)kh) * channels + (c)] - \
-                    weight_zero_point                                                                \
-              : (int32_t)((const int8_t *)weights)[(((k) % (size_t)kh) * (size_t)kw + (k) / (size_t)kh) * channels + (c)]) \
-       : 0)
+  /* the weight at offset i of the [kh][kw][channels] filter, zero weight point removed */
+#define W_AT(i)                                                                                      \
+  (weights_unsigned ? (int32_t)((const uint8_t *)weights)[i] - weight_zero_point                    \
+                    : (int32_t)((const int8_t *)weights)[i])
   for (size_t c0 = 0; c0 < channels; c0 += (size_t)ct) {
     int32_t *b = (int32_t *)out;
     for (int32_t j = 0; j < ct; j++) {
@@ -82,17 +78,24 @@ void tr_dwconv_pack_qs8(size_t channels, int32_t kh, int32_t kw, const tr_dwconv
       int32_t v = 0;
       if (c < channels) {
         int32_t wsum = 0;
-        for (size_t k = 0; k < taps; k++) wsum += W_AT(k, c);
+        for (size_t k = 0; k < taps; k++) wsum += W_AT(k * channels + c);
         v = (int32_t)((uint32_t)(bias ? bias[c] : 0) - (uint32_t)input_zero_point * (uint32_t)wsum);
       }
       b[j] = v;
     }
     out += (size_t)ct * 4;
     for (size_t g = 0; g < ptaps; g += (size_t)group) {
+      /* taps are packed column-major: where taps g .. g + group - 1 start in the row-major
+       * filter, worked out once per group rather than once per weight (group is 1, 2 or 4) */
+      size_t row[4] = {0, 0, 0, 0};
+      for (int32_t t = 0; t < group && t < 4; t++) {
+        const size_t k = g + (size_t)t;
+        row[t] = ((k % (size_t)kh) * (size_t)kw + k / (size_t)kh) * channels;
+      }
       for (int32_t j = 0; j < ct; j++) {
         const size_t c = c0 + (size_t)tr_dwconv_slot_channel(layout, j);
-        for (int32_t t = 0; t < group; t++) {
-          const int32_t w = W_AT(g + (size_t)t, c);
+        for (int32_t t = 0; t < group && t < 4; t++) {
+          const int32_t w = (g + (size_t)t < taps && c < channels) ? W_AT(row[t] + c) : 0;
           if (group == 4) ((int8_t *)out)[(size_t)j * 4 + (size_t)t] = (int8_t)w;
           else ((int16_t *)out)[(size_t)j * (size_t)group + (size_t)t] = (int16_t)w;
         }

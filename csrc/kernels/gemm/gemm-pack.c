@@ -42,6 +42,30 @@ size_t tr_gemm_packed_size_qs8(size_t n, size_t ks, size_t kc, size_t nr, size_t
   return (round_up(n, nr) / nr) * qs8_block_bytes(ks, kc, nr, kr, rq);
 }
 
+/* Sum of a weight row (wrapping, like the accumulators it joins). The fixed-length inner loop
+ * lets the compiler vectorise the contiguous case at -O2. */
+static uint32_t qs8_row_sum(const int8_t *row, size_t kc, size_t sk) {
+  uint32_t sum = 0;
+  size_t k = 0;
+  if (sk == 1)
+    for (; k + 16 <= kc; k += 16)
+      for (size_t i = 0; i < 16; i++) sum += (uint32_t)(int32_t)row[k + i];
+  for (; k < kc; k++) sum += (uint32_t)(int32_t)row[k * sk];
+  return sum;
+}
+
+/* kr weights of one column from k0 on, zero past kc: whole groups are plain copies when the
+ * column is contiguous along k. */
+static inline void qs8_copy_group(int8_t *w, const int8_t *col, size_t k0, size_t kc, size_t kr, size_t sk) {
+  if (sk == 1 && k0 + kr <= kc) {
+    if (kr == 8) memcpy(w, col + k0, 8);
+    else if (kr == 4) memcpy(w, col + k0, 4);
+    else memcpy(w, col + k0, kr);
+    return;
+  }
+  for (size_t i = 0; i < kr; i++) w[i] = k0 + i < kc ? col[(k0 + i) * sk] : 0;
+}
+
 void tr_gemm_pack_qs8(size_t n, size_t ks, size_t kc, size_t nr, size_t kr, tr_gemm_qs8_requant rq,
                       const int8_t *src, size_t sn, size_t st, size_t sk, const int32_t *bias, int32_t a_zero,
                       const tr_gemm_qmul *qmul, const double *scale, void *packed) {
@@ -52,17 +76,21 @@ void tr_gemm_pack_qs8(size_t n, size_t ks, size_t kc, size_t nr, size_t kr, tr_g
     /* the column sums accumulate in the bias slots (wrapping 32-bit arithmetic, like the
      * accumulators they join), which then become bias - a_zero * sum */
     uint32_t *b = (uint32_t *)out;
-    for (size_t j = 0; j < nr; j++) b[j] = 0;
     int8_t *w = (int8_t *)(out + nr * sizeof(int32_t));
-    for (size_t t = 0; t < ks; t++)
-      for (size_t k0 = 0; k0 < kcp; k0 += kr)
-        for (size_t j = 0; j < nr; j++)
-          for (size_t i = 0; i < kr; i++) {
-            const size_t k = k0 + i;
-            const int8_t v = (j < cols && k < kc) ? src[(n0 + j) * sn + t * st + k * sk] : 0;
-            b[j] += (uint32_t)(int32_t)v;
-            *w++ = v;
-          }
+    /* column by column, so each source row is read once, in order; the block being written
+     * stays in cache */
+    const size_t group_stride = nr * kr, tap_stride = kcp / kr * group_stride;
+    if (cols < nr) memset(w, 0, ks * tap_stride);
+    for (size_t j = 0; j < nr; j++) {
+      b[j] = 0;
+      for (size_t t = 0; j < cols && t < ks; t++) {
+        const int8_t *row = src + (n0 + j) * sn + t * st;
+        b[j] += qs8_row_sum(row, kc, sk);
+        int8_t *dst = w + t * tap_stride + j * kr;
+        for (size_t k0 = 0; k0 < kcp; k0 += kr, dst += group_stride) qs8_copy_group(dst, row, k0, kc, kr, sk);
+      }
+    }
+    w += ks * tap_stride;
     for (size_t j = 0; j < nr; j++) {
       const uint32_t bv = (j < cols && bias) ? (uint32_t)bias[n0 + j] : 0u;
       b[j] = bv - (uint32_t)a_zero * b[j];

@@ -120,13 +120,14 @@ static void conv_gemm_indirection(conv_state *s, const tr_tensor *in, size_t esi
   const int64_t per_image = (int64_t)s->OH * s->OW;
   const char *base = (const char *)in->data;
   s->ind_base = (uintptr_t)base;
+  /* the divisions once per row, not once per (row, tap): they dominated prepare */
   for (int64_t mb = 0; mb < s->mtiles; mb++)
-    for (size_t t = 0; t < s->ks; t++) {
-      const int32_t fy = (int32_t)t / s->KW, fx = (int32_t)t % s->KW;
-      for (int32_t r = 0; r < s->mr; r++) {
-        int64_t m = mb * s->mr + r;
-        if (m >= s->M) m = s->M - 1;
-        const int32_t b = (int32_t)(m / per_image), oy = (int32_t)(m % per_image / s->OW), ox = (int32_t)(m % s->OW);
+    for (int32_t r = 0; r < s->mr; r++) {
+      int64_t m = mb * s->mr + r;
+      if (m >= s->M) m = s->M - 1;
+      const int32_t b = (int32_t)(m / per_image), oy = (int32_t)(m % per_image / s->OW), ox = (int32_t)(m % s->OW);
+      for (size_t t = 0; t < s->ks; t++) {
+        const int32_t fy = (int32_t)t / s->KW, fx = (int32_t)t % s->KW;
         const int32_t iy = oy * s->sh - s->pt + fy * s->dh, ix = ox * s->sw - s->pl + fx * s->dw;
         const void *p = s->zero;
         if (iy >= 0 && iy < s->H && ix >= 0 && ix < s->W)

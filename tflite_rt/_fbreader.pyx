@@ -1,0 +1,341 @@
+# cython: boundscheck=False, wraparound=False, cdivision=True
+"""The compiled half of `_flatbuffer.read`: the same bounds-checked walk of an untrusted
+FlatBuffer, driven by the same tables of `_schema`, with the same limits (depth, tables, work
+budget), the same `FlatBufferError` messages and the same result (a tree of `Table`s whose
+scalar vectors are read-only numpy views into the buffer). Python's per-field struct unpacking
+and attribute setting cost more than everything else in loading a model; here each table is one
+dict copy plus the fields it actually holds."""
+import numpy as np
+
+cimport numpy as cnp
+from cpython.dict cimport PyDict_Copy, PyDict_SetItem
+from cpython.ref cimport Py_INCREF
+from cpython.unicode cimport PyUnicode_DecodeUTF8
+from libc.stdint cimport int64_t, uint8_t, uint16_t, uint32_t
+from libc.string cimport memcpy
+
+cnp.import_array()
+
+cdef extern from "numpy/arrayobject.h":
+    object PyArray_NewFromDescr(type subtype, cnp.dtype descr, int nd, cnp.npy_intp *dims,
+                                cnp.npy_intp *strides, void *data, int flags, object obj)
+
+# field kinds
+cdef enum:
+    K_SCALAR = 0
+    K_STRING = 1
+    K_TABLE = 2
+    K_UNION = 3
+    K_VEC_SCALAR = 4
+    K_VEC_STRING = 5
+    K_VEC_TABLE = 6
+
+# scalar codes, in the order of _SCALAR_NAMES
+cdef enum:
+    S_BOOL = 0
+    S_BYTE = 1
+    S_UBYTE = 2
+    S_SHORT = 3
+    S_USHORT = 4
+    S_INT = 5
+    S_UINT = 6
+    S_LONG = 7
+    S_ULONG = 8
+    S_FLOAT = 9
+    S_DOUBLE = 10
+
+_SCALAR_NAMES = ("bool", "byte", "ubyte", "short", "ushort", "int", "uint", "long", "ulong",
+                 "float", "double")
+cdef int SCALAR_SIZE[11]
+SCALAR_SIZE[:] = [1, 1, 1, 2, 2, 4, 4, 8, 8, 4, 8]
+_DTYPES = tuple(np.dtype(t).newbyteorder("<") for t in (
+    np.bool_, np.int8, np.uint8, np.int16, np.uint16, np.int32, np.uint32, np.int64, np.uint64,
+    np.float32, np.float64))
+
+
+cdef class _Field:
+    cdef object name
+    cdef int kind
+    cdef int scalar
+    cdef _Type target            # K_TABLE, K_VEC_TABLE
+    cdef list members            # K_UNION: _Type per union code (None for NONE)
+    cdef object type_key         # K_UNION: the name of the field holding the member's code
+
+
+cdef class _Type:
+    cdef object name
+    cdef list fields             # _Field per slot
+    cdef dict defaults           # every field name -> its default
+
+
+cdef class _Schema:
+    cdef dict types
+    cdef object table_class
+
+
+cdef _Schema _compiled = None
+
+
+cdef _Schema _compile(tables, unions, enums, table_class):
+    cdef _Schema schema = _Schema()
+    cdef _Type t
+    cdef _Field f
+    schema.types = {}
+    schema.table_class = table_class
+    for name in tables:
+        t = _Type()
+        t.name = name
+        schema.types[name] = t
+
+    def scalar_of(type_name):
+        if type_name in _SCALAR_NAMES:
+            return _SCALAR_NAMES.index(type_name)
+        enum = enums.get(type_name)
+        return _SCALAR_NAMES.index(enum[0]) if enum else -1
+
+    for name, fields in tables.items():
+        t = schema.types[name]
+        t.fields = []
+        t.defaults = {}
+        for fname, ftype, default, _dep in fields:
+            f = _Field()
+            f.name = fname
+            f.scalar = -1
+            t.defaults[fname] = default
+            if scalar_of(ftype) >= 0:
+                f.kind, f.scalar = K_SCALAR, scalar_of(ftype)
+            elif ftype == "string":
+                f.kind = K_STRING
+            elif ftype.startswith("union:"):
+                f.kind = K_UNION
+                f.members = [schema.types.get(m) if i else None
+                             for i, m in enumerate(unions[ftype[6:]])]
+                f.type_key = fname + "_type"
+            elif ftype.startswith("["):
+                elem = ftype[1:len(ftype) - 1]
+                if scalar_of(elem) >= 0:
+                    f.kind, f.scalar = K_VEC_SCALAR, scalar_of(elem)
+                elif elem == "string":
+                    f.kind = K_VEC_STRING
+                else:
+                    f.kind, f.target = K_VEC_TABLE, schema.types[elem]
+            else:
+                f.kind, f.target = K_TABLE, schema.types[ftype]
+            t.fields.append(f)
+    return schema
+
+
+cdef class _Reader:
+    cdef const uint8_t *data
+    cdef int64_t size
+    cdef int64_t budget
+    cdef int64_t tables
+    cdef int64_t max_tables
+    cdef int max_depth
+    cdef object view            # the memoryview every numpy vector keeps alive
+    cdef bytearray seen_bits    # one bit per byte offset: the tables already decoded
+    cdef uint8_t *seen
+    cdef object error
+    cdef _Schema schema
+
+    cdef fail(self, msg):
+        raise self.error("malformed model: " + msg)
+
+    cdef int spend(self, int64_t units) except -1:
+        self.budget -= units
+        if self.budget < 0:
+            self.fail("its tables reference each other far more than its size allows")
+        return 0
+
+    cdef int check(self, int64_t pos, int64_t size, what) except -1:
+        if pos < 0 or size < 0 or pos + size > self.size:
+            self.fail("%s at offset %d (+%d bytes) lies outside the %d-byte buffer"
+                      % (what, pos, size, self.size))
+        return 0
+
+    cdef inline uint32_t u32(self, int64_t pos, what) except? 0xFFFFFFFF:
+        cdef uint32_t v
+        self.check(pos, 4, what)
+        memcpy(&v, self.data + pos, 4)
+        return v
+
+    cdef inline int64_t uoffset(self, int64_t pos, what) except -1:
+        return pos + <int64_t>self.u32(pos, what)
+
+    cdef object scalar(self, int code, int64_t pos, what):
+        cdef const uint8_t *p
+        cdef signed char b
+        cdef short s
+        cdef unsigned short us
+        cdef int i
+        cdef unsigned int ui
+        cdef long long l
+        cdef unsigned long long ul
+        cdef float fl
+        cdef double d
+        self.check(pos, SCALAR_SIZE[code], what)
+        p = self.data + pos
+        if code == S_INT:
+            memcpy(&i, p, 4)
+            return i
+        if code == S_BYTE:
+            b = <signed char>p[0]
+            return b
+        if code == S_UBYTE:
+            return p[0]
+        if code == S_BOOL:
+            return p[0] != 0
+        if code == S_FLOAT:
+            memcpy(&fl, p, 4)
+            return fl
+        if code == S_SHORT:
+            memcpy(&s, p, 2)
+            return s
+        if code == S_USHORT:
+            memcpy(&us, p, 2)
+            return us
+        if code == S_UINT:
+            memcpy(&ui, p, 4)
+            return ui
+        if code == S_LONG:
+            memcpy(&l, p, 8)
+            return l
+        if code == S_ULONG:
+            memcpy(&ul, p, 8)
+            return ul
+        memcpy(&d, p, 8)
+        return d
+
+    cdef object table(self, _Type t, int64_t pos, int depth):
+        cdef uint16_t vt_len, obj_len, field_off
+        cdef int64_t vtable
+        cdef int slot, nslots
+        cdef _Field f
+        cdef int voff
+        cdef int tmp
+        if depth > self.max_depth:
+            self.fail("tables nested deeper than %d" % self.max_depth)
+        self.spend(8)
+        self.tables += 1
+        if self.tables > self.max_tables:
+            self.fail("it holds more than %d tables" % self.max_tables)
+        if pos < self.size and (self.seen[pos >> 3] >> (pos & 7)) & 1:
+            # Writers never share tables; a shared one would let a small file decode into an
+            # exponentially larger tree (and a cycle into an endless one).
+            self.fail("the %s at offset %d is referenced more than once" % (t.name, pos))
+        if pos < self.size:
+            self.seen[pos >> 3] |= <uint8_t>(1 << (pos & 7))
+        self.check(pos, 4, t.name + " vtable offset")
+        memcpy(&tmp, self.data + pos, 4)
+        vtable = pos - tmp
+        self.check(vtable, 2, t.name + " vtable")
+        memcpy(&vt_len, self.data + vtable, 2)
+        self.check(vtable + 2, 2, t.name + " vtable")
+        memcpy(&obj_len, self.data + vtable + 2, 2)
+        if vt_len < 4 or vt_len % 2:
+            self.fail("%s vtable has invalid length %d" % (t.name, vt_len))
+        self.check(vtable, vt_len, t.name + " vtable")
+        self.check(pos, obj_len if obj_len > 4 else 4, t.name)
+        values = PyDict_Copy(t.defaults)
+        nslots = len(t.fields)
+        for slot in range(nslots):
+            voff = 4 + 2 * slot
+            if voff >= vt_len:
+                break
+            memcpy(&field_off, self.data + vtable + voff, 2)
+            if field_off == 0:
+                continue
+            f = <_Field>t.fields[slot]
+            if field_off >= obj_len:
+                self.fail("%s.%s lies outside its table" % (t.name, f.name))
+            PyDict_SetItem(values, f.name, self.field(f, pos + field_off, values, depth))
+        out = self.schema.table_class.__new__(self.schema.table_class)
+        out._type = t.name
+        out.__dict__ = values
+        return out
+
+    cdef object field(self, _Field f, int64_t pos, dict values, int depth):
+        cdef int64_t target
+        cdef _Type member
+        if f.kind == K_SCALAR:
+            return self.scalar(f.scalar, pos, f.name)
+        target = self.uoffset(pos, f.name)
+        if f.kind == K_STRING:
+            return self.string(target, f.name)
+        if f.kind == K_VEC_SCALAR or f.kind == K_VEC_STRING or f.kind == K_VEC_TABLE:
+            return self.vector(f, target, depth)
+        if f.kind == K_UNION:
+            code = values.get(f.type_key, 0)
+            if not isinstance(code, int) or not 0 < code < len(f.members):
+                return None  # an unknown union member is ignored, as TFLite does
+            member = f.members[code]
+            if member is None:
+                return None
+            return self.table(member, target, depth + 1)
+        return self.table(f.target, target, depth + 1)
+
+    cdef object string(self, int64_t pos, what):
+        cdef int64_t length = self.u32(pos, what)
+        self.check(pos + 4, length, what)
+        self.spend(1 + length // 64)
+        return PyUnicode_DecodeUTF8(<const char *>(self.data + pos + 4), length, "replace")
+
+    cdef object vector(self, _Field f, int64_t pos, int depth):
+        cdef int64_t length = self.u32(pos, f.name + " length")
+        cdef int64_t start = pos + 4
+        cdef int64_t i
+        cdef cnp.npy_intp dims[1]
+        cdef cnp.ndarray arr
+        cdef cnp.dtype dtype
+        if f.kind == K_VEC_SCALAR:
+            self.check(start, length * SCALAR_SIZE[f.scalar], f.name)
+            self.spend(1)
+            dtype = _DTYPES[f.scalar]
+            Py_INCREF(dtype)   # PyArray_NewFromDescr steals a reference
+            dims[0] = length
+            # flags 0: read-only, as np.frombuffer makes views of a read-only buffer
+            arr = PyArray_NewFromDescr(np.ndarray, dtype, 1, dims, NULL,
+                                       <void *>(self.data + start), 0, None)
+            cnp.set_array_base(arr, self.view)
+            return arr
+        self.check(start, 4 * length, f.name)
+        self.spend(length)
+        out = []
+        for i in range(length):
+            target = self.uoffset(start + 4 * i, f.name)
+            if f.kind == K_VEC_STRING:
+                out.append(self.string(target, f.name))
+            else:
+                out.append(self.table(f.target, target, depth + 1))
+        return out
+
+
+def use_schema(tables, unions, enums, table_class):
+    """Compiles the schema's tables (as `_schema` lists them) for `read`, which decodes into
+    instances of `table_class`. Done once, when `_flatbuffer` is imported."""
+    global _compiled
+    _compiled = _compile(tables, unions, enums, table_class)
+
+
+def read(buf, root_type, *, error, int max_depth, int64_t max_tables):
+    """Decodes the whole FlatBuffer `buf` from its root table of type `root_type`."""
+    cdef const uint8_t[::1] mv
+    cdef _Reader r = _Reader()
+    if _compiled is None:
+        raise RuntimeError("_fbreader.use_schema() must be called before read()")
+    view = memoryview(buf).cast("B") if not isinstance(buf, memoryview) else buf.cast("B")
+    r.view = view
+    r.size = len(view)
+    r.error = error
+    r.schema = _compiled
+    r.max_depth = max_depth
+    r.max_tables = max_tables
+    r.budget = 4 * r.size + 4096
+    r.seen_bits = bytearray((r.size >> 3) + 1)
+    r.seen = r.seen_bits
+    if r.size:
+        mv = view
+        r.data = &mv[0]
+    if r.size < 8:
+        r.fail("%d bytes is too short for a model" % r.size)
+    return r.table(_compiled.types[root_type], r.uoffset(0, "root table"), 0)
