@@ -51,6 +51,10 @@ static inline __m256i qs8_round_double8(__m256i x, __m512d scale) {
 typedef struct {
   __m512i mult, mult_odd, left, right, mask, half; /* Q31 */
   __m512d s0, s1;                                  /* double: scales of lanes 0-7, 8-15 */
+  /* the short Q31 form (qs8_output16_short): the 64-bit nudges of the even and odd lanes, the
+   * threshold below which h < 0, and whether every channel of the block admits that form */
+  __m512i nudge_even, nudge_odd, negative_below;
+  int short_form;
 } qs8_rq16;
 
 static inline __attribute__((always_inline)) qs8_rq16 qs8_rq_load(tr_gemm_qs8_requant rq, const uint8_t *tail,
@@ -60,6 +64,8 @@ static inline __attribute__((always_inline)) qs8_rq16 qs8_rq_load(tr_gemm_qs8_re
     q.s0 = _mm512_loadu_pd(tail + (16 * v) * sizeof(double));
     q.s1 = _mm512_loadu_pd(tail + (16 * v + 8) * sizeof(double));
     q.mult = q.mult_odd = q.left = q.right = q.mask = q.half = _mm512_setzero_si512();
+    q.nudge_even = q.nudge_odd = q.negative_below = _mm512_setzero_si512();
+    q.short_form = 0;
   } else {
     const int32_t *p = (const int32_t *)tail + 16 * v;
     q.mult = _mm512_loadu_si512(p);
@@ -69,6 +75,26 @@ static inline __attribute__((always_inline)) qs8_rq16 qs8_rq_load(tr_gemm_qs8_re
     q.mask = _mm512_loadu_si512(p + 3 * nr);
     q.half = _mm512_srli_epi32(q.mask, 1);
     q.s0 = q.s1 = _mm512_setzero_pd();
+    /* 2^(e-1), or 0 for e = 0: (mask + 1) / 2, computed unsigned (e = 31 wraps mask + 1) */
+    const __m512i round_half = _mm512_srli_epi32(_mm512_add_epi32(q.mask, _mm512_set1_epi32(1)), 1);
+    const __m512i bit31 = _mm512_set1_epi64(1ll << 31);
+    q.nudge_even = _mm512_or_si512(_mm512_slli_epi64(round_half, 32), bit31);
+    q.nudge_odd = _mm512_or_si512(
+        _mm512_and_si512(round_half, _mm512_set1_epi64((long long)0xFFFFFFFF00000000ull)), bit31);
+    /* h < 0 exactly when x M < -2^30: x < 0 for M > 2^30, x < -1 for M = 2^30, never for M = 0
+     * or where nothing is rounded away (shift 0, RoundingDivideByPOT is then the identity) */
+    const __m512i two30 = _mm512_set1_epi32(1 << 30);
+    q.negative_below = _mm512_mask_mov_epi32(_mm512_set1_epi32(-1), _mm512_cmpgt_epi32_mask(q.mult, two30),
+                                             _mm512_setzero_si512());
+    q.negative_below = _mm512_mask_mov_epi32(q.negative_below,
+                                             _mm512_cmpeq_epi32_mask(q.mult, _mm512_setzero_si512()) |
+                                                 _mm512_cmpeq_epi32_mask(q.right, _mm512_setzero_si512()),
+                                             _mm512_set1_epi32(INT32_MIN));
+    /* multipliers 0 or in [2^30, 2^31), no left shift, right shifts up to 31 */
+    const __mmask16 normal = _mm512_cmpeq_epi32_mask(q.mult, _mm512_setzero_si512()) |
+                             _mm512_cmpge_epi32_mask(q.mult, two30);
+    q.short_form = normal == 0xFFFF && !_mm512_test_epi32_mask(q.left, q.left) &&
+                   !_mm512_cmpgt_epi32_mask(q.right, _mm512_set1_epi32(31));
   }
   return q;
 }
@@ -99,6 +125,21 @@ static inline __attribute__((always_inline)) __m128i qs8_output16(tr_gemm_qs8_re
                               _mm512_set1_epi32(-1));
   }
   return _mm512_cvtsepi32_epi8(_mm512_add_epi32(y, zp));
+}
+
+/* qs8_output16 (Q31, no left shift) for accumulators known to lie in [-2^30, 2^30), with fewer
+ * instructions: for x = 2 acc (no overflow), the 64-bit x M + 2^31 + 2^(e-1) 2^32 holds
+ * SRDHM(acc, M) + 2^(e-1) in its high half (no overflow either: |SRDHM| < 2^30, 2^(e-1) <= 2^30),
+ * so both lanes' results come out with one shuffle, and RoundingDivideByPOT(h, e) is
+ * (h + 2^(e-1) - (h < 0)) >> e, where h < 0 is a comparison of acc (see negative_below). */
+static inline __attribute__((always_inline)) __m128i qs8_output16_short(__m512i acc, const qs8_rq16 *q, __m512i zp) {
+  const __m512i x = _mm512_add_epi32(acc, acc);
+  const __m512i even = _mm512_add_epi64(_mm512_mul_epi32(x, q->mult), q->nudge_even);
+  const __m512i odd = _mm512_add_epi64(_mm512_mul_epi32(_mm512_shuffle_epi32(x, _MM_PERM_DDBB), q->mult_odd),
+                                       q->nudge_odd);
+  __m512i h = _mm512_mask_shuffle_epi32(odd, 0x5555, even, _MM_PERM_DDBB);
+  h = _mm512_mask_sub_epi32(h, _mm512_cmpgt_epi32_mask(q->negative_below, acc), h, _mm512_set1_epi32(1));
+  return _mm512_cvtsepi32_epi8(_mm512_add_epi32(_mm512_srav_epi32(h, q->right), zp));
 }
 
 /* The activation clamp on 16 int8 outputs (only when it is narrower than the int8 range). */
