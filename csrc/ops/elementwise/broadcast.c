@@ -185,7 +185,7 @@ static void unary_range(void *ctx_, int64_t begin, int64_t end) {
 
 tr_status tr_elem_eval_unary(tr_node *node) {
   const tr_elem_state *s = node->state;
-  unary_ctx c = {s, node->outputs[0]->data, node->inputs[0]->data};
+  unary_ctx c = {s, node->outputs[0]->data, node->inputs[s->unary_input]->data};
   int64_t n = tr_num_elements(node->outputs[0]);
   if (n >= TR_ELEM_PARALLEL_MIN && tr_num_threads(node) > 1) tr_parallel_for(node, n, unary_range, &c);
   else unary_range(&c, 0, n);

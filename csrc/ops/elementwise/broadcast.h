@@ -61,6 +61,7 @@ typedef struct {
   uint8_t lut[256];     /* 8-bit lookup table, indexed by the input's raw byte */
   void (*lut8)(size_t n, const uint8_t *x, uint8_t *y, const uint8_t *table); /* its SIMD lookup */
   int32_t tab[2][256];  /* what q.t1 / q.t2 point to */
+  int32_t unary_input;  /* which input the unary ops read (a binary op may reduce to one) */
 } tr_elem_state;
 
 /* prepare helpers: allocate node->state and plan the broadcast of inputs [0, nin). */
