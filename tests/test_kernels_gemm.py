@@ -287,8 +287,7 @@ def tconv_model(dtype, in_shape=(1, 4, 5, 3), oc=5, k=(3, 3), stride=(2, 2), pad
         scales = rng.uniform(0.005, 0.02, oc).astype(np.float32)
         w = m.constant("w", rng.integers(-127, 128, (oc, k[0], k[1], ic)).astype(np.int8),
                        quantization={"scale": scales, "zero_point": np.zeros(oc, np.int64), "quantized_dimension": 0})
-        bias = rng.integers(-3000, 3000, oc) if bias is None else bias
-        b = m.constant("b", np.asarray(bias).astype(np.int32), dtype=np.int32,
+        b = m.constant("b", rng.integers(-3000, 3000, oc).astype(np.int32), dtype=np.int32,
                        quantization={"scale": (np.float32(0.05) * scales).astype(np.float32),
                                      "zero_point": np.zeros(oc, np.int64)})
         y = m.tensor("y", out_shape, np.int8, quantization=(0.1, 2))
