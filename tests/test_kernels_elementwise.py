@@ -166,7 +166,7 @@ def swish_model(dtype, shape, order=0, act="NONE", other=False, sigmoid_out=Fals
 def test_mul_of_input_and_its_sigmoid(dtype, order, act):
     # swish: computed as one table lookup per element, which must give the two ops' bits; every
     # byte value, in a tensor large enough to be split over two threads
-    shape = (1, 40, 40, 24)
+    shape = (1, 64, 64, 40)
     x = np.resize(np.arange(256, dtype=np.uint8), shape).view(NPTYPE[dtype])
     check(swish_model(dtype, shape, order, act), [x], dtype)
     # the sigmoid also an output of the model: both outputs as the reference has them
