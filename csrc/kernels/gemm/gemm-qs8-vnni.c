@@ -153,10 +153,10 @@ static inline __attribute__((always_inline)) void qs8_tile(
     __m128i out[MAX_MR][MAX_NV];
     TR_GEMM_UNROLL(2)
     for (size_t v = 0; v < NV; v++) {
-      const qs8_rq16 q = qs8_rq_load(rq, w, NR, v);
-      if (rq == TR_GEMM_REQUANT_Q31 && params->acc_bounded && q.short_form) {
+      qs8_rq16 q = qs8_rq_load(rq, w, NR, v);
+      if (rq == TR_GEMM_REQUANT_Q31 && params->acc_bounded && qs8_rq_short(&q, params->output_zero_point)) {
         TR_GEMM_UNROLL(8)
-        for (size_t r = 0; r < MR; r++) out[r][v] = qs8_output16_short(acc[r][v], &q, vzp);
+        for (size_t r = 0; r < MR; r++) out[r][v] = qs8_output16_short(acc[r][v], &q);
       } else if (rq == TR_GEMM_REQUANT_Q31 && qs8_rq_any_left(&q)) {
         TR_GEMM_UNROLL(8)
         for (size_t r = 0; r < MR; r++) out[r][v] = qs8_output16(rq, 1, acc[r][v], &q, vzp);
