@@ -101,46 +101,46 @@ static inline __attribute__((always_inline)) void qs8_tile(
         x += MR * fs;
       } while (--t != 0);
     } else {
-    const int8_t **ip = ind;
-    size_t t = ks;
-    do {
-      if (indirect) {
-        TR_GEMM_UNROLL(8)
-        for (size_t r = 0; r < MR; r++) {
-          const int8_t *p = ip[r];
-          ar[r] = p == zero ? p : (const int8_t *)((const char *)p + a_offset);
+      const int8_t **ip = ind;
+      size_t t = ks;
+      do {
+        if (indirect) {
+          TR_GEMM_UNROLL(8)
+          for (size_t r = 0; r < MR; r++) {
+            const int8_t *p = ip[r];
+            ar[r] = p == zero ? p : (const int8_t *)((const char *)p + a_offset);
+          }
+          ip += MR;
         }
-        ip += MR;
-      }
-      if ((kc & (KR - 1)) == 0) {
-        size_t k = 0;
-        do { /* kc >= 1: no zero-trip path (which made GCC keep a copy of the tile in memory) */
-          const __m512i w0 = _mm512_loadu_si512(w), w1 = NV > 1 ? _mm512_loadu_si512(w + 64) : w0;
-          w += NR * KR;
-          TR_GEMM_UNROLL(8)
-          for (size_t r = 0; r < MR; r++) {
-            const __m512i x = _mm512_xor_si512(_mm512_set1_epi32(qs8_load_u32(ar[r] + k)), vsign);
-            acc[r][0] = dpbusd(acc[r][0], x, w0);
-            if (NV > 1) acc[r][1] = dpbusd(acc[r][1], x, w1);
-          }
-        } while ((k += KR) < kc);
-      } else {
-        /* kc is not a multiple of 4: every group is a masked load, so that the last, partial
-         * one reads only kc - k bytes; the bytes left out become 0x80, against zero weights */
-        size_t k = 0;
-        do {
-          const __m512i w0 = _mm512_loadu_si512(w), w1 = NV > 1 ? _mm512_loadu_si512(w + 64) : w0;
-          const __mmask16 m = (__mmask16)(kc - k >= KR ? 0xF : (1u << (kc - k)) - 1);
-          w += NR * KR;
-          TR_GEMM_UNROLL(8)
-          for (size_t r = 0; r < MR; r++) {
-            const __m512i x = _mm512_xor_si512(_mm512_broadcastd_epi32(_mm_maskz_loadu_epi8(m, ar[r] + k)), vsign);
-            acc[r][0] = dpbusd(acc[r][0], x, w0);
-            if (NV > 1) acc[r][1] = dpbusd(acc[r][1], x, w1);
-          }
-        } while ((k += KR) < kc);
-      }
-    } while (--t != 0);
+        if ((kc & (KR - 1)) == 0) {
+          size_t k = 0;
+          do { /* kc >= 1: no zero-trip path (which made GCC keep a copy of the tile in memory) */
+            const __m512i w0 = _mm512_loadu_si512(w), w1 = NV > 1 ? _mm512_loadu_si512(w + 64) : w0;
+            w += NR * KR;
+            TR_GEMM_UNROLL(8)
+            for (size_t r = 0; r < MR; r++) {
+              const __m512i x = _mm512_xor_si512(_mm512_set1_epi32(qs8_load_u32(ar[r] + k)), vsign);
+              acc[r][0] = dpbusd(acc[r][0], x, w0);
+              if (NV > 1) acc[r][1] = dpbusd(acc[r][1], x, w1);
+            }
+          } while ((k += KR) < kc);
+        } else {
+          /* kc is not a multiple of 4: every group is a masked load, so that the last, partial
+           * one reads only kc - k bytes; the bytes left out become 0x80, against zero weights */
+          size_t k = 0;
+          do {
+            const __m512i w0 = _mm512_loadu_si512(w), w1 = NV > 1 ? _mm512_loadu_si512(w + 64) : w0;
+            const __mmask16 m = (__mmask16)(kc - k >= KR ? 0xF : (1u << (kc - k)) - 1);
+            w += NR * KR;
+            TR_GEMM_UNROLL(8)
+            for (size_t r = 0; r < MR; r++) {
+              const __m512i x = _mm512_xor_si512(_mm512_broadcastd_epi32(_mm_maskz_loadu_epi8(m, ar[r] + k)), vsign);
+              acc[r][0] = dpbusd(acc[r][0], x, w0);
+              if (NV > 1) acc[r][1] = dpbusd(acc[r][1], x, w1);
+            }
+          } while ((k += KR) < kc);
+        }
+      } while (--t != 0);
     }
     if (row_bias) {
       TR_GEMM_UNROLL(8)
