@@ -274,7 +274,7 @@ static tr_status k_eval(tr_node *n, int op) {
       c.full = (const char *)n->inputs[a_row ? 1 : 0]->data;
       c.row = (const char *)n->inputs[a_row ? 0 : 1]->data;
       if (bc->runs * bc->inner >= K_PARALLEL_MIN && tr_num_threads(n) > 1)
-        tr_parallel_for(n, bc->runs, k_rows_range, &c);
+        tr_elem_parallel_for(n, bc->runs, k_rows_range, &c);
       else
         k_rows_range(&c, 0, bc->runs);
       return TR_OK;

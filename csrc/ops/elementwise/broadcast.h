@@ -70,6 +70,8 @@ tr_status tr_elem_setup_unary(tr_node *node, tr_unary_fn fn, const tr_qparams *q
 /* eval helpers for states made by the setup functions above. */
 tr_status tr_elem_eval_nary(tr_node *node);
 tr_status tr_elem_eval_unary(tr_node *node);
+/* tr_parallel_for for elementwise work, in batches claimed dynamically (broadcast.c). */
+void tr_elem_parallel_for(tr_node *node, int64_t n, tr_range_fn fn, void *ctx);
 /* Unary op through the state's 8-bit table. */
 void tr_elem_lut8(void *out, const void *in, int64_t n, const void *state);
 

@@ -337,20 +337,6 @@ static void dw_fast_rows(void *vctx, int64_t begin, int64_t end) {
   }
 }
 
-/* The rows in small batches claimed from a shared counter (nn_tile_claim), not in one fixed
- * share per thread: a worker descheduled on a busy machine then holds up a few rows, not half
- * of the layer. */
-static void dw_parallel_rows(tr_node *n, int64_t rows, tr_range_fn fn, void *ctx) {
-  const int32_t threads = tr_num_threads(n);
-  if (threads <= 1 || rows <= 1) {
-    fn(ctx, 0, rows);
-    return;
-  }
-  const int64_t batch = rows / ((int64_t)threads * 8);
-  nn_tile_job job = {fn, ctx, rows, batch < 1 ? 1 : batch, 0};
-  tr_parallel_for(n, threads, nn_tile_claim, &job);
-}
-
 static tr_status dw_eval(tr_node *n) {
   dw_state *s = (dw_state *)n->state;
   const tr_tensor *in = n->inputs[0], *filter = n->inputs[1];
@@ -358,7 +344,8 @@ static tr_status dw_eval(tr_node *n) {
   dw_ctx c = {s, in->data, filter->data, bias ? bias->data : NULL, bias && bias->type == TR_INT64,
               n->outputs[0]->data};
   if (s->fast) {
-    dw_parallel_rows(n, (int64_t)s->B * s->OH * s->slices, dw_fast_rows, &c);
+    /* rows in small batches: a worker descheduled on a busy machine holds up a few of them */
+    nn_parallel_claim(n, (int64_t)s->B * s->OH * s->slices, dw_fast_rows, &c, 8);
     return TR_OK;
   }
   if (s->kind == NN_F32) {
