@@ -144,7 +144,8 @@ static int check_f32(const f32_case *k, int iters) {
 static int check_qs8(const qs8_case *k, int iters) {
   for (int it = 0; it < iters; it++) {
     const size_t mr = (size_t)rnd_in(1, k->mr), nc = (size_t)rnd_in(1, 3 * k->nr + 1);
-    const size_t kc = (size_t)rnd_in(1, 70), ks = (size_t)rnd_in(1, MAXT);
+    /* long rows now and then: the kernels that copy rows of A take them too (or fall back) */
+    const size_t kc = (size_t)(rnd() % 4 == 0 ? rnd_in(64, 600) : rnd_in(1, 70)), ks = (size_t)rnd_in(1, MAXT);
     const size_t n = nc, K = ks * kc;
     const int32_t zp = rnd_in(-128, 127);
     int8_t *src = malloc(n * K);
@@ -154,8 +155,11 @@ static int check_qs8(const qs8_case *k, int iters) {
     for (size_t i = 0; i < n * K; i++) src[i] = (int8_t)rnd_in(-127, 127);
     for (size_t i = 0; i < n; i++) {
       bias[i] = rnd_in(-30000, 30000);
-      q[i].multiplier = rnd_in(1 << 30, 0x7FFFFFFF);
-      q[i].shift = rnd() % 4 == 0 ? rnd_in(0, 3) : rnd_in(-14, -1);
+      /* multipliers of exactly 2^30 and 0 have their own rounding cases (h < 0 from x < -1,
+       * or never); shifts out to 31 (tr_quantize_multiplier goes no further) */
+      const uint32_t kind = rnd() % 16;
+      q[i].multiplier = kind == 0 ? 1 << 30 : kind == 1 ? 0 : rnd_in(1 << 30, 0x7FFFFFFF);
+      q[i].shift = rnd() % 4 == 0 ? rnd_in(0, 3) : rnd() % 8 == 0 ? rnd_in(-31, -15) : rnd_in(-14, -1);
       scale[i] = ldexp((double)rnd_in(1, 1 << 20), -rnd_in(14, 28));
     }
     int8_t *rows[MAXR * MAXT];
@@ -172,7 +176,9 @@ static int check_qs8(const qs8_case *k, int iters) {
     for (size_t i = 0; i < mr * K; i++) a[i] = (int8_t)rnd_in(-128, 127);
     int32_t row_bias[MAXR];
     for (int r = 0; r < MAXR; r++) row_bias[r] = rnd_in(-100000, 100000);
-    tr_gemm_qs8_params p = {rnd_in(-20, 20), rnd_in(-128, -60), rnd_in(60, 127), rnd() % 2 ? row_bias : NULL};
+    /* every accumulator here is far inside [-2^30, 2^30): both requantization forms apply */
+    tr_gemm_qs8_params p = {rnd_in(-20, 20), rnd_in(-128, -60), rnd_in(60, 127), rnd() % 2 ? row_bias : NULL,
+                            (int32_t)(rnd() % 2)};
     int8_t *c1 = malloc(mr * nc), *c2 = malloc(mr * nc);
     void *wi = malloc(tr_gemm_packed_size_qs8(n, ks, kc, (size_t)k->nr, (size_t)k->kr, TR_GEMM_REQUANT_Q31));
     tr_gemm_pack_qs8(n, ks, kc, (size_t)k->nr, (size_t)k->kr, TR_GEMM_REQUANT_Q31, src, K, kc, 1, bias,

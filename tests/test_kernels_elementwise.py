@@ -149,6 +149,49 @@ def test_binary_float_specials():
                 np.testing.assert_array_equal(got, outs["scalar"], err_msg=cap)
 
 
+def swish_model(dtype, shape, order=0, act="NONE", other=False, sigmoid_out=False):
+    """y = x * LOGISTIC(x) (operands in `order`), or x * LOGISTIC(z) with `other`."""
+    m = ModelBuilder()
+    t = NPTYPE[dtype]
+    qx = (0.05, -3) if dtype == "i8" else (0.07, 120)
+    x = m.input("x", list(shape), t, quantization=qx)
+    z = m.input("z", list(shape), t, quantization=qx) if other else x
+    s = m.tensor("s", [1], t, quantization=(1 / 256, -128 if dtype == "i8" else 0))
+    y = m.tensor("y", [1], t, quantization=(0.04, 2 if dtype == "i8" else 128))
+    m.op("LOGISTIC", [z], [s])
+    m.op("MUL", [x, s] if order == 0 else [s, x], [y], fused_activation_function=act)
+    m.output(y, s) if sigmoid_out else m.output(y)
+    return m.build()
+
+
+@pytest.mark.parametrize("dtype", ["i8", "u8"])
+@pytest.mark.parametrize("order", [0, 1])
+@pytest.mark.parametrize("act", ["NONE", "RELU"])
+def test_mul_of_input_and_its_sigmoid(dtype, order, act):
+    # swish: computed as one table lookup per element, which must give the two ops' bits; every
+    # byte value, in a tensor large enough to be split over two threads
+    shape = (1, 64, 64, 40)
+    x = np.resize(np.arange(256, dtype=np.uint8), shape).view(NPTYPE[dtype])
+    check(swish_model(dtype, shape, order, act), [x], dtype)
+    # the sigmoid also an output of the model: both outputs as the reference has them
+    model = swish_model(dtype, (1, 256), order, act, sigmoid_out=True)
+    got = run(ours, model, [x.reshape(-1)[:256].reshape(1, 256)])[0]
+    ref = run_reference(model, [x.reshape(-1)[:256].reshape(1, 256)], resolver="ref")
+    for g, r in zip(got, ref):
+        np.testing.assert_array_equal(g, r)
+
+
+@pytest.mark.parametrize("dtype", ["i8", "u8"])
+def test_mul_by_the_sigmoid_of_another_tensor(dtype):
+    # x * LOGISTIC(z): not a function of x alone, so no table
+    rng = np.random.default_rng(11)
+    shape = (3, 77)
+    model = swish_model(dtype, shape, other=True)
+    inputs = [random_values(dtype, shape, rng), random_values(dtype, shape, rng)]
+    got = run(ours, model, inputs)[0][0]
+    np.testing.assert_array_equal(got, run_reference(model, inputs, resolver="ref")[0])
+
+
 # --- unary -------------------------------------------------------------------------------------
 
 FLOAT_UNARY = ["RELU", "RELU6", "RELU_N1_TO_1", "RELU_0_TO_1", "LOGISTIC", "TANH", "HARD_SWISH"]

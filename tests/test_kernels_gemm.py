@@ -113,7 +113,7 @@ def test_microkernels_match_their_portable_twins():
 # --- CONV_2D -------------------------------------------------------------------------------
 
 def conv_model(dtype, batch=1, hw=(5, 6), ic=3, oc=5, k=(3, 3), stride=(1, 1), dil=(1, 1), padding="SAME",
-               act="NONE", groups=1, out_scale=0.05, in_zp=-3, seed=0):
+               act="NONE", groups=1, out_scale=0.05, in_zp=-3, seed=0, bias=None):
     rng = np.random.default_rng(seed)
     m = ModelBuilder()
     wshape = (oc, k[0], k[1], ic // groups)
@@ -127,7 +127,8 @@ def conv_model(dtype, batch=1, hw=(5, 6), ic=3, oc=5, k=(3, 3), stride=(1, 1), d
         scales = rng.uniform(0.005, 0.02, oc).astype(np.float32)
         w = m.constant("w", rng.integers(-127, 128, wshape).astype(np.int8),
                        quantization={"scale": scales, "zero_point": np.zeros(oc, np.int64), "quantized_dimension": 0})
-        b = m.constant("b", rng.integers(-3000, 3000, oc).astype(np.int32), dtype=np.int32,
+        bias = rng.integers(-3000, 3000, oc) if bias is None else bias
+        b = m.constant("b", np.asarray(bias).astype(np.int32), dtype=np.int32,
                        quantization={"scale": (np.float32(0.05) * scales).astype(np.float32),
                                      "zero_point": np.zeros(oc, np.int64)})
         y = m.tensor("y", [1], np.int8, quantization=(out_scale, 4))
@@ -171,6 +172,21 @@ def test_conv2d(dtype, case):
 def test_conv2d_int8_requantization_ranges(out_scale, in_zp):
     for case in (dict(ic=19, oc=37, k=(1, 1), hw=(5, 3)), dict(ic=5, oc=21, k=(3, 3), hw=(4, 6))):
         check_model(conv_model("i8", out_scale=out_scale, in_zp=in_zp, **case), True, 50)
+
+
+@pytest.mark.parametrize("out_scale", [0.002, 1e4])
+def test_conv2d_int8_accumulators_near_the_limits(out_scale):
+    # Accumulators that may reach 2^30 take the general requantization, the others a shorter
+    # one (gemm.h, acc_bounded): biases on either side of that bound, with outputs that
+    # saturate (small scale) and outputs that do not (a scale that brings 2^30 near int8).
+    oc = 20
+    edge = 2 ** 30 - 255 * 127 * 19 * 9
+    bias = np.array([edge - 1, -(edge - 1), edge, -edge, 2 ** 31 - 1, -2 ** 31, 2 ** 29, -2 ** 29, 0, 1] * 2,
+                    np.int64)
+    for limit in (edge - 1, 2 ** 31):
+        case = conv_model("i8", ic=19, oc=oc, k=(3, 3), hw=(5, 6), out_scale=out_scale,
+                          bias=np.clip(bias, -limit, limit))
+        check_model(case, True, 19 * 9)
 
 
 # --- FULLY_CONNECTED -----------------------------------------------------------------------

@@ -60,10 +60,33 @@ def _binary_common(node):
     return a, b, node.outputs[0]
 
 
+def _sigmoid_operand(node, a, b):
+    """For 8-bit MUL: 1 when input 1 is LOGISTIC(input 0), 2 when input 0 is LOGISTIC(input 1),
+    else 0. x * sigmoid(x) (swish) is then a function of x alone: one table lookup per element."""
+    if a.type not in QUANT8 or a.shape != b.shape:
+        return 0
+    planner = getattr(node, "planner", None)
+    subgraphs = getattr(planner, "subgraphs", None)
+    if not subgraphs or not 0 <= node.subgraph < len(subgraphs):
+        return 0
+    for earlier in subgraphs[node.subgraph].nodes:
+        if earlier.name != "LOGISTIC" or len(earlier.outputs) != 1 or not earlier.inputs:
+            continue
+        x, y = earlier.inputs[0], earlier.outputs[0]
+        if x is None or x.const is not None or y.const is not None:
+            continue
+        if y is b and x is a:
+            return 1
+        if y is a and x is b:
+            return 2
+    return 0
+
+
 @op("ADD", "SUB", "MUL", "DIV", "POW", "MAXIMUM", "MINIMUM", "SQUARED_DIFFERENCE", "FLOOR_DIV",
     "FLOOR_MOD")
 def prepare_binary(node):
-    """ip: ADD / SUB [activation, pot_scale_int16]; MUL / DIV [activation]; others []."""
+    """ip: ADD / SUB [activation, pot_scale_int16]; MUL [activation, sigmoid_operand];
+    DIV [activation]; others []."""
     a, b, out = _binary_common(node)
     name = node.name
     if name in _RESCALING and a.type in (I8, U8, I16):
@@ -74,7 +97,9 @@ def prepare_binary(node):
                 _per_tensor(node, t, what, symmetric)
     if name in ("ADD", "SUB"):
         node.ip = [node.activation(), 1 if node.opt("pot_scale_int16", True) else 0]
-    elif name in ("MUL", "DIV"):
+    elif name == "MUL":
+        node.ip = [node.activation(), _sigmoid_operand(node, a, b)]
+    elif name == "DIV":
         node.ip = [node.activation()]
     else:
         node.ip = []

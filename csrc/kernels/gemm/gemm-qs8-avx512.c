@@ -98,7 +98,7 @@ static inline __attribute__((always_inline)) void qs8_tile(
         w += NR * KR;
       }
     } while (--t != 0);
-    const qs8_rq16 q = qs8_rq_load(rq, w, NR, 0);
+    qs8_rq16 q = qs8_rq_load(rq, w, NR, 0);
     w += qs8_tail_bytes(rq, NR);
     __m512i sum[MAX_MR];
     TR_GEMM_UNROLL(4)
@@ -107,7 +107,10 @@ static inline __attribute__((always_inline)) void qs8_tile(
       if (row_bias) sum[r] = _mm512_add_epi32(sum[r], _mm512_set1_epi32(row_bias[r < mr ? r : mr - 1]));
     }
     __m128i out[MAX_MR];
-    if (rq == TR_GEMM_REQUANT_Q31 && qs8_rq_any_left(&q)) {
+    if (rq == TR_GEMM_REQUANT_Q31 && params->acc_bounded && qs8_rq_short(&q, params->output_zero_point)) {
+      TR_GEMM_UNROLL(4)
+      for (size_t r = 0; r < MR; r++) out[r] = qs8_output16_short(sum[r], &q);
+    } else if (rq == TR_GEMM_REQUANT_Q31 && qs8_rq_any_left(&q)) {
       TR_GEMM_UNROLL(4)
       for (size_t r = 0; r < MR; r++) out[r] = qs8_output16(rq, 1, sum[r], &q, vzp);
     } else {

@@ -51,6 +51,9 @@ static inline __m256i qs8_round_double8(__m256i x, __m512d scale) {
 typedef struct {
   __m512i mult, mult_odd, left, right, mask, half; /* Q31 */
   __m512d s0, s1;                                  /* double: scales of lanes 0-7, 8-15 */
+  /* the short Q31 form (qs8_rq_short): the 64-bit nudges of the even and odd lanes and the
+   * threshold below which h < 0 */
+  __m512i nudge_even, nudge_odd, negative_below;
 } qs8_rq16;
 
 static inline __attribute__((always_inline)) qs8_rq16 qs8_rq_load(tr_gemm_qs8_requant rq, const uint8_t *tail,
@@ -60,6 +63,7 @@ static inline __attribute__((always_inline)) qs8_rq16 qs8_rq_load(tr_gemm_qs8_re
     q.s0 = _mm512_loadu_pd(tail + (16 * v) * sizeof(double));
     q.s1 = _mm512_loadu_pd(tail + (16 * v + 8) * sizeof(double));
     q.mult = q.mult_odd = q.left = q.right = q.mask = q.half = _mm512_setzero_si512();
+    q.nudge_even = q.nudge_odd = q.negative_below = _mm512_setzero_si512();
   } else {
     const int32_t *p = (const int32_t *)tail + 16 * v;
     q.mult = _mm512_loadu_si512(p);
@@ -71,6 +75,31 @@ static inline __attribute__((always_inline)) qs8_rq16 qs8_rq_load(tr_gemm_qs8_re
     q.s0 = q.s1 = _mm512_setzero_pd();
   }
   return q;
+}
+
+/* Prepares the short Q31 form (qs8_output16_short) for a block whose accumulators lie in
+ * [-2^30, 2^30), with the output zero point zp folded in; returns whether every channel admits
+ * it: a multiplier of 0 or in [2^30, 2^31), no left shift, a right shift e of at most 22 (so
+ * that SRDHM + 2^(e-1) + zp 2^e stays below 2^30 + 2^21 + 2^29 in magnitude). */
+static inline __attribute__((always_inline)) int qs8_rq_short(qs8_rq16 *q, int32_t zp) {
+  const __m512i two30 = _mm512_set1_epi32(1 << 30), zero = _mm512_setzero_si512();
+  const __mmask16 normal = _mm512_cmpeq_epi32_mask(q->mult, zero) | _mm512_cmpge_epi32_mask(q->mult, two30);
+  if (normal != 0xFFFF || _mm512_test_epi32_mask(q->left, q->left) ||
+      _mm512_cmpgt_epi32_mask(q->right, _mm512_set1_epi32(22)))
+    return 0;
+  /* 2^(e-1) (0 for e = 0) + zp 2^e, in the high half of each lane's 64-bit nudge */
+  const __m512i add = _mm512_add_epi32(_mm512_srli_epi32(_mm512_add_epi32(q->mask, _mm512_set1_epi32(1)), 1),
+                                       _mm512_sllv_epi32(_mm512_set1_epi32(zp), q->right));
+  const __m512i bit31 = _mm512_set1_epi64(1ll << 31);
+  q->nudge_even = _mm512_or_si512(_mm512_slli_epi64(add, 32), bit31);
+  q->nudge_odd = _mm512_or_si512(_mm512_and_si512(add, _mm512_set1_epi64((long long)0xFFFFFFFF00000000ull)), bit31);
+  /* h < 0 exactly when acc M < -2^30: acc < 0 for M > 2^30, acc < -1 for M = 2^30, never for
+   * M = 0 or where nothing is rounded away (e = 0: RoundingDivideByPOT is then the identity) */
+  q->negative_below = _mm512_mask_mov_epi32(_mm512_set1_epi32(-1), _mm512_cmpgt_epi32_mask(q->mult, two30), zero);
+  q->negative_below = _mm512_mask_mov_epi32(
+      q->negative_below, _mm512_cmpeq_epi32_mask(q->mult, zero) | _mm512_cmpeq_epi32_mask(q->right, zero),
+      _mm512_set1_epi32(INT32_MIN));
+  return 1;
 }
 
 /* Whether any of the block's channels shifts left (a multiplier above 1). */
@@ -99,6 +128,20 @@ static inline __attribute__((always_inline)) __m128i qs8_output16(tr_gemm_qs8_re
                               _mm512_set1_epi32(-1));
   }
   return _mm512_cvtsepi32_epi8(_mm512_add_epi32(y, zp));
+}
+
+/* qs8_output16 (Q31) in fewer instructions, after qs8_rq_short: for x = 2 acc (no overflow),
+ * the 64-bit x M + 2^31 + (2^(e-1) + zp 2^e) 2^32 holds h + 2^(e-1) + zp 2^e in its high half,
+ * h = SRDHM(acc, M), so both lanes' results come out with one shuffle; RoundingDivideByPOT(h, e)
+ * + zp is then (h + 2^(e-1) + zp 2^e - (h < 0)) >> e, where h < 0 is a comparison of acc. */
+static inline __attribute__((always_inline)) __m128i qs8_output16_short(__m512i acc, const qs8_rq16 *q) {
+  const __m512i x = _mm512_add_epi32(acc, acc);
+  const __m512i even = _mm512_add_epi64(_mm512_mul_epi32(x, q->mult), q->nudge_even);
+  const __m512i odd = _mm512_add_epi64(_mm512_mul_epi32(_mm512_shuffle_epi32(x, _MM_PERM_DDBB), q->mult_odd),
+                                       q->nudge_odd);
+  __m512i h = _mm512_mask_shuffle_epi32(odd, 0x5555, even, _MM_PERM_DDBB);
+  h = _mm512_mask_sub_epi32(h, _mm512_cmpgt_epi32_mask(q->negative_below, acc), h, _mm512_set1_epi32(1));
+  return _mm512_cvtsepi32_epi8(_mm512_srav_epi32(h, q->right));
 }
 
 /* The activation clamp on 16 int8 outputs (only when it is narrower than the int8 range). */

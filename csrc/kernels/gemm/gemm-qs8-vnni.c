@@ -11,6 +11,22 @@
 
 enum { KR = 4, MAX_MR = 8, MAX_NV = 2 }; /* array bounds: MR, NV are constants only after inlining */
 
+/* The rows of A a call reads, flipped to unsigned once (a ^ 0x80) into a stack buffer when
+ * they fit: the k loop then broadcasts them without an xor per row and group, which costs as
+ * much as a third of the dot products (7x16) on cores that split 512-bit operations. Each row
+ * is padded to a multiple of 64 bytes, the padding 0x80 (against zero weights). */
+enum { FLIP_BYTES = 16384 };
+
+static inline size_t flip_stride(size_t kc) { return (kc + 63) & ~(size_t)63; }
+
+static inline void flip_row(uint8_t *dst, const int8_t *src, size_t kc) {
+  const __m512i vsign = _mm512_set1_epi32((int32_t)0x80808080u);
+  for (size_t k = 0; k < kc; k += 64) {
+    const __mmask64 m = kc - k >= 64 ? ~(__mmask64)0 : ((__mmask64)1 << (kc - k)) - 1;
+    _mm512_storeu_si512(dst + k, _mm512_xor_si512(_mm512_maskz_loadu_epi8(m, src + k), vsign));
+  }
+}
+
 /* acc + the four-byte dot products of x (unsigned) and w (signed) per int32 lane. Written as asm
  * for GCC, whose register allocator otherwise copies every accumulator of the tile on each
  * iteration (the instruction overwrites its accumulator operand). */
@@ -42,6 +58,21 @@ static inline __attribute__((always_inline)) void qs8_tile(
     cr[r] = c + rr * c_stride;
     if (!indirect) ar[r] = a + rr * a_stride;
   }
+  uint8_t flipped[FLIP_BYTES] __attribute__((aligned(64)));
+  const size_t fs = flip_stride(kc);
+  const int flip = NV == 1 && nc > NR && kc >= 64 && ks * MR * fs <= FLIP_BYTES;
+  if (flip) {
+    for (size_t t = 0; t < ks; t++)
+      TR_GEMM_UNROLL(8)
+      for (size_t r = 0; r < MR; r++) {
+        const int8_t *src = ar[r];
+        if (indirect) {
+          const int8_t *p = ind[t * MR + r];
+          src = p == zero ? p : (const int8_t *)((const char *)p + a_offset);
+        }
+        flip_row(flipped + (t * MR + r) * fs, src, kc);
+      }
+  }
   for (;;) {
     __m512i acc[MAX_MR][MAX_NV];
     TR_GEMM_UNROLL(2)
@@ -52,46 +83,65 @@ static inline __attribute__((always_inline)) void qs8_tile(
       for (size_t v = 0; v < NV; v++) acc[r][v] = acc[0][v];
     }
     w += NR * sizeof(int32_t);
-    const int8_t **ip = ind;
-    size_t t = ks;
-    do {
-      if (indirect) {
-        TR_GEMM_UNROLL(8)
-        for (size_t r = 0; r < MR; r++) {
-          const int8_t *p = ip[r];
-          ar[r] = p == zero ? p : (const int8_t *)((const char *)p + a_offset);
-        }
-        ip += MR;
-      }
-      if ((kc & (KR - 1)) == 0) {
-        size_t k = 0;
-        do { /* kc >= 1: no zero-trip path (which made GCC keep a copy of the tile in memory) */
-          const __m512i w0 = _mm512_loadu_si512(w), w1 = NV > 1 ? _mm512_loadu_si512(w + 64) : w0;
-          w += NR * KR;
-          TR_GEMM_UNROLL(8)
-          for (size_t r = 0; r < MR; r++) {
-            const __m512i x = _mm512_xor_si512(_mm512_set1_epi32(qs8_load_u32(ar[r] + k)), vsign);
-            acc[r][0] = dpbusd(acc[r][0], x, w0);
-            if (NV > 1) acc[r][1] = dpbusd(acc[r][1], x, w1);
-          }
-        } while ((k += KR) < kc);
-      } else {
-        /* kc is not a multiple of 4: every group is a masked load, so that the last, partial
-         * one reads only kc - k bytes; the bytes left out become 0x80, against zero weights */
+    if (flip) {
+      const uint8_t *x = flipped;
+      size_t t = ks;
+      do {
         size_t k = 0;
         do {
           const __m512i w0 = _mm512_loadu_si512(w), w1 = NV > 1 ? _mm512_loadu_si512(w + 64) : w0;
-          const __mmask16 m = (__mmask16)(kc - k >= KR ? 0xF : (1u << (kc - k)) - 1);
           w += NR * KR;
           TR_GEMM_UNROLL(8)
           for (size_t r = 0; r < MR; r++) {
-            const __m512i x = _mm512_xor_si512(_mm512_broadcastd_epi32(_mm_maskz_loadu_epi8(m, ar[r] + k)), vsign);
-            acc[r][0] = dpbusd(acc[r][0], x, w0);
-            if (NV > 1) acc[r][1] = dpbusd(acc[r][1], x, w1);
+            const __m512i xr = _mm512_set1_epi32(qs8_load_u32((const int8_t *)x + r * fs + k));
+            acc[r][0] = dpbusd(acc[r][0], xr, w0);
+            if (NV > 1) acc[r][1] = dpbusd(acc[r][1], xr, w1);
           }
         } while ((k += KR) < kc);
-      }
-    } while (--t != 0);
+        x += MR * fs;
+      } while (--t != 0);
+    } else {
+      const int8_t **ip = ind;
+      size_t t = ks;
+      do {
+        if (indirect) {
+          TR_GEMM_UNROLL(8)
+          for (size_t r = 0; r < MR; r++) {
+            const int8_t *p = ip[r];
+            ar[r] = p == zero ? p : (const int8_t *)((const char *)p + a_offset);
+          }
+          ip += MR;
+        }
+        if ((kc & (KR - 1)) == 0) {
+          size_t k = 0;
+          do { /* kc >= 1: no zero-trip path (which made GCC keep a copy of the tile in memory) */
+            const __m512i w0 = _mm512_loadu_si512(w), w1 = NV > 1 ? _mm512_loadu_si512(w + 64) : w0;
+            w += NR * KR;
+            TR_GEMM_UNROLL(8)
+            for (size_t r = 0; r < MR; r++) {
+              const __m512i x = _mm512_xor_si512(_mm512_set1_epi32(qs8_load_u32(ar[r] + k)), vsign);
+              acc[r][0] = dpbusd(acc[r][0], x, w0);
+              if (NV > 1) acc[r][1] = dpbusd(acc[r][1], x, w1);
+            }
+          } while ((k += KR) < kc);
+        } else {
+          /* kc is not a multiple of 4: every group is a masked load, so that the last, partial
+           * one reads only kc - k bytes; the bytes left out become 0x80, against zero weights */
+          size_t k = 0;
+          do {
+            const __m512i w0 = _mm512_loadu_si512(w), w1 = NV > 1 ? _mm512_loadu_si512(w + 64) : w0;
+            const __mmask16 m = (__mmask16)(kc - k >= KR ? 0xF : (1u << (kc - k)) - 1);
+            w += NR * KR;
+            TR_GEMM_UNROLL(8)
+            for (size_t r = 0; r < MR; r++) {
+              const __m512i x = _mm512_xor_si512(_mm512_broadcastd_epi32(_mm_maskz_loadu_epi8(m, ar[r] + k)), vsign);
+              acc[r][0] = dpbusd(acc[r][0], x, w0);
+              if (NV > 1) acc[r][1] = dpbusd(acc[r][1], x, w1);
+            }
+          } while ((k += KR) < kc);
+        }
+      } while (--t != 0);
+    }
     if (row_bias) {
       TR_GEMM_UNROLL(8)
       for (size_t r = 0; r < MR; r++) {
@@ -103,8 +153,11 @@ static inline __attribute__((always_inline)) void qs8_tile(
     __m128i out[MAX_MR][MAX_NV];
     TR_GEMM_UNROLL(2)
     for (size_t v = 0; v < NV; v++) {
-      const qs8_rq16 q = qs8_rq_load(rq, w, NR, v);
-      if (rq == TR_GEMM_REQUANT_Q31 && qs8_rq_any_left(&q)) {
+      qs8_rq16 q = qs8_rq_load(rq, w, NR, v);
+      if (rq == TR_GEMM_REQUANT_Q31 && params->acc_bounded && qs8_rq_short(&q, params->output_zero_point)) {
+        TR_GEMM_UNROLL(8)
+        for (size_t r = 0; r < MR; r++) out[r][v] = qs8_output16_short(acc[r][v], &q);
+      } else if (rq == TR_GEMM_REQUANT_Q31 && qs8_rq_any_left(&q)) {
         TR_GEMM_UNROLL(8)
         for (size_t r = 0; r < MR; r++) out[r][v] = qs8_output16(rq, 1, acc[r][v], &q, vzp);
       } else {

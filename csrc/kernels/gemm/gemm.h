@@ -55,6 +55,9 @@ typedef struct {
   int32_t output_zero_point;
   int32_t output_min, output_max;
   const int32_t *row_bias; /* gemm only; NULL or mr values */
+  /* nonzero: the caller knows every accumulator (bias and row_bias included) lies in
+   * [-2^30, 2^30), which lets some kernels requantize with fewer instructions */
+  int32_t acc_bounded;
 } tr_gemm_qs8_params;
 
 typedef enum { TR_GEMM_REQUANT_Q31 = 0, TR_GEMM_REQUANT_DOUBLE = 1 } tr_gemm_qs8_requant;

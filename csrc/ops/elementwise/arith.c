@@ -1,6 +1,8 @@
 /* ADD, SUB, MUL, DIV with NumPy broadcasting.
  *
- * ip: [fused_activation, pot_scale_int16]   (pot_scale_int16 only for ADD / SUB)
+ * ip: ADD / SUB [fused_activation, pot_scale_int16]
+ *     MUL       [fused_activation, sigmoid_operand]
+ *     DIV       [fused_activation]
  *
  * float32 / int32 / int64 (and unquantized int16 for ADD / MUL) compute in their own type and
  * clamp to the fused activation; integers wrap on overflow as TFLite's WrappingAdd/Mul do.
@@ -10,12 +12,17 @@
  *    pot_scale_int16 set) takes the symmetric shift-only path instead.
  *  - MUL: (a - za) * (b - zb) times one multiplier.
  *  - DIV: a Newton-Raphson reciprocal of the divisor (GetReciprocal), then one multiplier.
+ * An 8-bit MUL of x and LOGISTIC(x) (swish; sigmoid_operand 1: input 1 is the LOGISTIC of
+ * input 0, 2: the other way round) depends on x alone: prepare tabulates it for the 256 values
+ * of x, with LOGISTIC's own table, and eval is one lookup per element.
  *
  * float32, int8 and uint8 ADD / SUB / MUL run the SIMD micro-kernels of csrc/kernels/vbinary
  * (chosen in prepare; q.kernels) on each run of the broadcast: two vectors, or a vector and a
  * single value. Under the scalar ISA cap they keep the rows below (8-bit ADD / SUB read their
  * rescaled inputs from per-byte tables there). */
 #include <math.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "kernels/vbinary/vbinary.h"
 #include "model/fixedpoint.h"
@@ -267,7 +274,7 @@ static tr_status k_eval(tr_node *n, int op) {
       c.full = (const char *)n->inputs[a_row ? 1 : 0]->data;
       c.row = (const char *)n->inputs[a_row ? 0 : 1]->data;
       if (bc->runs * bc->inner >= K_PARALLEL_MIN && tr_num_threads(n) > 1)
-        tr_parallel_for(n, bc->runs, k_rows_range, &c);
+        tr_elem_parallel_for(n, bc->runs, k_rows_range, &c);
       else
         k_rows_range(&c, 0, bc->runs);
       return TR_OK;
@@ -278,7 +285,10 @@ static tr_status k_eval(tr_node *n, int op) {
 
 static tr_status add_eval(tr_node *n) { return k_eval(n, K_ADD); }
 static tr_status sub_eval(tr_node *n) { return k_eval(n, K_SUB); }
-static tr_status mul_eval(tr_node *n) { return k_eval(n, K_MUL); }
+static tr_status mul_eval(tr_node *n) {
+  const tr_elem_state *s = (const tr_elem_state *)n->state;
+  return s->unary ? tr_elem_eval_unary(n) : k_eval(n, K_MUL);
+}
 
 /* The micro-kernel row for this op and output type, or NULL (scalar cap, other types). */
 static tr_row_fn k_row(int op, int32_t type, const tr_tensor *o, tr_qparams *q) {
@@ -413,7 +423,51 @@ static tr_status mul_div_prepare(tr_node *n, int div) {
   return tr_elem_setup_nary(n, 2, kfn ? kfn : fn, &q);
 }
 
-static tr_status mul_prepare(tr_node *n) { return mul_div_prepare(n, 0); }
+extern const tr_op tr_elem_op_logistic;
+
+/* x * LOGISTIC(x) as a table indexed by x's byte: LOGISTIC's prepare, run on the very tensors
+ * it read and wrote, gives its table; the product of each x with its sigmoid follows. */
+static tr_status mul_sigmoid_prepare(tr_node *n, int x_input, const tr_qparams *q) {
+  tr_tensor *x = n->inputs[x_input], *sig = n->inputs[1 - x_input];
+  tr_node logistic = *n;
+  logistic.op = &tr_elem_op_logistic;
+  logistic.ninputs = logistic.noutputs = 1;
+  logistic.inputs = &x;
+  logistic.outputs = &sig;
+  logistic.nip = logistic.nfp = 0;
+  logistic.state = NULL;
+  tr_status st = tr_elem_op_logistic.prepare(&logistic);
+  uint8_t sigmoid[256];
+  if (st == TR_OK) memcpy(sigmoid, ((const tr_elem_state *)logistic.state)->lut, sizeof(sigmoid));
+  free(logistic.state);
+  if (st != TR_OK) return st;
+  st = tr_elem_setup_unary(n, tr_elem_lut8, q);
+  if (st != TR_OK) return st;
+  tr_elem_state *s = n->state;
+  s->unary_input = x_input;
+  const int is_unsigned = x->type == TR_UINT8;
+  for (int32_t v = is_unsigned ? 0 : -128; v < (is_unsigned ? 256 : 128); v++) {
+    const uint8_t byte = (uint8_t)v;
+    const int32_t y = is_unsigned ? sigmoid[byte] : (int8_t)sigmoid[byte];
+    s->lut[byte] = (uint8_t)(x_input == 0 ? q_mul(v, y, q) : q_mul(y, v, q));
+  }
+  return TR_OK;
+}
+
+static tr_status mul_prepare(tr_node *n) {
+  const int sigmoid_operand = n->nip > 1 ? n->ip[1] : 0;
+  const tr_tensor *a = n->inputs[0], *b = n->inputs[1], *o = n->outputs[0];
+  tr_status st = mul_div_prepare(n, 0);
+  if (st != TR_OK || !(sigmoid_operand == 1 || sigmoid_operand == 2)) return st;
+  /* Python matched the pattern on 8-bit tensors of one shape; checked again, as C trusts no
+   * more than it must */
+  const int q8 = o->type == TR_INT8 || o->type == TR_UINT8;
+  if (!q8 || a->type != o->type || b->type != o->type || tr_num_elements(a) != tr_num_elements(o) ||
+      tr_num_elements(b) != tr_num_elements(o) || o->scale == 0.0f)
+    return st;
+  const tr_qparams q = ((const tr_elem_state *)n->state)->q;
+  return mul_sigmoid_prepare(n, sigmoid_operand == 1 ? 0 : 1, &q);
+}
 static tr_status div_prepare(tr_node *n) { return mul_div_prepare(n, 1); }
 
 /* Integer division by zero is an error at run time, as in TFLite (its quantized zero is the

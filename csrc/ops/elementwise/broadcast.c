@@ -2,12 +2,15 @@
 #include "ops/elementwise/broadcast.h"
 
 #include "kernels/vunary/vunary.h"
+#include "ops/nn/nn_common.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-/* Below this many elements, handing work to other threads costs more than it saves. */
+/* Below this many elements, handing work to other threads costs more than it saves. A byte
+ * table lookup runs several times faster than arithmetic, so it needs more to be worth it. */
 #define TR_ELEM_PARALLEL_MIN 32768
+#define TR_ELEM_LUT8_PARALLEL_MIN 131072
 
 void tr_bcast_init(tr_bcast *bc, const tr_tensor *out, const tr_tensor *const *ins, int nin) {
   memset(bc, 0, sizeof(*bc));
@@ -107,6 +110,12 @@ static void bcast_runs_range(void *ctx_, int64_t begin, int64_t end) {
   }
 }
 
+/* Large ops go to the pool in small batches claimed from a shared counter (nn_parallel_claim):
+ * a worker descheduled on a busy machine then holds up one batch, not half of the op. */
+void tr_elem_parallel_for(tr_node *node, int64_t n, tr_range_fn fn, void *ctx) {
+  nn_parallel_claim(node, n, fn, ctx, 8);
+}
+
 void tr_bcast_eval(tr_node *node, const tr_bcast *bc, void *out, size_t out_size,
                    const void *const *ins, const size_t *in_sizes, tr_row_fn fn, const void *params) {
   if (bc->runs == 0) return;
@@ -123,10 +132,10 @@ void tr_bcast_eval(tr_node *node, const tr_bcast *bc, void *out, size_t out_size
   const int64_t total = bc->runs * bc->inner;
   const int parallel = total >= TR_ELEM_PARALLEL_MIN && tr_num_threads(node) > 1;
   if (bc->runs == 1) {
-    if (parallel) tr_parallel_for(node, bc->inner, bcast_inner_range, &c);
+    if (parallel) tr_elem_parallel_for(node, bc->inner, bcast_inner_range, &c);
     else bcast_inner_range(&c, 0, bc->inner);
   } else {
-    if (parallel) tr_parallel_for(node, bc->runs, bcast_runs_range, &c);
+    if (parallel) tr_elem_parallel_for(node, bc->runs, bcast_runs_range, &c);
     else bcast_runs_range(&c, 0, bc->runs);
   }
 }
@@ -185,9 +194,10 @@ static void unary_range(void *ctx_, int64_t begin, int64_t end) {
 
 tr_status tr_elem_eval_unary(tr_node *node) {
   const tr_elem_state *s = node->state;
-  unary_ctx c = {s, node->outputs[0]->data, node->inputs[0]->data};
+  unary_ctx c = {s, node->outputs[0]->data, node->inputs[s->unary_input]->data};
   int64_t n = tr_num_elements(node->outputs[0]);
-  if (n >= TR_ELEM_PARALLEL_MIN && tr_num_threads(node) > 1) tr_parallel_for(node, n, unary_range, &c);
+  const int64_t min = s->unary == tr_elem_lut8 ? TR_ELEM_LUT8_PARALLEL_MIN : TR_ELEM_PARALLEL_MIN;
+  if (n >= min && tr_num_threads(node) > 1) tr_elem_parallel_for(node, n, unary_range, &c);
   else unary_range(&c, 0, n);
   return TR_OK;
 }

@@ -61,6 +61,7 @@ typedef struct {
   uint8_t lut[256];     /* 8-bit lookup table, indexed by the input's raw byte */
   void (*lut8)(size_t n, const uint8_t *x, uint8_t *y, const uint8_t *table); /* its SIMD lookup */
   int32_t tab[2][256];  /* what q.t1 / q.t2 point to */
+  int32_t unary_input;  /* which input the unary ops read (a binary op may reduce to one) */
 } tr_elem_state;
 
 /* prepare helpers: allocate node->state and plan the broadcast of inputs [0, nin). */
@@ -69,6 +70,8 @@ tr_status tr_elem_setup_unary(tr_node *node, tr_unary_fn fn, const tr_qparams *q
 /* eval helpers for states made by the setup functions above. */
 tr_status tr_elem_eval_nary(tr_node *node);
 tr_status tr_elem_eval_unary(tr_node *node);
+/* tr_parallel_for for elementwise work, in batches claimed dynamically (broadcast.c). */
+void tr_elem_parallel_for(tr_node *node, int64_t n, tr_range_fn fn, void *ctx);
 /* Unary op through the state's 8-bit table. */
 void tr_elem_lut8(void *out, const void *in, int64_t n, const void *state);
 

@@ -39,6 +39,7 @@ typedef struct {
   float *cscale;  /* per output channel filter scale */
   /* GEMM path (float32, int8) */
   int32_t gemm, mode, bias_const; /* mode: CONV_DIRECT or CONV_INDIRECT */
+  int32_t acc_bounded;            /* int8: every accumulator lies in [-2^30, 2^30) (gemm.h) */
   tr_gemm_f32_config fk;
   tr_gemm_qs8_config qk;
   int32_t mr, nr, kr;
@@ -96,8 +97,23 @@ static void pack_weights(conv_state *s, const tr_tensor *filter) {
 
 enum { CONV_DIRECT = 0, CONV_INDIRECT = 1 };
 
+/* Whether |bias + sum (x - zero point) w| < 2^30 for every output channel and any input: the
+ * input terms are at most 255 in magnitude. */
+static int conv_acc_bounded(const conv_state *s, const tr_tensor *filter, const tr_tensor *bias, size_t sn) {
+  const int8_t *w = (const int8_t *)filter->data;
+  for (int32_t oc = 0; oc < s->OC; oc++) {
+    int64_t bound = bias ? llabs((long long)((const int32_t *)bias->data)[oc]) : 0;
+    int64_t sum = 0;
+    for (size_t i = 0; i < sn; i++) sum += abs(w[(size_t)oc * sn + i]);
+    bound += 255 * sum;
+    if (bound >= (1ll << 30)) return 0;
+  }
+  return 1;
+}
+
 static void conv_gemm_pack(conv_state *s, const tr_tensor *filter, const tr_tensor *bias) {
   const size_t sn = (size_t)s->KH * s->KW * s->ICg;
+  if (s->kind != NN_F32) s->acc_bounded = conv_acc_bounded(s, filter, bias, sn);
   for (int32_t g = 0; g < s->groups; g++) {
     void *dst = (char *)s->pw + (size_t)g * s->pw_group;
     const size_t first = (size_t)g * s->OCg;
@@ -245,7 +261,7 @@ static tr_status conv_gemm_eval(tr_node *n, conv_state *s) {
   if (!s->packed || !s->filter_const || (bias && !s->bias_const)) conv_gemm_pack(s, filter, bias);
   conv_gemm_ctx c = {s, (const char *)in->data, (char *)n->outputs[0]->data,
                      (size_t)((uintptr_t)in->data - s->ind_base), {s->flo, s->fhi},
-                     {s->out_zp, s->act_lo, s->act_hi, NULL}};
+                     {s->out_zp, s->act_lo, s->act_hi, NULL, s->acc_bounded}};
   nn_parallel_tiles(n, (int64_t)s->groups * s->ntiles * s->mtiles, conv_gemm_run, &c,
                     (double)s->M * s->OC * s->KH * s->KW * s->ICg, s->kind != NN_F32);
   return TR_OK;

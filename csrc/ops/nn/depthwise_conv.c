@@ -344,7 +344,8 @@ static tr_status dw_eval(tr_node *n) {
   dw_ctx c = {s, in->data, filter->data, bias ? bias->data : NULL, bias && bias->type == TR_INT64,
               n->outputs[0]->data};
   if (s->fast) {
-    tr_parallel_for(n, (int64_t)s->B * s->OH * s->slices, dw_fast_rows, &c);
+    /* rows in small batches: a worker descheduled on a busy machine holds up a few of them */
+    nn_parallel_claim(n, (int64_t)s->B * s->OH * s->slices, dw_fast_rows, &c, 8);
     return TR_OK;
   }
   if (s->kind == NN_F32) {

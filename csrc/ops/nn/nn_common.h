@@ -154,17 +154,26 @@ static void nn_tile_claim(void *vjob, int64_t begin, int64_t end) {
   }
 }
 
-static inline void nn_parallel_tiles(tr_node *node, int64_t n, tr_range_fn fn, void *ctx, double macs,
-                                     int int8) {
+/* fn over [0, n) on the pool, in about `per_thread` batches per thread claimed as above. */
+static inline void nn_parallel_claim(tr_node *node, int64_t n, tr_range_fn fn, void *ctx, int64_t per_thread) {
   const int32_t threads = tr_num_threads(node);
   if (n <= 0) return;
-  if (threads <= 1 || n == 1 || macs / (int8 ? 200.0 : 50.0) < 10000.0) {
+  if (threads <= 1 || n == 1) {
     fn(ctx, 0, n);
     return;
   }
-  int64_t batch = n / ((int64_t)threads * 16);
+  int64_t batch = n / ((int64_t)threads * per_thread);
   nn_tile_job job = {fn, ctx, n, batch < 1 ? 1 : batch, 0};
   tr_parallel_for(node, threads, nn_tile_claim, &job);
+}
+
+static inline void nn_parallel_tiles(tr_node *node, int64_t n, tr_range_fn fn, void *ctx, double macs,
+                                     int int8) {
+  if (macs / (int8 ? 200.0 : 50.0) < 10000.0) {
+    if (n > 0) fn(ctx, 0, n);
+    return;
+  }
+  nn_parallel_claim(node, n, fn, ctx, 16);
 }
 
 #endif
