@@ -443,3 +443,92 @@ def test_hostile_values_at_run_time(model):
             it.invoke()
         except RuntimeError as e:
             assert "(subgraph 0, node 0)" in str(e)
+
+
+# -- extreme but valid quantization: where TFLite's own shifts leave 0..31 ----------------------
+
+def _div_model(dtype, qa, qb, qo):
+    b = ModelBuilder()
+    x, y = b.input("x", [96], dtype, quantization=qa), b.input("y", [96], dtype, quantization=qb)
+    z = b.tensor("z", [96], dtype, quantization=qo)
+    b.op("DIV", [x, y], [z])
+    b.output(z)
+    return b.build()
+
+
+@pytest.mark.parametrize("dtype", [np.int8, np.uint8, np.int16])
+def test_div_extreme_scales_match_the_reference(dtype):
+    """Zero numerators and scale ratios far from 1 take TFLite's rounding shift below 0 or past
+    31 (and its multiplier's shift past 30): the results stay TFLite's, bit for bit."""
+    from harness import assert_matches_reference, reference_module
+    ref = reference_module()
+    info = np.iinfo(dtype)
+    rng = np.random.default_rng(7)
+    compared = 0
+    for _ in range(40):
+        scales = 10.0 ** rng.uniform(-14, 14, 3)
+        zps = rng.integers(-300, 300, 3) if dtype == np.int16 else rng.integers(info.min, info.max, 3, endpoint=True)
+        qa, qb, qo = ({"scale": float(s), "zero_point": int(z)} for s, z in zip(scales, zps))
+        model = _div_model(dtype, qa, qb, qo)
+        x = rng.integers(info.min, info.max, 96, endpoint=True)
+        x[:24] = zps[0]                                   # zero numerators
+        x[24:32] = np.clip(zps[0] + rng.integers(-2, 3, 8), info.min, info.max)
+        y = rng.integers(info.min, info.max, 96, endpoint=True)
+        y[y == zps[1]] = zps[1] + (1 if zps[1] < info.max else -1)
+        try:
+            ref.Interpreter(model_content=model).allocate_tensors()
+        except RuntimeError:
+            continue                                      # scales the reference refuses
+        assert_matches_reference(model, [x.astype(dtype), y.astype(dtype)], resolver="ref")
+        compared += 1
+    assert compared >= 20
+
+
+def _softmax_row(depth, dtype, qi, out_dtype, qo):
+    b = ModelBuilder()
+    x = b.input("x", [depth], dtype, quantization=qi)
+    z = b.tensor("z", [depth], out_dtype, quantization=qo)
+    b.op("SOFTMAX", [x], [z], beta=1.0)
+    b.output(z)
+    return b.build()
+
+
+U8_SOFTMAX = (np.uint8, {"scale": 0.1, "zero_point": 128}, np.uint8, {"scale": 1 / 256, "zero_point": 0})
+U8_I16_SOFTMAX = (np.uint8, {"scale": 0.5, "zero_point": 100}, np.int16, {"scale": 1 / 32768, "zero_point": 0})
+
+
+@pytest.mark.parametrize("depth", [511, 8192, 8193])
+def test_softmax_long_equal_rows_match_the_reference(depth):
+    """A sum of exps just under 2^9, and sums that wrap in 32 bits to 0 and to 2^19, as TFLite's
+    reference computes them."""
+    from harness import assert_matches_reference
+    model = _softmax_row(depth, *U8_SOFTMAX)
+    assert_matches_reference(model, [np.full(depth, 7, np.uint8)], resolver="ref")
+
+
+@pytest.mark.parametrize("spec,depth", [(U8_SOFTMAX, 512), (U8_SOFTMAX, 2048), (U8_SOFTMAX, 65536),
+                                        (U8_I16_SOFTMAX, 8192), (U8_I16_SOFTMAX, 65536)])
+def test_softmax_sums_past_the_output_range_give_the_lowest_output(spec, depth):
+    """Where TFLite's reference stops (its shift leaves 0..31), every probability is below half
+    an output unit: the lowest output, as the true values round."""
+    out_dtype = spec[2]
+    it = ours.Interpreter(model_content=_softmax_row(depth, *spec))
+    it.allocate_tensors()
+    it.set_tensor(it.get_input_details()[0]["index"], np.full(depth, 200, np.uint8))
+    it.invoke()
+    y = it.get_tensor(it.get_output_details()[0]["index"])
+    assert (y == np.iinfo(out_dtype).min).all()
+
+
+def test_int16_softmax_longer_than_its_sum_holds():
+    """Past 65537 elements TFLite's int32 sum of int16 exps overflows; the sum saturates here and
+    the outputs stay probabilities near the true 1/depth (0 at scale 1/32768)."""
+    depth = 70000
+    q = {"scale": 0.001, "zero_point": 0}
+    model = _softmax_row(depth, np.int16, q, np.int16, {"scale": 1 / 32768, "zero_point": 0})
+    it = ours.Interpreter(model_content=model)
+    it.allocate_tensors()
+    it.set_tensor(it.get_input_details()[0]["index"], np.zeros(depth, np.int16))
+    it.invoke()
+    y = it.get_tensor(it.get_output_details()[0]["index"])
+    assert y.min() >= 0 and y.max() <= 1
