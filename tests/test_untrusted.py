@@ -532,3 +532,19 @@ def test_int16_softmax_longer_than_its_sum_holds():
     it.invoke()
     y = it.get_tensor(it.get_output_details()[0]["index"])
     assert y.min() >= 0 and y.max() <= 1
+
+
+@pytest.mark.parametrize("kind", ["f32", "i8"])
+def test_transpose_conv_many_stride_phases(kind):
+    """More stride phases (17 x 16) than the GEMM path packs filters for: the direct loops, as
+    the reference computes."""
+    from test_ops_nn import check, tconv_model
+    check(tconv_model(kind, in_shape=(1, 3, 2, 4), stride=(17, 16), padding="VALID"), kind)
+
+
+def test_transpose_conv_stride_past_int16_is_refused():
+    """A fuzzed stride of 2^24 x 2^12 once overflowed the C core's count of stride phases to 0;
+    TFLite refuses strides above 32767."""
+    from test_ops_nn import tconv_model
+    refused(tconv_model("f32", in_shape=(1, 1, 1, 4), stride=(1 << 24, 1 << 12), padding="VALID"),
+            "stride_h must be at most 32767")

@@ -318,6 +318,9 @@ def transpose_conv(node):
     kind = _kind(node, x, w, bias, out, oc, 0, allow_hybrid=False)
     act = _clamp_activation(node)
     sh, sw = _strides(node, "stride_h", "stride_w")
+    for name, v in (("stride_h", sh), ("stride_w", sw)):
+        if v > 32767:   # as TFLite, which keeps strides in int16
+            node.fail("%s must be at most 32767, got %d", name, v)
     padding = _padding(node)
     _oh, pt = same_padding(node, shape[1], kh, sh, 1, padding)
     _ow, pl = same_padding(node, shape[2], kw, sw, 1, padding)
