@@ -548,3 +548,17 @@ def test_transpose_conv_stride_past_int16_is_refused():
     from test_ops_nn import tconv_model
     refused(tconv_model("f32", in_shape=(1, 1, 1, 4), stride=(1 << 24, 1 << 12), padding="VALID"),
             "stride_h must be at most 32767")
+
+
+def test_tensor_memory_beyond_the_machine_is_refused_at_allocate():
+    """Declared sizes no machine here can hold: a clear MemoryError before any allocation,
+    whatever the kernel's overcommit policy would have let through."""
+    physical = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    rows = int(physical // (4 << 20)) + 1           # rows of 1 Mi floats: more than memory
+    b = ModelBuilder()
+    x = b.input("x", [rows, 1 << 20])
+    y = b.tensor("y", [rows, 1 << 20])
+    b.op("RELU", [x], [y])
+    b.output(y)
+    with pytest.raises(MemoryError, match="more than this machine's"):
+        ours.Interpreter(model_content=b.build()).allocate_tensors()

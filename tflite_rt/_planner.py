@@ -8,6 +8,8 @@
 3. The C plan: the tensor table with final data pointers, then each node, whose C prepare runs
    once (weight packing, multipliers).
 """
+import os
+
 import numpy as np
 
 from . import _core, _folding
@@ -19,8 +21,21 @@ ALIGNMENT = 64
 STRING = 5
 
 
+def _physical_memory():
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
 def _aligned_empty(nbytes):
     """A zeroed uint8 buffer whose data starts on an ALIGNMENT boundary."""
+    # Refused before trying: with the kernel overcommitting memory the allocation could succeed
+    # and the first invoke be killed for it.
+    physical = _physical_memory()
+    if physical and nbytes > physical:
+        raise MemoryError("the model's tensors need %d bytes, more than this machine's %d bytes of memory"
+                          % (nbytes, physical))
     raw = np.zeros(nbytes + ALIGNMENT, dtype=np.uint8)
     start = (-raw.ctypes.data) % ALIGNMENT
     return raw[start:start + nbytes]
