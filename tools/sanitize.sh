@@ -13,6 +13,8 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 tree=${SANITIZE_TREE:-${TMPDIR:-/tmp}/tflite_rt_sanitize}
 jobs=${SANITIZE_JOBS:-2}
 
+asan=$(gcc -print-file-name=libasan.so)
+[ -f "$asan" ] || { echo "sanitize: gcc has no libasan.so (install gcc's libasan package)"; exit 1; }
 mkdir -p "$tree"
 (cd "$root" && tar --exclude=.git --exclude='*.so' --exclude=./build --exclude='*.egg-info' -cf - .) \
   | (cd "$tree" && tar -xf -)
@@ -30,8 +32,6 @@ reports="$tree/reports"
 rm -rf "$reports"; mkdir -p "$reports"
 # libstdc++ too: C++ extensions in the same process (the reference runtime, matplotlib) throw
 # exceptions, which ASan can only intercept if libstdc++ is loaded when it starts.
-asan=$(gcc -print-file-name=libasan.so)
-[ -f "$asan" ] || { echo "sanitize: gcc has no libasan.so (install gcc's libasan package)"; exit 1; }
 export LD_PRELOAD="$asan $(gcc -print-file-name=libstdc++.so)"
 # Python itself leaks by design, so leak checking is off; huge allocations become MemoryError.
 # An ASan error stops the process (its report goes to reports/asan.PID); UBSan reports go to
