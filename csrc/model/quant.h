@@ -16,8 +16,10 @@ typedef struct {
   int32_t shift; /* positive: left shift */
 } tr_qmul;
 
-/* TFLite's QuantizeMultiplier. */
+/* TFLite's QuantizeMultiplier, with shifts above 30 saturated. */
 tr_qmul tr_quantize_multiplier(double real_multiplier);
+/* The same without that saturation (TFLite's default build), for quantized DIV. */
+tr_qmul tr_quantize_multiplier_any_shift(double real_multiplier);
 /* QuantizeMultiplierSmallerThanOneExp: requires 0 < m < 1; shift is <= 0. */
 tr_qmul tr_quantize_multiplier_smaller_than_one(double real_multiplier);
 /* QuantizeMultiplierGreaterThanOne: requires m > 1; shift is >= 0. */

@@ -100,24 +100,6 @@ static inline int32_t q_div(int32_t a, int32_t b, const tr_qparams *p) {
   return (int32_t)tr_elem_clamp64(out, p->ilo, p->ihi);
 }
 
-/* DIV's output multiplier as TFLite's default (double-rounding) build quantizes it: a shift
- * above 30 is kept, not saturated, and q_div's rounding shift takes it as TFLite's does. */
-static tr_qmul div_output_multiplier(double real) {
-  tr_qmul m = tr_quantize_multiplier(real);
-  if (real == 0.0 || !isfinite(real)) return m;
-  int shift;
-  int64_t fixed = llround(frexp(real, &shift) * 2147483648.0);
-  if (fixed == (1ll << 31)) {
-    fixed /= 2;
-    ++shift;
-  }
-  if (shift > 30) {
-    m.multiplier = (int32_t)fixed;
-    m.shift = shift;
-  }
-  return m;
-}
-
 /* 8-bit inputs read their rescaled values from per-byte tables made in prepare. */
 #define T1(a) p->t1[(uint8_t)(a)]
 #define T2(b) p->t2[(uint8_t)(b)]
@@ -421,7 +403,8 @@ static tr_status mul_div_prepare(tr_node *n, int div) {
     q.out_offset = o->zero_point;
     /* float arithmetic first, as TFLite computes these products of float scales */
     const float real = div ? a->scale / (b->scale * o->scale) : a->scale * b->scale / o->scale;
-    tr_qmul m = div ? div_output_multiplier((double)real) : tr_quantize_multiplier((double)real);
+    /* DIV's rounding shift takes any output shift, as TFLite's default build leaves it */
+    tr_qmul m = div ? tr_quantize_multiplier_any_shift((double)real) : tr_quantize_multiplier((double)real);
     q.out_mul = m.multiplier;
     q.out_shift = m.shift;
     if (o->type == TR_INT8) fn = div ? div_q8 : mul_q8;
