@@ -562,3 +562,14 @@ def test_tensor_memory_beyond_the_machine_is_refused_at_allocate():
     b.output(y)
     with pytest.raises(MemoryError, match="more than this machine's"):
         ours.Interpreter(model_content=b.build()).allocate_tensors()
+
+
+def test_conv_filter_with_an_empty_window_is_refused():
+    """A fuzzed CONV_2D filter of height 0 once overran the GEMM path's packed weights."""
+    b = ModelBuilder()
+    x = b.input("x", [1, 16, 16, 16])
+    w = b.constant("w", np.ones((12, 0, 3, 16), np.float32))
+    y = b.tensor("y", [1, 9, 7, 12])
+    b.op("CONV_2D", [x, w, b.constant("b", np.ones(12, np.float32))], [y], padding="VALID", stride_h=2, stride_w=2)
+    b.output(y)
+    refused(b.build(), "filter has an empty window 0x3")

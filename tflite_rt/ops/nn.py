@@ -134,6 +134,8 @@ def conv_2d(node):
     node.check_rank(w, 4, what="filter")
     batch, h, wd, ic = x.shape
     oc, kh, kw, fic = w.shape
+    if kh <= 0 or kw <= 0:   # the GEMM path has no taps to read (a fuzzed filter overran it)
+        node.fail("filter has an empty window %dx%d", kh, kw)
     if fic <= 0 or ic <= 0 or ic % fic != 0:
         node.fail("input has %d channels, not a multiple of the filter's %d", ic, fic)
     groups = ic // fic
