@@ -443,3 +443,133 @@ def test_hostile_values_at_run_time(model):
             it.invoke()
         except RuntimeError as e:
             assert "(subgraph 0, node 0)" in str(e)
+
+
+# -- extreme but valid quantization: where TFLite's own shifts leave 0..31 ----------------------
+
+def _div_model(dtype, qa, qb, qo):
+    b = ModelBuilder()
+    x, y = b.input("x", [96], dtype, quantization=qa), b.input("y", [96], dtype, quantization=qb)
+    z = b.tensor("z", [96], dtype, quantization=qo)
+    b.op("DIV", [x, y], [z])
+    b.output(z)
+    return b.build()
+
+
+@pytest.mark.parametrize("dtype", [np.int8, np.uint8, np.int16])
+def test_div_extreme_scales_match_the_reference(dtype):
+    """Zero numerators and scale ratios far from 1 take TFLite's rounding shift below 0 or past
+    31 (and its multiplier's shift past 30): the results stay TFLite's, bit for bit."""
+    from harness import assert_matches_reference, reference_module
+    ref = reference_module()
+    info = np.iinfo(dtype)
+    rng = np.random.default_rng(7)
+    compared = 0
+    for _ in range(40):
+        scales = 10.0 ** rng.uniform(-14, 14, 3)
+        zps = rng.integers(-300, 300, 3) if dtype == np.int16 else rng.integers(info.min, info.max, 3, endpoint=True)
+        qa, qb, qo = ({"scale": float(s), "zero_point": int(z)} for s, z in zip(scales, zps))
+        model = _div_model(dtype, qa, qb, qo)
+        x = rng.integers(info.min, info.max, 96, endpoint=True)
+        x[:24] = zps[0]                                   # zero numerators
+        x[24:32] = np.clip(zps[0] + rng.integers(-2, 3, 8), info.min, info.max)
+        y = rng.integers(info.min, info.max, 96, endpoint=True)
+        y[y == zps[1]] = zps[1] + (1 if zps[1] < info.max else -1)
+        try:
+            ref.Interpreter(model_content=model).allocate_tensors()
+        except RuntimeError:
+            continue                                      # scales the reference refuses
+        assert_matches_reference(model, [x.astype(dtype), y.astype(dtype)], resolver="ref")
+        compared += 1
+    assert compared >= 20
+
+
+def _softmax_row(depth, dtype, qi, out_dtype, qo):
+    b = ModelBuilder()
+    x = b.input("x", [depth], dtype, quantization=qi)
+    z = b.tensor("z", [depth], out_dtype, quantization=qo)
+    b.op("SOFTMAX", [x], [z], beta=1.0)
+    b.output(z)
+    return b.build()
+
+
+U8_SOFTMAX = (np.uint8, {"scale": 0.1, "zero_point": 128}, np.uint8, {"scale": 1 / 256, "zero_point": 0})
+U8_I16_SOFTMAX = (np.uint8, {"scale": 0.5, "zero_point": 100}, np.int16, {"scale": 1 / 32768, "zero_point": 0})
+
+
+@pytest.mark.parametrize("depth", [511, 8192, 8193])
+def test_softmax_long_equal_rows_match_the_reference(depth):
+    """A sum of exps just under 2^9, and sums that wrap in 32 bits to 0 and to 2^19, as TFLite's
+    reference computes them."""
+    from harness import assert_matches_reference
+    model = _softmax_row(depth, *U8_SOFTMAX)
+    assert_matches_reference(model, [np.full(depth, 7, np.uint8)], resolver="ref")
+
+
+@pytest.mark.parametrize("spec,depth", [(U8_SOFTMAX, 512), (U8_SOFTMAX, 2048), (U8_SOFTMAX, 65536),
+                                        (U8_I16_SOFTMAX, 8192), (U8_I16_SOFTMAX, 65536)])
+def test_softmax_sums_past_the_output_range_give_the_lowest_output(spec, depth):
+    """Where TFLite's reference stops (its shift leaves 0..31), every probability is below half
+    an output unit: the lowest output, as the true values round."""
+    out_dtype = spec[2]
+    it = ours.Interpreter(model_content=_softmax_row(depth, *spec))
+    it.allocate_tensors()
+    it.set_tensor(it.get_input_details()[0]["index"], np.full(depth, 200, np.uint8))
+    it.invoke()
+    y = it.get_tensor(it.get_output_details()[0]["index"])
+    assert (y == np.iinfo(out_dtype).min).all()
+
+
+def test_int16_softmax_longer_than_its_sum_holds():
+    """Past 65537 elements TFLite's int32 sum of int16 exps overflows; the sum saturates here and
+    the outputs stay probabilities near the true 1/depth (0 at scale 1/32768)."""
+    depth = 70000
+    q = {"scale": 0.001, "zero_point": 0}
+    model = _softmax_row(depth, np.int16, q, np.int16, {"scale": 1 / 32768, "zero_point": 0})
+    it = ours.Interpreter(model_content=model)
+    it.allocate_tensors()
+    it.set_tensor(it.get_input_details()[0]["index"], np.zeros(depth, np.int16))
+    it.invoke()
+    y = it.get_tensor(it.get_output_details()[0]["index"])
+    assert y.min() >= 0 and y.max() <= 1
+
+
+@pytest.mark.parametrize("kind", ["f32", "i8"])
+def test_transpose_conv_many_stride_phases(kind):
+    """More stride phases (17 x 16) than the GEMM path packs filters for: the direct loops, as
+    the reference computes."""
+    from test_ops_nn import check, tconv_model
+    check(tconv_model(kind, in_shape=(1, 3, 2, 4), stride=(17, 16), padding="VALID"), kind)
+
+
+def test_transpose_conv_stride_past_int16_is_refused():
+    """A fuzzed stride of 2^24 x 2^12 once overflowed the C core's count of stride phases to 0;
+    TFLite refuses strides above 32767."""
+    from test_ops_nn import tconv_model
+    refused(tconv_model("f32", in_shape=(1, 1, 1, 4), stride=(1 << 24, 1 << 12), padding="VALID"),
+            "stride_h must be at most 32767")
+
+
+def test_tensor_memory_beyond_the_machine_is_refused_at_allocate():
+    """Declared sizes no machine here can hold: a clear MemoryError before any allocation,
+    whatever the kernel's overcommit policy would have let through."""
+    physical = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    rows = int(physical // (4 << 20)) + 1           # rows of 1 Mi floats: more than memory
+    b = ModelBuilder()
+    x = b.input("x", [rows, 1 << 20])
+    y = b.tensor("y", [rows, 1 << 20])
+    b.op("RELU", [x], [y])
+    b.output(y)
+    with pytest.raises(MemoryError, match="more than this machine's"):
+        ours.Interpreter(model_content=b.build()).allocate_tensors()
+
+
+def test_conv_filter_with_an_empty_window_is_refused():
+    """A fuzzed CONV_2D filter of height 0 once overran the GEMM path's packed weights."""
+    b = ModelBuilder()
+    x = b.input("x", [1, 16, 16, 16])
+    w = b.constant("w", np.ones((12, 0, 3, 16), np.float32))
+    y = b.tensor("y", [1, 9, 7, 12])
+    b.op("CONV_2D", [x, w, b.constant("b", np.ones(12, np.float32))], [y], padding="VALID", stride_h=2, stride_w=2)
+    b.output(y)
+    refused(b.build(), "filter has an empty window 0x3")

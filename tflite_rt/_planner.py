@@ -9,6 +9,7 @@
    once (weight packing, multipliers).
 """
 import mmap
+import os
 
 import numpy as np
 
@@ -23,8 +24,21 @@ STRING = 5
 _LITTLE_ENDIAN = {code: dtype.newbyteorder("<") for code, dtype in NUMPY_TYPES.items()}
 
 
+def _physical_memory():
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
 def _aligned_empty(nbytes):
     """A zeroed uint8 buffer whose data starts on an ALIGNMENT boundary."""
+    # Refused before trying: with the kernel overcommitting memory the allocation could succeed
+    # and the first invoke be killed for it.
+    physical = _physical_memory()
+    if physical and nbytes > physical:
+        raise MemoryError("the model's tensors need %d bytes, more than this machine's %d bytes of memory"
+                          % (nbytes, physical))
     raw = np.zeros(nbytes + ALIGNMENT, dtype=np.uint8)
     start = (-raw.ctypes.data) % ALIGNMENT
     return raw[start:start + nbytes]

@@ -154,7 +154,9 @@ static inline int32_t tr_fp_one_over_one_plus_x(int32_t a) {
 static inline int32_t tr_fp_reciprocal(int32_t x, int x_integer_digits, int *num_bits_over_unit) {
   const int headroom_plus_one = tr_fp_clz32((uint32_t)x);
   *num_bits_over_unit = x_integer_digits - headroom_plus_one;
-  const int32_t shifted_minus_one = (int32_t)(((uint32_t)x << headroom_plus_one) - (1u << 31));
+  /* x == 0 (a sum that wrapped): headroom 32, and 0 shifted by it is 0 */
+  const uint32_t shifted = headroom_plus_one < 32 ? (uint32_t)x << headroom_plus_one : 0u;
+  const int32_t shifted_minus_one = (int32_t)(shifted - (1u << 31));
   return tr_fp_one_over_one_plus_x(shifted_minus_one);
 }
 

@@ -5,6 +5,15 @@
 #include "runtime/node.h"
 
 tr_qmul tr_quantize_multiplier(double real_multiplier) {
+  tr_qmul q = tr_quantize_multiplier_any_shift(real_multiplier);
+  if (q.shift > 30) {
+    q.shift = 30;
+    q.multiplier = INT32_MAX;
+  }
+  return q;
+}
+
+tr_qmul tr_quantize_multiplier_any_shift(double real_multiplier) {
   tr_qmul q = {0, 0};
   if (real_multiplier == 0.0 || !isfinite(real_multiplier)) return q;
   int shift;
@@ -17,10 +26,6 @@ tr_qmul tr_quantize_multiplier(double real_multiplier) {
   if (shift < -31) {
     shift = 0;
     fixed = 0;
-  }
-  if (shift > 30) {
-    shift = 30;
-    fixed = (1ll << 31) - 1;
   }
   q.multiplier = (int32_t)fixed;
   q.shift = shift;

@@ -16,8 +16,10 @@ typedef struct {
   int32_t shift; /* positive: left shift */
 } tr_qmul;
 
-/* TFLite's QuantizeMultiplier. */
+/* TFLite's QuantizeMultiplier, with shifts above 30 saturated. */
 tr_qmul tr_quantize_multiplier(double real_multiplier);
+/* The same without that saturation (TFLite's default build), for quantized DIV. */
+tr_qmul tr_quantize_multiplier_any_shift(double real_multiplier);
 /* QuantizeMultiplierSmallerThanOneExp: requires 0 < m < 1; shift is <= 0. */
 tr_qmul tr_quantize_multiplier_smaller_than_one(double real_multiplier);
 /* QuantizeMultiplierGreaterThanOne: requires m > 1; shift is >= 0. */
@@ -39,10 +41,13 @@ static inline int32_t tr_saturating_rounding_doubling_high_mul(int32_t a, int32_
 }
 
 static inline int32_t tr_rounding_divide_by_pot(int32_t x, int32_t exponent) {
-  if (exponent > 31) {
-    /* TFLite shifts by 32 or more here (a zero numerator in quantized DIV); its results are
-     * x86's: the shift count taken mod 32 and an all-ones mask. Reproduced without the UB. */
-    return (x >> (exponent & 31)) + (x > (x < 0 ? 0 : -1) ? 1 : 0);
+  if (exponent < 0 || exponent > 31) {
+    /* TFLite's quantized DIV shifts by any amount its scales give (past 31 for a zero
+     * numerator, negative for a large output multiplier); its results are x86's: the 64-bit
+     * mask's shift count taken mod 64, the 32-bit shift's mod 32. Reproduced without the UB. */
+    const int32_t mask = (int32_t)(uint32_t)((1ull << (exponent & 63)) - 1);
+    const int32_t threshold = (mask >> 1) + (x < 0 ? 1 : 0);
+    return (x >> (exponent & 31)) + ((x & mask) > threshold ? 1 : 0);
   }
   int32_t mask = (int32_t)((1ll << exponent) - 1);
   int32_t remainder = x & mask;

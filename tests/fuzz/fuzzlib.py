@@ -7,6 +7,7 @@ type, or the process dying or hanging) is a finding.
 import glob
 import hashlib
 import os
+import re
 import sys
 
 import numpy as np
@@ -67,9 +68,23 @@ def random_value(shape, dtype, rng, small_ints=False):
     return np.zeros(shape, dtype)
 
 
-def execute(data, seed=0, num_threads=None, module=None, small_ints=False):
+def refusal_signature(error):
+    """A refusal's message with what varies between cases taken out (numbers, quoted names,
+    node positions), so that refusals can be counted by kind."""
+    text = str(error).splitlines()[0] if str(error) else ""
+    text = re.sub(r"\(subgraph \d+, node \d+\)", "", text)
+    text = re.sub(r"'[^']*'|\"[^\"]*\"", "'…'", text)
+    text = re.sub(r"\b[A-Z][A-Z0-9_]+\b", "NAME", text)             # op and type names
+    text = re.sub(r"\b[A-Z][A-Za-z0-9]*Options\b", "Options", text)
+    text = re.sub(r"-?\b\d+(\.\d+)?(e[-+]?\d+)?\b", "N", text)
+    text = re.sub(r"\[[N, ]*\]|\([N, ]*\)", "[N…]", text)
+    return "%s: %s" % (type(error).__name__, " ".join(text.split())[:120])
+
+
+def execute(data, seed=0, num_threads=None, module=None, small_ints=False, on_refusal=None):
     """Runs one model; returns the clean outcome's name, or raises what is a finding.
-    small_ints keeps integer inputs within [-4, 4] (for models whose loops count with them)."""
+    small_ints keeps integer inputs within [-4, 4] (for models whose loops count with them);
+    on_refusal, when given, is called with the clean exception."""
     if module is None:
         from tflite_rt import interpreter as module
     rng = np.random.default_rng(seed)
@@ -103,6 +118,8 @@ def execute(data, seed=0, num_threads=None, module=None, small_ints=False):
                     runner(**args)
         return "ok"
     except tuple(CLEAN) as e:
+        if on_refusal is not None:
+            on_refusal(e)
         for cls, name in CLEAN.items():
             if isinstance(e, cls):
                 return name

@@ -29,6 +29,7 @@ sys.path.insert(0, HERE)
 
 import fuzzlib  # noqa: E402
 
+MAX_REFUSAL_KINDS = 5000   # distinct refusal messages counted per outcome
 WORKER_CASES = 20000   # a worker restarts after this many cases, to bound any slow growth
 
 
@@ -98,8 +99,11 @@ def run_one(out, current, k, data, seed, path, small_ints):
         os.replace(current + ".tmp", current)
     out.write("B %d %d %s\n" % (k, seed, path or current))
     out.flush()
+    refusal = []
     try:
-        outcome = fuzzlib.execute(data, seed=seed, small_ints=small_ints)
+        outcome = fuzzlib.execute(data, seed=seed, small_ints=small_ints, on_refusal=refusal.append)
+        if refusal:
+            outcome += " " + fuzzlib.refusal_signature(refusal[0])
     except Exception as e:  # noqa: BLE001  (a finding: report it and go on)
         sys.stderr.write("case %d (seed %d):\n%s\n" % (k, seed, traceback.format_exc()))
         sys.stderr.flush()
@@ -169,6 +173,7 @@ class Parent:
         self.execs = 0
         self.saved = {}
         self.signatures = {}
+        self.refusals = {}   # outcome -> refusal signature -> count
 
     def record(self, kind, w, k, seed, path, note=""):
         self.counts[kind] = self.counts.get(kind, 0) + 1
@@ -301,6 +306,10 @@ class Parent:
                     os.remove(kept)
             else:
                 self.counts[outcome] = self.counts.get(outcome, 0) + 1
+                if len(parts) > 3:
+                    kinds = self.refusals.setdefault(outcome, {})
+                    if parts[3] in kinds or len(kinds) < MAX_REFUSAL_KINDS:
+                        kinds[parts[3]] = kinds.get(parts[3], 0) + 1
             w.open_case = None
             w.next_start = k + 1
         elif parts[0] == "R":
@@ -344,8 +353,10 @@ class Parent:
                    "error_signatures": dict(sorted(self.signatures.items()))}
         print("[fuzz] %s%s" % ("final " if final else "", json.dumps(summary)), flush=True)
         if final and self.args.json:
+            refusals = {kind: dict(sorted(sigs.items(), key=lambda kv: -kv[1]))
+                        for kind, sigs in sorted(self.refusals.items())}
             with open(self.args.json, "w") as f:
-                json.dump(summary, f, indent=1)
+                json.dump(dict(summary, refusals=refusals), f, indent=1)
         return summary
 
 

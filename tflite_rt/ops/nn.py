@@ -134,6 +134,8 @@ def conv_2d(node):
     node.check_rank(w, 4, what="filter")
     batch, h, wd, ic = x.shape
     oc, kh, kw, fic = w.shape
+    if kh <= 0 or kw <= 0:   # the GEMM path has no taps to read (a fuzzed filter overran it)
+        node.fail("filter has an empty window %dx%d", kh, kw)
     if fic <= 0 or ic <= 0 or ic % fic != 0:
         node.fail("input has %d channels, not a multiple of the filter's %d", ic, fic)
     groups = ic // fic
@@ -318,6 +320,9 @@ def transpose_conv(node):
     kind = _kind(node, x, w, bias, out, oc, 0, allow_hybrid=False)
     act = _clamp_activation(node)
     sh, sw = _strides(node, "stride_h", "stride_w")
+    for name, v in (("stride_h", sh), ("stride_w", sw)):
+        if v > 32767:   # as TFLite, which keeps strides in int16
+            node.fail("%s must be at most 32767, got %d", name, v)
     padding = _padding(node)
     _oh, pt = same_padding(node, shape[1], kh, sh, 1, padding)
     _ow, pl = same_padding(node, shape[2], kw, sw, 1, padding)

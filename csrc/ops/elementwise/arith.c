@@ -101,7 +101,9 @@ static inline int32_t q_div(int32_t a, int32_t b, const tr_qparams *p) {
   const int headroom = tr_fp_count_leading_sign_bits(x);
   const int32_t unscaled = tr_multiply_by_quantized_multiplier_greater_than_one(x, recip, headroom);
   const int total_shift = p->out_shift - recip_shift - headroom;
-  const int32_t out = tr_multiply_by_quantized_multiplier(unscaled, p->out_mul, total_shift) + p->out_offset;
+  /* the rounding shift as TFLite's, whatever the sign of total_shift */
+  const int32_t out =
+      tr_multiply_by_quantized_multiplier_smaller_than_one(unscaled, p->out_mul, total_shift) + p->out_offset;
   return (int32_t)tr_elem_clamp64(out, p->ilo, p->ihi);
 }
 
@@ -411,7 +413,8 @@ static tr_status mul_div_prepare(tr_node *n, int div) {
     q.out_offset = o->zero_point;
     /* float arithmetic first, as TFLite computes these products of float scales */
     const float real = div ? a->scale / (b->scale * o->scale) : a->scale * b->scale / o->scale;
-    tr_qmul m = tr_quantize_multiplier((double)real);
+    /* DIV's rounding shift takes any output shift, as TFLite's default build leaves it */
+    tr_qmul m = div ? tr_quantize_multiplier_any_shift((double)real) : tr_quantize_multiplier((double)real);
     q.out_mul = m.multiplier;
     q.out_shift = m.shift;
     if (o->type == TR_INT8) fn = div ? div_q8 : mul_q8;

@@ -19,6 +19,7 @@
 #include "ops/nn/nn_common.h"
 
 #define TC_N 8
+#define TC_MAX_GEMM_PHASES 256
 
 typedef struct {
   int32_t kind, sh, sw, pt, pl, filter_const, acc32, packed;
@@ -274,7 +275,10 @@ static tr_status tc_prepare(tr_node *n) {
   s->OCp = (int32_t)nn_round_up((size_t)s->OC, TC_N);
   const size_t count = (size_t)s->KH * s->KW * s->IC * s->OCp;
   tr_activation_range_f32(n->ip[1], &s->flo, &s->fhi);
-  const int gemm = (s->kind == NN_F32 || s->kind == NN_I8) && s->IC > 0 && s->OC > 0;
+  /* the GEMM path keeps a packed filter per stride phase (sh * sw of them); past a few hundred
+   * phases most have no taps at all, and the direct loops below serve any stride */
+  const int gemm = (s->kind == NN_F32 || s->kind == NN_I8) && s->IC > 0 && s->OC > 0 &&
+                   (int64_t)s->sh * s->sw <= TC_MAX_GEMM_PHASES;
   if (s->kind == NN_F32 && gemm) return tc_gemm_prepare(n, s);
   if (s->kind == NN_F32) {
     s->wf = (float *)malloc(count * sizeof(float) + 1);

@@ -148,6 +148,12 @@ static void log_softmax_f32(const softmax_state *st, const float *x, float *y, i
       int bits_over_unit;                                                                      \
       const int32_t scale = tr_fp_reciprocal(sum, ACCUM_BITS, &bits_over_unit);                \
       const int exponent = bits_over_unit + 31 - out_bits;                                     \
+      if (exponent < 0 || exponent > 31) {                                                     \
+        /* a sum of exps of 2^9 or more (8-bit output), or one wrapped in 32 bits: TFLite's  \
+         * reference stops on the shift; every output rounds to the lowest */                  \
+        for (c = 0; c < depth; c++) yr[c] = (TO)(OMIN);                                        \
+        continue;                                                                              \
+      }                                                                                        \
       if (depth > range + 1) {                                                                 \
         for (int32_t d = 0; d <= range; d++)                                                   \
           table[d] = (TO)softmax_q_out(scale, exponent, st->exp8[d], OMIN, OMAX);              \
@@ -206,13 +212,16 @@ static void softmax_i16(const softmax_state *st, const int16_t *x, int16_t *y, i
     int16_t *yr = y + r * depth;
     int32_t max = INT16_MIN;
     for (int32_t c = 0; c < depth; c++) max = xr[c] > max ? xr[c] : max;
-    int32_t sum = 0; /* Q16.15; the exps are kept in the output row */
+    int64_t wide_sum = 0; /* Q16.15; the exps are kept in the output row */
     for (int32_t c = 0; c < depth; c++) {
       const int32_t scaled = tr_multiply_by_quantized_multiplier((int32_t)xr[c] - max, st->mult, st->left_shift);
       const int16_t sym = (int16_t)tr_clamp_i32(scaled + 32767, INT16_MIN, INT16_MAX);
       yr[c] = tr_fp_lut16_lookup(sym, st->exp_lut);
-      sum += yr[c];
+      wide_sum += yr[c];
     }
+    /* TFLite's int32 sum overflows past 65537 elements (undefined); saturated, the outputs
+     * stay the nearest to the true ones that the shifts below can give */
+    const int32_t sum = wide_sum > INT32_MAX ? INT32_MAX : (int32_t)wide_sum;
     const int headroom_plus_one = tr_fp_clz32((uint32_t)sum);
     const int32_t shifted = (int32_t)((((int64_t)sum << (headroom_plus_one - 1)) + (1 << 13)) >> 14);
     const int16_t sym_sum = (int16_t)tr_clamp_i32(shifted - ((1 << 15) + (1 << 16)), INT16_MIN, INT16_MAX);
