@@ -573,3 +573,21 @@ def test_conv_filter_with_an_empty_window_is_refused():
     b.op("CONV_2D", [x, w, b.constant("b", np.ones(12, np.float32))], [y], padding="VALID", stride_h=2, stride_w=2)
     b.output(y)
     refused(b.build(), "filter has an empty window 0x3")
+
+
+@pytest.mark.parametrize("error", [
+    lambda: np.zeros(5).reshape(2),                 # numpy's "cannot reshape array"
+    lambda: bool(np.zeros(0) == np.zeros(0)),       # an empty array's truth value
+    lambda: [][0],
+    lambda: 1 // 0,
+])
+def test_a_prepare_the_checks_let_through_still_names_the_op(monkeypatch, error):
+    """Whatever an op's prepare trips over in numpy is refused as a fault of that node."""
+    from tflite_rt.ops import _base
+
+    def tripping_prepare(node):
+        error()
+    monkeypatch.setitem(_base._REGISTRY, "MUL", tripping_prepare)
+    with pytest.raises(ValueError, match=r"MUL \(subgraph 0, node 1\): operands it cannot take") as info:
+        ours.Interpreter(model_content=add_chain())
+    assert isinstance(info.value, _base.ModelError)

@@ -152,8 +152,15 @@ class Planner:
             for t in node.outputs:
                 if t.const is not None:
                     node.fail("output tensor %d (%r) is a constant", t.index, t.name)
-            prepare(node)
-            _folding.fold(node)
+            try:
+                prepare(node)
+                _folding.fold(node)
+            except ModelError:
+                raise
+            except (ValueError, IndexError, ArithmeticError) as e:
+                # numpy refusing operands that the op's own checks let through: still a fault
+                # of this op in this model, and reported as one
+                node.fail("operands it cannot take (%s)", e)
             sg.nodes.append(node)
         sg.planning = False
         sg.planned = True
