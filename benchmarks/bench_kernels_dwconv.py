@@ -10,14 +10,15 @@ Side by side, medians of alternating rounds (ratio < 1: tflite_rt is faster):
 """
 import argparse
 import os
-import statistics
 import sys
-import time
 
 import numpy as np
 import pytest
 
-from tflite_rt.builder import ModelBuilder
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from _timing import make, side_by_side  # noqa: E402
+from tflite_rt.builder import ModelBuilder  # noqa: E402
 
 # (name, H=W, channels, kernel, stride): the depthwise layers of the three networks
 LAYERS = [
@@ -65,44 +66,6 @@ def dw_layer(hw, c, k, stride, dtype="f32", act="RELU6", seed=0):
          depth_multiplier=1, fused_activation_function=act)
     m.output(y)
     return m.build()
-
-
-def make(module, model, threads):
-    it = module.Interpreter(model_content=model, num_threads=threads)
-    it.allocate_tensors()
-    rng = np.random.default_rng(1)
-    for d in it.get_input_details():
-        dt = np.dtype(d["dtype"])
-        if dt.kind == "f":
-            x = rng.uniform(-1, 1, d["shape"]).astype(dt)
-        else:
-            x = rng.integers(-128, 128, d["shape"]).astype(dt)
-        it.set_tensor(d["index"], x)
-    it.invoke()
-    return it
-
-
-def median_ms(it, runs):
-    times = []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        it.invoke()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times) * 1e3
-
-
-def side_by_side(model, threads, rounds=7, runs=30):
-    """(ours ms, LiteRT ms): medians over alternating rounds."""
-    import ai_edge_litert.interpreter as litert
-
-    import tflite_rt.interpreter as ours
-
-    a, b = make(ours, model, threads), make(litert, model, threads)
-    oa, ob = [], []
-    for _ in range(rounds):
-        oa.append(median_ms(a, runs))
-        ob.append(median_ms(b, runs))
-    return statistics.median(oa), statistics.median(ob)
 
 
 # --- pytest-benchmark --------------------------------------------------------------------------

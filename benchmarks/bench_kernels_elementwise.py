@@ -17,7 +17,7 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from bench_kernels_dwconv import make, side_by_side  # noqa: E402
+from _timing import make, side_by_side  # noqa: E402
 from tflite_rt.builder import ModelBuilder  # noqa: E402
 
 Q = {"f32": None, "i8": (0.05, -3)}

@@ -12,13 +12,15 @@ latency of each and the ratio ours / LiteRT (below 1.0: we are faster).
 """
 import argparse
 import os
-import statistics
-import time
+import sys
 
 import numpy as np
 import pytest
 
-from tflite_rt.builder import ModelBuilder
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from _timing import make, side_by_side  # noqa: E402
+from tflite_rt.builder import ModelBuilder  # noqa: E402
 
 # (name, H, W, IC, OC, K, stride); K = 0 is a FULLY_CONNECTED of IC -> OC on one row (more
 # kinds below, by the BERT entries)
@@ -119,41 +121,6 @@ def layer_model(layer, dtype, seed=0):
     return m.build()
 
 
-def make(module, model, threads):
-    it = module.Interpreter(model_content=model, num_threads=threads)
-    it.allocate_tensors()
-    rng = np.random.default_rng(1)
-    for d in it.get_input_details():
-        dt = np.dtype(d["dtype"])
-        x = (rng.uniform(-1, 1, d["shape"]).astype(dt) if dt.kind == "f"
-             else rng.integers(-128, 128, d["shape"]).astype(dt))
-        it.set_tensor(d["index"], x)
-    it.invoke()
-    return it
-
-
-def time_runs(it, runs):
-    times = []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        it.invoke()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times) * 1e3
-
-
-def compare(model, threads, rounds=5, runs=20):
-    """Median ms of ours and of LiteRT (default resolver, XNNPACK), in alternating rounds."""
-    import ai_edge_litert.interpreter as litert
-
-    import tflite_rt.interpreter as ours
-    a, b = make(ours, model, threads), make(litert, model, threads)
-    ours_ms, ref_ms = [], []
-    for _ in range(rounds):
-        ours_ms.append(time_runs(a, runs))
-        ref_ms.append(time_runs(b, runs))
-    return statistics.median(ours_ms), statistics.median(ref_ms)
-
-
 ENABLED = bool(os.environ.get("TFLITE_RT_BENCH"))
 
 
@@ -183,7 +150,7 @@ def main():
         for dtype in args.dtype:
             model = layer_model(layer, dtype)
             for t in args.threads:
-                o, r = compare(model, t, args.rounds, args.runs)
+                o, r = side_by_side(model, t, args.rounds, args.runs)
                 ratios.setdefault((dtype, t), []).append(o / r)
                 print("%-22s %4s %3d %10.3f %10.3f %7.2f" % (layer[0], dtype, t, o, r, o / r), flush=True)
     for (dtype, t), rs in sorted(ratios.items()):

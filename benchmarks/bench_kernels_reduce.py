@@ -19,14 +19,15 @@ quantization, summed per model (the models' own op counts):
 """
 import argparse
 import os
-import statistics
 import sys
-import time
 
 import numpy as np
 import pytest
 
-from tflite_rt.builder import ModelBuilder
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import _timing  # noqa: E402
+from tflite_rt.builder import ModelBuilder  # noqa: E402
 
 # (name, op, input shape, axes or None, dtypes)
 BOTH, F32 = ("f32", "i8"), ("f32",)
@@ -136,41 +137,11 @@ def zoo_table(paths, threads, rounds, runs):
 
 
 def make(module, model, threads):
-    it = module.Interpreter(model_content=model, num_threads=threads)
-    it.allocate_tensors()
-    rng = np.random.default_rng(1)
-    for d in it.get_input_details():
-        dt = np.dtype(d["dtype"])
-        if dt.kind == "f":
-            x = rng.uniform(-3, 3, d["shape"]).astype(dt)
-        else:
-            x = rng.integers(-128, 128, d["shape"]).astype(dt)
-        it.set_tensor(d["index"], x)
-    it.invoke()
-    return it
-
-
-def median_ms(it, runs):
-    times = []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        it.invoke()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times) * 1e3
+    return _timing.make(module, model, threads, float_range=3.0)
 
 
 def side_by_side(model, threads, rounds=7, runs=50):
-    """(ours ms, LiteRT ms): medians over alternating rounds."""
-    import ai_edge_litert.interpreter as litert
-
-    import tflite_rt.interpreter as ours
-
-    a, b = make(ours, model, threads), make(litert, model, threads)
-    oa, ob = [], []
-    for _ in range(rounds):
-        oa.append(median_ms(a, runs))
-        ob.append(median_ms(b, runs))
-    return statistics.median(oa), statistics.median(ob)
+    return _timing.side_by_side(model, threads, rounds, runs, float_range=3.0)
 
 
 # --- pytest-benchmark --------------------------------------------------------------------------
