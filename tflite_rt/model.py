@@ -27,7 +27,8 @@ import os
 
 import numpy as np
 
-from . import _flatbuffer, _schema
+from . import _flatbuffer, _loadspecs, _schema
+from ._loadspecs import OperatorSpec, TensorSpec  # noqa: F401  (the spec types live there)
 from .builder import options_table_for
 from .ops._base import BUILTIN_NAMES, MAX_RANK, NUMPY_TYPES, TYPE_NAMES, ModelError
 
@@ -47,6 +48,10 @@ _SUBGRAPH_FIELDS = ("then_subgraph_index", "else_subgraph_index", "cond_subgraph
                     "body_subgraph_index", "init_subgraph_index", "subgraph", "subgraph_index",
                     "decomposition_subgraph_index", "comparator_subgraph_index",
                     "update_computation_subgraph_index", "branch_subgraph_indices")
+_loadspecs.configure(
+    {code: (dt.itemsize, dt.kind in "iu", _ZERO_POINT_RANGE[code])
+     for code, dt in NUMPY_TYPES.items()},
+    MAX_RANK, _MAX_ELEMENTS, _TINY_F32, _STRING)
 
 
 def _quantization_all_valid(tensors):
@@ -113,34 +118,6 @@ def _float_fields(table):
     """[(field name, is a vector)] of an options table's floating-point fields."""
     return [(name, ftype == "[float]") for name, ftype, _default, _dep in _schema.TABLES[table]
             if ftype in ("float", "double", "[float]")]
-
-
-class TensorSpec:
-    __slots__ = ("index", "name", "type", "shape", "shape_signature", "buffer", "data", "scales",
-                 "zero_points", "quantized_dimension", "is_variable", "sparsity", "has_rank",
-                 "quantization")
-
-    def __init__(self, index=None, name=None, type=None, shape=None, shape_signature=None,
-                 buffer=None, data=None, scales=None, zero_points=None, quantized_dimension=None,
-                 is_variable=None, sparsity=None, has_rank=None, quantization=None):
-        self.index, self.name, self.type, self.shape = index, name, type, shape
-        self.shape_signature, self.buffer, self.data = shape_signature, buffer, data
-        self.scales, self.zero_points, self.quantized_dimension = scales, zero_points, quantized_dimension
-        self.is_variable, self.sparsity, self.has_rank = is_variable, sparsity, has_rank
-        self.quantization = quantization
-
-
-class OperatorSpec:
-    __slots__ = ("index", "opcode_index", "code", "op_name", "custom_code", "version", "inputs",
-                 "outputs", "intermediates", "options", "options_type", "custom_options")
-
-    def __init__(self, index=None, opcode_index=None, code=None, op_name=None, custom_code=None,
-                 version=None, inputs=None, outputs=None, intermediates=None, options=None,
-                 options_type=None, custom_options=None):
-        self.index, self.opcode_index, self.code, self.op_name = index, opcode_index, code, op_name
-        self.custom_code, self.version = custom_code, version
-        self.inputs, self.outputs, self.intermediates = inputs, outputs, intermediates
-        self.options, self.options_type, self.custom_options = options, options_type, custom_options
 
 
 class SubgraphSpec:
@@ -246,9 +223,11 @@ class _Loader:
 
     def subgraph(self, index, sg, buffers, opcodes, num_subgraphs):
         raw_tensors = sg.tensors or []
-        quantization_ok = _quantization_all_valid(raw_tensors)
-        tensors = [self.tensor(index, i, t, buffers, quantization_ok)
-                   for i, t in enumerate(raw_tensors)]
+        tensors = _loadspecs.tensor_specs(raw_tensors, buffers)
+        if tensors is None:  # something is wrong (or unusual): find it and name it
+            quantization_ok = _quantization_all_valid(raw_tensors)
+            tensors = [self.tensor(index, i, t, buffers, quantization_ok)
+                       for i, t in enumerate(raw_tensors)]
         where = "subgraph %d" % index
 
         def check_ids(ids, what, allow_absent=False):
@@ -264,6 +243,10 @@ class _Loader:
 
         inputs = check_ids(sg.inputs, "an input")
         outputs = check_ids(sg.outputs, "an output")
+        operators = _loadspecs.operator_specs(sg.operators or [], opcodes, len(tensors), BUILTIN_NAMES,
+                                              _expected_options, _float_fields)
+        if operators is not None:
+            return SubgraphSpec(index, sg.name or "", tensors, inputs, outputs, operators)
         operators = []
         for i, o in enumerate(sg.operators or []):
             if o.opcode_index is None or not 0 <= o.opcode_index < len(opcodes):
