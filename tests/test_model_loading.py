@@ -265,6 +265,7 @@ def test_compiled_checks_agree_with_python_checks(seed, monkeypatch):
         with monkeypatch.context() as m:
             m.setattr(model_module._loadspecs, "tensor_specs", lambda *a: None)
             m.setattr(model_module._loadspecs, "operator_specs", lambda *a: None)
+            m.setattr(model_module._loadspecs, "dataflow_ok", lambda *a: False)
             python = _load_outcome(data)
         assert compiled == python
         accepted += isinstance(compiled, list)

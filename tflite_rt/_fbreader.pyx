@@ -9,6 +9,7 @@ import numpy as np
 
 cimport numpy as cnp
 from cpython.dict cimport PyDict_Copy, PyDict_SetItem
+from cpython.object cimport PyObject, PyTypeObject, newfunc
 from cpython.ref cimport Py_INCREF
 from cpython.unicode cimport PyUnicode_DecodeUTF8
 from libc.stdint cimport int64_t, uint8_t, uint16_t, uint32_t
@@ -46,6 +47,7 @@ cdef enum:
 
 _SCALAR_NAMES = ("bool", "byte", "ubyte", "short", "ushort", "int", "uint", "long", "ulong",
                  "float", "double")
+cdef tuple _NO_ARGS = ()
 cdef int SCALAR_SIZE[11]
 SCALAR_SIZE[:] = [1, 1, 1, 2, 2, 4, 4, 8, 8, 4, 8]
 _DTYPES = tuple(np.dtype(t).newbyteorder("<") for t in (
@@ -55,6 +57,7 @@ _DTYPES = tuple(np.dtype(t).newbyteorder("<") for t in (
 
 cdef class _Field:
     cdef object name
+    cdef object length_what      # its name in a message about a vector's length
     cdef int kind
     cdef int scalar
     cdef _Type target            # K_TABLE, K_VEC_TABLE
@@ -64,13 +67,16 @@ cdef class _Field:
 
 cdef class _Type:
     cdef object name
+    cdef object offset_what      # its name in messages about its vtable offset and vtable
+    cdef object vtable_what
     cdef list fields             # _Field per slot
     cdef dict defaults           # every field name -> its default
 
 
 cdef class _Schema:
     cdef dict types
-    cdef object table_class
+    cdef type table_class
+    cdef newfunc new_table       # table_class's tp_new: no Python call per table
 
 
 cdef _Schema _compiled = None
@@ -82,9 +88,11 @@ cdef _Schema _compile(tables, unions, enums, table_class):
     cdef _Field f
     schema.types = {}
     schema.table_class = table_class
+    schema.new_table = (<PyTypeObject *>table_class).tp_new
     for name in tables:
         t = _Type()
         t.name = name
+        t.offset_what, t.vtable_what = name + " vtable offset", name + " vtable"
         schema.types[name] = t
 
     def scalar_of(type_name):
@@ -100,6 +108,7 @@ cdef _Schema _compile(tables, unions, enums, table_class):
         for fname, ftype, default, _dep in fields:
             f = _Field()
             f.name = fname
+            f.length_what = fname + " length"
             f.scalar = -1
             t.defaults[fname] = default
             if scalar_of(ftype) >= 0:
@@ -225,16 +234,16 @@ cdef class _Reader:
             self.fail("the %s at offset %d is referenced more than once" % (t.name, pos))
         if pos < self.size:
             self.seen[pos >> 3] |= <uint8_t>(1 << (pos & 7))
-        self.check(pos, 4, t.name + " vtable offset")
+        self.check(pos, 4, t.offset_what)
         memcpy(&tmp, self.data + pos, 4)
         vtable = pos - tmp
-        self.check(vtable, 2, t.name + " vtable")
+        self.check(vtable, 2, t.vtable_what)
         memcpy(&vt_len, self.data + vtable, 2)
-        self.check(vtable + 2, 2, t.name + " vtable")
+        self.check(vtable + 2, 2, t.vtable_what)
         memcpy(&obj_len, self.data + vtable + 2, 2)
         if vt_len < 4 or vt_len % 2:
             self.fail("%s vtable has invalid length %d" % (t.name, vt_len))
-        self.check(vtable, vt_len, t.name + " vtable")
+        self.check(vtable, vt_len, t.vtable_what)
         self.check(pos, obj_len if obj_len > 4 else 4, t.name)
         values = PyDict_Copy(t.defaults)
         nslots = len(t.fields)
@@ -249,7 +258,7 @@ cdef class _Reader:
             if field_off >= obj_len:
                 self.fail("%s.%s lies outside its table" % (t.name, f.name))
             PyDict_SetItem(values, f.name, self.field(f, pos + field_off, values, depth))
-        out = self.schema.table_class.__new__(self.schema.table_class)
+        out = self.schema.new_table(self.schema.table_class, <PyObject *>_NO_ARGS, NULL)
         out._type = t.name
         out.__dict__ = values
         return out
@@ -281,7 +290,7 @@ cdef class _Reader:
         return PyUnicode_DecodeUTF8(<const char *>(self.data + pos + 4), length, "replace")
 
     cdef object vector(self, _Field f, int64_t pos, int depth):
-        cdef int64_t length = self.u32(pos, f.name + " length")
+        cdef int64_t length = self.u32(pos, f.length_what)
         cdef int64_t start = pos + 4
         cdef int64_t i
         cdef cnp.npy_intp dims[1]

@@ -332,3 +332,36 @@ def operator_specs(list tables, list opcodes, Py_ssize_t num_tensors, dict op_na
         spec.custom_options = _field(fields, "custom_options")
         out[i] = spec
     return out
+
+
+cdef enum:
+    IS_INPUT = 1
+    WRITTEN = 2
+    READ = 4
+
+
+def dataflow_ok(list inputs, list operators, list tensors):
+    """Whether `_Loader.check_dataflow` passes: each tensor written at most once, after nothing
+    read it, never into a constant, a variable or a subgraph input, and inputs distinct and not
+    constant. Indices must be the checked ones of the specs."""
+    cdef Py_ssize_t n = len(tensors), i
+    cdef bytearray flags = bytearray(n + 1)
+    cdef unsigned char *state = flags
+    for i in inputs:
+        if not 0 <= i < n or state[i] & IS_INPUT or (<object>PyList_GET_ITEM(tensors, i)).data is not None:
+            return False
+        state[i] |= IS_INPUT
+    for o in operators:
+        for i in o.inputs:
+            if i >= n:
+                return False
+            if i >= 0:
+                state[i] |= READ
+        for i in o.outputs:
+            if not 0 <= i < n or state[i]:
+                return False
+            t = <object>PyList_GET_ITEM(tensors, i)
+            if t.data is not None or t.is_variable:
+                return False
+            state[i] = WRITTEN
+    return True

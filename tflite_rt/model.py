@@ -120,6 +120,13 @@ def _float_fields(table):
             if ftype in ("float", "double", "[float]")]
 
 
+@functools.lru_cache(maxsize=None)
+def _subgraph_fields(table):
+    """The fields of an options table that name subgraphs (most tables have none)."""
+    names = {name for name, _ftype, _default, _dep in _schema.TABLES[table]}
+    return tuple(field for field in _SUBGRAPH_FIELDS if field in names)
+
+
 class SubgraphSpec:
     def __init__(self, index, name, tensors, inputs, outputs, operators):
         self.index = index
@@ -199,7 +206,8 @@ class _Loader:
             if m.buffer is not None and 0 <= m.buffer < len(buffers) and buffers[m.buffer] is not None:
                 metadata[m.name or ""] = buffers[m.buffer]
         for sg in subgraphs:
-            self.check_dataflow(sg)
+            if not _loadspecs.dataflow_ok(sg.inputs, sg.operators, sg.tensors):
+                self.check_dataflow(sg)
         self.check_call_graph(subgraphs)
         return Model(self.raw, root, subgraphs, buffers, signatures, metadata)
 
@@ -474,7 +482,7 @@ class _Loader:
             for o in sg.operators:
                 if o.options is None:
                     continue
-                for field in _SUBGRAPH_FIELDS:
+                for field in _subgraph_fields(o.options_type):
                     value = getattr(o.options, field, None)
                     if value is None:
                         continue
