@@ -235,7 +235,7 @@ def _load_outcome(data):
     out = []
     for sg in m.subgraphs:
         for spec in sg.tensors + sg.operators:
-            for name in type(spec).__slots__:
+            for name in (n for n in dir(spec) if not n.startswith("_")):
                 value = getattr(spec, name)
                 if isinstance(value, np.ndarray):
                     value = (value.dtype.str, value.flags.writeable, value.tolist())

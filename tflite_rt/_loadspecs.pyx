@@ -13,16 +13,15 @@ from cpython.dict cimport PyDict_GetItem
 from cpython.list cimport PyList_GET_ITEM, PyList_GET_SIZE
 from cpython.object cimport PyObject
 from libc.math cimport isfinite
-from libc.stdint cimport int32_t, int64_t
+from libc.stdint cimport int32_t, int64_t, uint32_t, uint64_t
 from libc.string cimport memcpy
 
 cnp.import_array()
 
 
-class TensorSpec:
-    __slots__ = ("index", "name", "type", "shape", "shape_signature", "buffer", "data", "scales",
-                 "zero_points", "quantized_dimension", "is_variable", "sparsity", "has_rank",
-                 "quantization")
+cdef class TensorSpec:
+    cdef public object index, name, type, shape, shape_signature, buffer, data, scales, zero_points
+    cdef public object quantized_dimension, is_variable, sparsity, has_rank, quantization
 
     def __init__(self, index=None, name=None, type=None, shape=None, shape_signature=None,
                  buffer=None, data=None, scales=None, zero_points=None, quantized_dimension=None,
@@ -34,9 +33,9 @@ class TensorSpec:
         self.quantization = quantization
 
 
-class OperatorSpec:
-    __slots__ = ("index", "opcode_index", "code", "op_name", "custom_code", "version", "inputs",
-                 "outputs", "intermediates", "options", "options_type", "custom_options")
+cdef class OperatorSpec:
+    cdef public object index, opcode_index, code, op_name, custom_code, version, inputs, outputs
+    cdef public object intermediates, options, options_type, custom_options
 
     def __init__(self, index=None, opcode_index=None, code=None, op_name=None, custom_code=None,
                  version=None, inputs=None, outputs=None, intermediates=None, options=None,
@@ -58,14 +57,13 @@ cdef struct _TypeRule:
 cdef _TypeRule _types[TYPE_CODES]
 cdef int _max_rank = 0
 cdef int64_t _max_elements = 0
-cdef double _tiny_scale = 0
 cdef int _string_code = -1
 
 
 def configure(type_rules, int max_rank, int64_t max_elements, double tiny_scale, int string_code):
     """Sets the limits the loader checks: `type_rules` maps each supported TensorType code to
     (itemsize, integer, (lowest zero point, highest zero point))."""
-    global _max_rank, _max_elements, _tiny_scale, _string_code
+    global _max_rank, _max_elements, _string_code, _tiny_scale_bits
     cdef int code
     for code in range(TYPE_CODES):
         _types[code].itemsize = 0
@@ -75,7 +73,11 @@ def configure(type_rules, int max_rank, int64_t max_elements, double tiny_scale,
         _types[code].itemsize = itemsize
         _types[code].integer = integer
         _types[code].zp_low, _types[code].zp_high = low, high
-    _max_rank, _max_elements, _tiny_scale, _string_code = max_rank, max_elements, tiny_scale, string_code
+    _max_rank, _max_elements, _string_code = max_rank, max_elements, string_code
+    cdef float tiny = tiny_scale
+    if <double>tiny != tiny_scale or not tiny > 0:
+        raise ValueError("the smallest scale must be a positive float32")
+    memcpy(&_tiny_scale_bits, &tiny, 4)
 
 
 cdef inline object _field(dict fields, str name):
@@ -122,6 +124,28 @@ cdef cnp.ndarray _copy_vector(cnp.ndarray source, int typenum, size_t itemsize):
     return out
 
 
+cdef enum:
+    FLOAT_INF_BITS = 0x7f800000     # bits of +inf: below it (as unsigned), finite and >= +0
+    FLOAT_NEGATIVE_ZERO_BITS = 0x80000000
+
+cdef uint32_t _tiny_scale_bits = 0
+
+
+cdef bint _scales_ok(const uint32_t *bits, Py_ssize_t n, bint integer):
+    """Scales finite and >= 0 (-0.0 too), and for integer types normal: compared as bit
+    patterns, which order like the floats they hold when non-negative and cover NaN, the
+    infinities and negative values in one unsigned compare, so the loop has no branch."""
+    cdef Py_ssize_t k
+    cdef uint32_t bad = 0
+    if integer:   # [smallest normal, inf)
+        for k in range(n):
+            bad |= (bits[k] - _tiny_scale_bits) >= <uint32_t>(FLOAT_INF_BITS - _tiny_scale_bits)
+    else:
+        for k in range(n):
+            bad |= (bits[k] >= FLOAT_INF_BITS) & (bits[k] != FLOAT_NEGATIVE_ZERO_BITS)
+    return bad == 0
+
+
 cdef object _quantized(object q, int type_code, tuple shape, list out):
     """Appends (scales, zero points, quantized dimension) to `out` when `quantization` in
     model.py would accept them; returns False when it would not (or might not)."""
@@ -130,24 +154,17 @@ cdef object _quantized(object q, int type_code, tuple shape, list out):
     cdef cnp.ndarray scales, zero_points
     cdef cnp.npy_intp n
     cdef Py_ssize_t k
-    cdef const float *s
     cdef const int64_t *z
-    cdef double smallest
-    cdef int64_t qdim
+    cdef uint64_t outside
+    cdef int64_t qdim, zp_low = _types[type_code].zp_low, zp_high = _types[type_code].zp_high
     if not _vector_of(scale, cnp.NPY_FLOAT32):
         return False
     n = cnp.PyArray_DIM(<cnp.ndarray>scale, 0)
     if n == 0:
         out += [None, None, 0]
         return True
-    s = <const float *>cnp.PyArray_DATA(<cnp.ndarray>scale)
-    smallest = s[0]
-    for k in range(n):
-        if not (isfinite(s[k]) and s[k] >= 0):
-            return False
-        if s[k] < smallest:
-            smallest = s[k]
-    if _types[type_code].integer and smallest < _tiny_scale:
+    if not _scales_ok(<const uint32_t *>cnp.PyArray_DATA(<cnp.ndarray>scale), n,
+                      _types[type_code].integer):
         return False
     if _small_int(_field(fields, "quantized_dimension"), &qdim) or qdim < 0:
         return False
@@ -160,9 +177,11 @@ cdef object _quantized(object q, int type_code, tuple shape, list out):
         if not _vector_of(zero_point, cnp.NPY_INT64) or cnp.PyArray_DIM(<cnp.ndarray>zero_point, 0) != n:
             return False
         z = <const int64_t *>cnp.PyArray_DATA(<cnp.ndarray>zero_point)
-        for k in range(n):
-            if z[k] < _types[type_code].zp_low or z[k] > _types[type_code].zp_high:
-                return False
+        outside = 0
+        for k in range(n):   # one unsigned compare: below zp_low wraps to a huge value
+            outside |= <uint64_t>(z[k] - zp_low) > <uint64_t>(zp_high - zp_low)
+        if outside:
+            return False
         zero_points = _copy_vector(<cnp.ndarray>zero_point, cnp.NPY_INT64, 8)
     out += [scales, zero_points, qdim]
     return True
@@ -237,7 +256,7 @@ cdef object _tensor(object table, Py_ssize_t index, list buffers):
     elif not _quantized(q, type_code, shape, quantization):
         return None
     name = _field(fields, "name")
-    spec = TensorSpec.__new__(TensorSpec)
+    cdef TensorSpec spec = TensorSpec.__new__(TensorSpec)
     spec.index, spec.name, spec.type, spec.shape = index, name or "", type_code, shape
     spec.shape_signature, spec.buffer, spec.data = signature, buffer, data
     spec.scales, spec.zero_points, spec.quantized_dimension = quantization
@@ -297,6 +316,7 @@ def operator_specs(list tables, list opcodes, Py_ssize_t num_tensors, dict op_na
     cdef Py_ssize_t n = PyList_GET_SIZE(tables), i
     cdef int64_t opcode_index
     cdef dict fields
+    cdef OperatorSpec spec
     out = [None] * n
     for i in range(n):
         fields = (<object>PyList_GET_ITEM(tables, i)).__dict__
