@@ -146,6 +146,14 @@ cdef bint _scales_ok(const uint32_t *bits, Py_ssize_t n, bint integer):
     return bad == 0
 
 
+cdef bint _all_zero(const int64_t *values, Py_ssize_t n):
+    cdef uint64_t bits = 0
+    cdef Py_ssize_t k
+    for k in range(n):
+        bits |= <uint64_t>values[k]
+    return bits == 0
+
+
 cdef object _quantized(object q, int type_code, tuple shape, list out):
     """Appends (scales, zero points, quantized dimension) to `out` when `quantization` in
     model.py would accept them; returns False when it would not (or might not)."""
@@ -177,11 +185,12 @@ cdef object _quantized(object q, int type_code, tuple shape, list out):
         if not _vector_of(zero_point, cnp.NPY_INT64) or cnp.PyArray_DIM(<cnp.ndarray>zero_point, 0) != n:
             return False
         z = <const int64_t *>cnp.PyArray_DATA(<cnp.ndarray>zero_point)
-        outside = 0
-        for k in range(n):   # one unsigned compare: below zp_low wraps to a huge value
-            outside |= <uint64_t>(z[k] - zp_low) > <uint64_t>(zp_high - zp_low)
-        if outside:
-            return False
+        if not _all_zero(z, n):   # the common case, and zero fits every type
+            outside = 0
+            for k in range(n):   # one unsigned compare: below zp_low wraps to a huge value
+                outside |= <uint64_t>(z[k] - zp_low) > <uint64_t>(zp_high - zp_low)
+            if outside:
+                return False
         zero_points = _copy_vector(<cnp.ndarray>zero_point, cnp.NPY_INT64, 8)
     out += [scales, zero_points, qdim]
     return True
