@@ -245,28 +245,60 @@ def _load_outcome(data):
     return out
 
 
+def _compiled_and_python_outcomes(data, monkeypatch, counts):
+    """What load makes of `data` as it is, and with every compiled check unsure (so the Python
+    checks decide on the full read); `counts` tallies the loads the compiled checks accepted."""
+    specs = model_module._loadspecs.tensor_specs
+
+    def counting(*args):
+        out = specs(*args)
+        counts["compiled"] += out is not None
+        return out
+
+    with monkeypatch.context() as m:
+        m.setattr(model_module._loadspecs, "tensor_specs", counting)
+        compiled = _load_outcome(data)
+    with monkeypatch.context() as m:
+        m.setattr(model_module._loadspecs, "tensor_specs", lambda *a: None)
+        m.setattr(model_module._loadspecs, "operator_specs", lambda *a: None)
+        m.setattr(model_module._loadspecs, "dataflow_ok", lambda *a: False)
+        python = _load_outcome(data)
+    return compiled, python
+
+
 @pytest.mark.parametrize("seed", range(3))
 def test_compiled_checks_agree_with_python_checks(seed, monkeypatch):
     """The compiled loops load exactly what the Python checks load, into equal specs, and refuse
     the rest (which the Python checks then name); field mutations probe every check."""
     rng = np.random.default_rng(seed)
     original = _varied_model()
-    assert model_module._loadspecs.tensor_specs(
-        _flatbuffer.read(original).subgraphs[0].tensors,
-        [b.data if b.data is not None and len(b.data) else None
-         for b in _flatbuffer.read(original).buffers]) is not None
+    lean = _flatbuffer.read(original, lean=True)
+    buffers = [b.data if b.data is not None and len(b.data) else None for b in lean.buffers]
+    assert model_module._loadspecs.tensor_specs(lean.subgraphs[0].tensors, buffers, original) is not None
+    counts = {"compiled": 0}
     accepted = 0
     for _ in range(300):
         root = _flatbuffer.read(original)
         for _ in range(int(rng.integers(1, 3))):
             _mutate(root, rng)
-        data = _flatbuffer.write(root)
-        compiled = _load_outcome(data)
-        with monkeypatch.context() as m:
-            m.setattr(model_module._loadspecs, "tensor_specs", lambda *a: None)
-            m.setattr(model_module._loadspecs, "operator_specs", lambda *a: None)
-            m.setattr(model_module._loadspecs, "dataflow_ok", lambda *a: False)
-            python = _load_outcome(data)
+        compiled, python = _compiled_and_python_outcomes(_flatbuffer.write(root), monkeypatch, counts)
         assert compiled == python
         accepted += isinstance(compiled, list)
     assert 15 < accepted < 285   # both outcomes well represented
+    assert counts["compiled"] > 15
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_lean_read_fails_as_the_full_read(seed, monkeypatch):
+    """Flipped bytes: the lean read and the compiled checks end as the full read and the Python
+    checks do, with the same error (or the same specs)."""
+    rng = np.random.default_rng(100 + seed)
+    data = _varied_model()
+    counts = {"compiled": 0}
+    for _ in range(150):
+        mutated = bytearray(data)
+        for _ in range(int(rng.integers(1, 4))):
+            mutated[int(rng.integers(len(mutated)))] = int(rng.integers(256))
+        compiled, python = _compiled_and_python_outcomes(bytes(mutated), monkeypatch, counts)
+        assert compiled == python
+    assert counts["compiled"] > 5

@@ -4,7 +4,11 @@ FlatBuffer, driven by the same tables of `_schema`, with the same limits (depth,
 budget), the same `FlatBufferError` messages and the same result (a tree of `Table`s whose
 scalar vectors are read-only numpy views into the buffer). Python's per-field struct unpacking
 and attribute setting cost more than everything else in loading a model; here each table is one
-dict copy plus the fields it actually holds."""
+dict copy plus the fields it actually holds.
+
+Asked to, it reads tables of chosen types lean (`LeanTable`): their scalars and [int] vectors are
+checked exactly as always but left in the buffer, for a caller that reads them in C and would
+only throw the Python objects away."""
 import numpy as np
 
 cimport numpy as cnp
@@ -12,7 +16,7 @@ from cpython.dict cimport PyDict_Copy, PyDict_SetItem
 from cpython.object cimport PyObject, PyTypeObject, newfunc
 from cpython.ref cimport Py_INCREF
 from cpython.unicode cimport PyUnicode_DecodeUTF8
-from libc.stdint cimport int64_t, uint8_t, uint16_t, uint32_t
+from libc.stdint cimport int8_t, int16_t, int32_t, int64_t, uint8_t, uint16_t, uint32_t
 from libc.string cimport memcpy
 
 cnp.import_array()
@@ -55,8 +59,13 @@ _DTYPES = tuple(np.dtype(t).newbyteorder("<") for t in (
     np.float32, np.float64))
 
 
+cdef class LeanTable:
+    pass
+
+
 cdef class _Field:
     cdef object name
+    cdef int type_key_slot       # K_UNION in a lean table: the slot of the member's code, or -1
     cdef object length_what      # its name in a message about a vector's length
     cdef int kind
     cdef int scalar
@@ -71,6 +80,8 @@ cdef class _Type:
     cdef object vtable_what
     cdef list fields             # _Field per slot
     cdef dict defaults           # every field name -> its default
+    cdef bint lean               # read as a LeanTable when the reader is asked to
+    cdef int64_t lean_defaults[LEAN_MAX_SLOTS]
 
 
 cdef class _Schema:
@@ -82,7 +93,7 @@ cdef class _Schema:
 cdef _Schema _compiled = None
 
 
-cdef _Schema _compile(tables, unions, enums, table_class):
+cdef _Schema _compile(tables, unions, enums, table_class, lean_types):
     cdef _Schema schema = _Schema()
     cdef _Type t
     cdef _Field f
@@ -110,6 +121,7 @@ cdef _Schema _compile(tables, unions, enums, table_class):
             f.name = fname
             f.length_what = fname + " length"
             f.scalar = -1
+            f.type_key_slot = -1
             t.defaults[fname] = default
             if scalar_of(ftype) >= 0:
                 f.kind, f.scalar = K_SCALAR, scalar_of(ftype)
@@ -131,7 +143,26 @@ cdef _Schema _compile(tables, unions, enums, table_class):
             else:
                 f.kind, f.target = K_TABLE, schema.types[ftype]
             t.fields.append(f)
+    for name in lean_types:
+        _make_lean(schema.types[name], tables[name])
     return schema
+
+
+cdef _make_lean(_Type t, fields):
+    cdef _Field f
+    cdef int slot
+    if len(t.fields) > LEAN_MAX_SLOTS:
+        raise ValueError("%s has too many fields to be read lean" % t.name)
+    names = [fname for fname, _ftype, _default, _dep in fields]
+    for slot in range(len(t.fields)):
+        f = <_Field>t.fields[slot]
+        default = fields[slot][2]
+        if f.kind == K_SCALAR and (f.scalar == S_FLOAT or f.scalar == S_DOUBLE):
+            raise ValueError("%s.%s is a float: lean tables hold integers" % (t.name, f.name))
+        t.lean_defaults[slot] = int(default) if f.kind == K_SCALAR and default is not None else 0
+        if f.kind == K_UNION:
+            f.type_key_slot = names.index(f.type_key) if f.type_key in names else -1
+    t.lean = True
 
 
 cdef class _Reader:
@@ -146,6 +177,7 @@ cdef class _Reader:
     cdef uint8_t *seen
     cdef object error
     cdef _Schema schema
+    cdef bint lean
 
     cdef fail(self, msg):
         raise self.error("malformed model: " + msg)
@@ -215,6 +247,37 @@ cdef class _Reader:
         memcpy(&d, p, 8)
         return d
 
+    cdef int64_t scalar_bits(self, int code, int64_t pos, what) except? -1:
+        """`scalar` for the integer types, as a C integer (ulong: its bits)."""
+        cdef const uint8_t *p
+        cdef int16_t s
+        cdef uint16_t us
+        cdef int32_t i
+        cdef uint32_t ui
+        cdef int64_t l
+        self.check(pos, SCALAR_SIZE[code], what)
+        p = self.data + pos
+        if code == S_BOOL:
+            return p[0] != 0
+        if code == S_BYTE:
+            return <int8_t>p[0]
+        if code == S_UBYTE:
+            return p[0]
+        if code == S_SHORT:
+            memcpy(&s, p, 2)
+            return s
+        if code == S_USHORT:
+            memcpy(&us, p, 2)
+            return us
+        if code == S_INT:
+            memcpy(&i, p, 4)
+            return i
+        if code == S_UINT:
+            memcpy(&ui, p, 4)
+            return ui
+        memcpy(&l, p, 8)   # S_LONG, S_ULONG
+        return l
+
     cdef object table(self, _Type t, int64_t pos, int depth):
         cdef uint16_t vt_len, obj_len, field_off
         cdef int64_t vtable
@@ -245,6 +308,8 @@ cdef class _Reader:
             self.fail("%s vtable has invalid length %d" % (t.name, vt_len))
         self.check(vtable, vt_len, t.vtable_what)
         self.check(pos, obj_len if obj_len > 4 else 4, t.name)
+        if t.lean and self.lean:
+            return self.lean_table(t, pos, vtable, vt_len, obj_len, depth)
         values = PyDict_Copy(t.defaults)
         nslots = len(t.fields)
         for slot in range(nslots):
@@ -261,6 +326,48 @@ cdef class _Reader:
         out = self.schema.new_table(self.schema.table_class, <PyObject *>_NO_ARGS, NULL)
         out._type = t.name
         out.__dict__ = values
+        return out
+
+    cdef LeanTable lean_table(self, _Type t, int64_t pos, int64_t vtable, uint16_t vt_len,
+                              uint16_t obj_len, int depth):
+        """The slot loop of `table`, with the same checks in the same order."""
+        cdef LeanTable out = LeanTable.__new__(LeanTable)
+        cdef int slot, nslots = len(t.fields)
+        cdef uint16_t field_off
+        cdef int64_t at, target, length, code
+        cdef _Field f
+        cdef _Type member
+        out.type_name = t.name
+        memcpy(out.value, t.lean_defaults, sizeof(out.value))
+        for slot in range(LEAN_MAX_SLOTS):
+            out.length[slot] = -1
+        out.objects = [None] * nslots
+        for slot in range(nslots):
+            if 4 + 2 * slot >= vt_len:
+                break
+            memcpy(&field_off, self.data + vtable + 4 + 2 * slot, 2)
+            if field_off == 0:
+                continue
+            f = <_Field>t.fields[slot]
+            if field_off >= obj_len:
+                self.fail("%s.%s lies outside its table" % (t.name, f.name))
+            at = pos + field_off
+            if f.kind == K_SCALAR:
+                out.value[slot] = self.scalar_bits(f.scalar, at, f.name)
+            elif f.kind == K_VEC_SCALAR and f.scalar == S_INT:
+                target = self.uoffset(at, f.name)
+                length = self.u32(target, f.length_what)
+                self.check(target + 4, length * 4, f.name)
+                self.spend(1)
+                out.value[slot], out.length[slot] = target + 4, length
+            elif f.kind == K_UNION:
+                target = self.uoffset(at, f.name)
+                code = out.value[f.type_key_slot] if f.type_key_slot >= 0 else 0
+                member = f.members[code] if 0 < code < len(f.members) else None
+                if member is not None:   # an unknown member is ignored, as in `field`
+                    out.objects[slot] = self.table(member, target, depth + 1)
+            else:
+                out.objects[slot] = self.field(f, at, None, depth)
         return out
 
     cdef object field(self, _Field f, int64_t pos, dict values, int depth):
@@ -319,15 +426,17 @@ cdef class _Reader:
         return out
 
 
-def use_schema(tables, unions, enums, table_class):
+def use_schema(tables, unions, enums, table_class, lean_types=()):
     """Compiles the schema's tables (as `_schema` lists them) for `read`, which decodes into
-    instances of `table_class`. Done once, when `_flatbuffer` is imported."""
+    instances of `table_class` (or, for `lean_types` when asked, `LeanTable`s). Done once, when
+    `_flatbuffer` is imported."""
     global _compiled
-    _compiled = _compile(tables, unions, enums, table_class)
+    _compiled = _compile(tables, unions, enums, table_class, lean_types)
 
 
-def read(buf, root_type, *, error, int max_depth, int64_t max_tables):
-    """Decodes the whole FlatBuffer `buf` from its root table of type `root_type`."""
+def read(buf, root_type, *, error, int max_depth, int64_t max_tables, bint lean=False):
+    """Decodes the whole FlatBuffer `buf` from its root table of type `root_type`; with `lean`,
+    tables of the lean types come back as `LeanTable`s."""
     cdef const uint8_t[::1] mv
     cdef _Reader r = _Reader()
     if _compiled is None:
@@ -339,6 +448,7 @@ def read(buf, root_type, *, error, int max_depth, int64_t max_tables):
     r.schema = _compiled
     r.max_depth = max_depth
     r.max_tables = max_tables
+    r.lean = lean
     r.budget = 4 * r.size + 4096
     r.seen_bits = bytearray((r.size >> 3) + 1)
     r.seen = r.seen_bits

@@ -1,11 +1,12 @@
 # cython: boundscheck=False, wraparound=False, cdivision=True
 """The spec classes of a loaded model, and the compiled half of `model._Loader`: the tensors and
-operators of a subgraph checked and turned into specs in typed loops over the decoded tables.
+operators of a subgraph, read lean (`_fbreader.LeanTable`: shapes and tensor indices still in the
+buffer), checked and turned into specs in typed loops.
 
-The loops only answer "all well" (the specs) or "not sure" (None). On None the loader runs its
-Python checks, which find the first fault and name it; so a bad model is refused with the same
-message either way, and these loops must refuse everything the Python checks refuse. Anything
-they do not expect (a field of another Python type, a string constant) is "not sure"."""
+The loops only answer "all well" (the specs) or "not sure" (None). On None the loader reads the
+model again into `Table`s and runs its Python checks, which find the first fault and name it; so
+a bad model is refused with the same message either way, and these loops must refuse everything
+the Python checks refuse. Anything unusual (a string constant) is "not sure"."""
 import numpy as np
 
 cimport numpy as cnp
@@ -13,8 +14,10 @@ from cpython.dict cimport PyDict_GetItem
 from cpython.list cimport PyList_GET_ITEM, PyList_GET_SIZE
 from cpython.object cimport PyObject
 from libc.math cimport isfinite
-from libc.stdint cimport int32_t, int64_t, uint32_t, uint64_t
+from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t, uint64_t
 from libc.string cimport memcpy
+
+from tflite_rt._fbreader cimport LeanTable
 
 cnp.import_array()
 
@@ -108,15 +111,6 @@ cdef inline bint _vector_of(object value, int typenum):
             and cnp.PyArray_ISCARRAY_RO(arr) and cnp.PyArray_ISNOTSWAPPED(arr))
 
 
-cdef object _shape_tuple(cnp.ndarray dims):
-    cdef Py_ssize_t n = cnp.PyArray_DIM(dims, 0), k
-    cdef const int32_t *p = <const int32_t *>cnp.PyArray_DATA(dims)
-    out = [None] * n
-    for k in range(n):
-        out[k] = p[k]
-    return tuple(out)
-
-
 cdef cnp.ndarray _copy_vector(cnp.ndarray source, int typenum, size_t itemsize):
     cdef cnp.npy_intp n = cnp.PyArray_DIM(source, 0)
     cdef cnp.ndarray out = cnp.PyArray_EMPTY(1, &n, typenum, 0)
@@ -196,109 +190,143 @@ cdef object _quantized(object q, int type_code, tuple shape, list out):
     return True
 
 
-cdef object _tensor(object table, Py_ssize_t index, list buffers):
-    cdef dict fields = table.__dict__
-    cdef int64_t type_code, buffer, external, count = 1, d, need, size
-    cdef Py_ssize_t rank, k
-    cdef const int32_t *dims = NULL
-    cdef const int32_t *sig
+# an [int] vector of a lean table, in the buffer (little-endian, maybe unaligned)
+cdef struct _Ints:
+    const uint8_t *at
+    Py_ssize_t length     # -1: absent
+
+
+cdef inline _Ints _ints(LeanTable table, int slot, const uint8_t *data):
+    cdef _Ints v
+    v.length = table.length[slot]
+    v.at = data + table.value[slot] if v.length >= 0 else NULL
+    return v
+
+
+cdef inline int32_t _int_at(_Ints v, Py_ssize_t k):
+    cdef int32_t x
+    memcpy(&x, v.at + 4 * k, 4)
+    return x
+
+
+cdef tuple _int_tuple(_Ints v):
+    cdef Py_ssize_t k
+    out = [None] * v.length
+    for k in range(v.length):
+        out[k] = _int_at(v, k)
+    return tuple(out)
+
+
+# field slots of the lean Tensor and Operator tables, from the schema
+cdef int T_SHAPE, T_TYPE, T_BUFFER, T_NAME, T_QUANTIZATION, T_IS_VARIABLE, T_SPARSITY
+cdef int T_SHAPE_SIGNATURE, T_HAS_RANK, T_EXTERNAL_BUFFER
+cdef int O_OPCODE_INDEX, O_INPUTS, O_OUTPUTS, O_OPTIONS, O_CUSTOM_OPTIONS, O_INTERMEDIATES
+cdef int O_OPTIONS_2
+
+
+def use_slots(tensor_fields, operator_fields):
+    """Names the slots of the Tensor and Operator tables (field names in schema order)."""
+    global T_SHAPE, T_TYPE, T_BUFFER, T_NAME, T_QUANTIZATION, T_IS_VARIABLE, T_SPARSITY
+    global T_SHAPE_SIGNATURE, T_HAS_RANK, T_EXTERNAL_BUFFER
+    global O_OPCODE_INDEX, O_INPUTS, O_OUTPUTS, O_OPTIONS, O_CUSTOM_OPTIONS, O_INTERMEDIATES
+    global O_OPTIONS_2
+    t, o = list(tensor_fields).index, list(operator_fields).index
+    T_SHAPE, T_TYPE, T_BUFFER, T_NAME = t("shape"), t("type"), t("buffer"), t("name")
+    T_QUANTIZATION, T_IS_VARIABLE, T_SPARSITY = t("quantization"), t("is_variable"), t("sparsity")
+    T_SHAPE_SIGNATURE, T_HAS_RANK = t("shape_signature"), t("has_rank")
+    T_EXTERNAL_BUFFER = t("external_buffer")
+    O_OPCODE_INDEX, O_INPUTS, O_OUTPUTS = o("opcode_index"), o("inputs"), o("outputs")
+    O_OPTIONS, O_CUSTOM_OPTIONS = o("builtin_options"), o("custom_options")
+    O_INTERMEDIATES, O_OPTIONS_2 = o("intermediates"), o("builtin_options_2")
+
+
+cdef object _tensor(LeanTable table, Py_ssize_t index, list buffers, const uint8_t *data):
+    cdef int64_t type_code = table.value[T_TYPE], buffer = table.value[T_BUFFER]
+    cdef int64_t count = 1, d, need, size
+    cdef Py_ssize_t k
     cdef bint zero = False
     cdef list quantization = []
-    if _small_int(_field(fields, "type"), &type_code):
-        return None
+    cdef _Ints dims = _ints(table, T_SHAPE, data), signature = _ints(table, T_SHAPE_SIGNATURE, data)
     if not 0 <= type_code < TYPE_CODES or _types[type_code].itemsize == 0:
         return None
-    raw_shape = _field(fields, "shape")
-    if raw_shape is None:
-        shape = ()
-    else:
-        if not _vector_of(raw_shape, cnp.NPY_INT32):
-            return None
-        rank = cnp.PyArray_DIM(<cnp.ndarray>raw_shape, 0)
-        if rank > _max_rank:
-            return None
-        dims = <const int32_t *>cnp.PyArray_DATA(<cnp.ndarray>raw_shape)
-        for k in range(rank):
-            d = dims[k]
-            if d < 0:
-                return None
-            if d == 0:
-                zero = True
-            elif count <= _max_elements:
-                count = count * d if count <= _max_elements // d else _max_elements + 1
-        if zero:
-            count = 0
-        if count > _max_elements:
-            return None
-        shape = _shape_tuple(<cnp.ndarray>raw_shape)
-    raw_signature = _field(fields, "shape_signature")
-    signature = None
-    if raw_signature is not None:
-        if (not _vector_of(raw_signature, cnp.NPY_INT32)
-                or cnp.PyArray_DIM(<cnp.ndarray>raw_signature, 0) != len(shape)):
-            return None
-        sig = <const int32_t *>cnp.PyArray_DATA(<cnp.ndarray>raw_signature)
-        for k in range(len(shape)):
-            if sig[k] != -1 and sig[k] != dims[k]:
-                return None
-        signature = _shape_tuple(<cnp.ndarray>raw_signature)
-    if _small_int(_field(fields, "buffer"), &buffer) or _small_int(_field(fields, "external_buffer"), &external):
+    if dims.length > _max_rank:
         return None
-    if not 0 <= buffer < max(len(buffers), 1) or external:
+    for k in range(dims.length if dims.length > 0 else 0):
+        d = _int_at(dims, k)
+        if d < 0:
+            return None
+        if d == 0:
+            zero = True
+        elif count <= _max_elements:
+            count = count * d if count <= _max_elements // d else _max_elements + 1
+    if zero:
+        count = 0
+    if count > _max_elements:
         return None
-    data = buffers[buffer] if buffers else None
-    is_variable = _field(fields, "is_variable")
-    sparsity = _field(fields, "sparsity")
-    if data is not None:
-        if is_variable or type_code == _string_code:
+    shape = _int_tuple(dims) if dims.length >= 0 else ()
+    if signature.length >= 0:
+        if signature.length != len(shape):
+            return None
+        for k in range(signature.length):
+            if _int_at(signature, k) != -1 and _int_at(signature, k) != _int_at(dims, k):
+                return None
+    if not 0 <= buffer < max(len(buffers), 1) or table.value[T_EXTERNAL_BUFFER]:
+        return None
+    data_view = buffers[buffer] if buffers else None
+    sparsity = table.objects[T_SPARSITY]
+    if data_view is not None:
+        if table.value[T_IS_VARIABLE] or type_code == _string_code:
             return None
         need = count * _types[type_code].itemsize
-        size = len(data)
+        size = len(data_view)
         if sparsity is not None:
             if size % _types[type_code].itemsize or size > need:
                 return None
         elif size != need:
             return None
-    q = _field(fields, "quantization")
+    q = table.objects[T_QUANTIZATION]
     if q is None or q.scale is None:
         quantization = [None, None, 0]
     elif not _quantized(q, type_code, shape, quantization):
         return None
-    name = _field(fields, "name")
     cdef TensorSpec spec = TensorSpec.__new__(TensorSpec)
-    spec.index, spec.name, spec.type, spec.shape = index, name or "", type_code, shape
-    spec.shape_signature, spec.buffer, spec.data = signature, buffer, data
+    spec.index, spec.name, spec.type, spec.shape = index, table.objects[T_NAME] or "", type_code, shape
+    spec.shape_signature = _int_tuple(signature) if signature.length >= 0 else None
+    spec.buffer, spec.data = buffer, data_view
     spec.scales, spec.zero_points, spec.quantized_dimension = quantization
-    spec.is_variable, spec.sparsity = bool(is_variable), sparsity
-    spec.has_rank, spec.quantization = bool(_field(fields, "has_rank")), q
+    spec.is_variable, spec.sparsity = table.value[T_IS_VARIABLE] != 0, sparsity
+    spec.has_rank, spec.quantization = table.value[T_HAS_RANK] != 0, q
     return spec
 
 
-def tensor_specs(list tables, list buffers):
-    """The TensorSpecs of a subgraph's tensors, or None if the loader must check them itself."""
+def tensor_specs(list tables, list buffers, buf):
+    """The TensorSpecs of a subgraph's tensors (LeanTables read from `buf`), or None if the
+    loader must check them itself."""
     cdef Py_ssize_t n = PyList_GET_SIZE(tables), i
+    cdef const uint8_t[::1] view = memoryview(buf).cast("B")   # `read` checked it holds the tables
+    cdef const uint8_t *data = &view[0]
     out = [None] * n
     for i in range(n):
-        spec = _tensor(<object>PyList_GET_ITEM(tables, i), i, buffers)
+        spec = _tensor(<LeanTable>PyList_GET_ITEM(tables, i), i, buffers, data)
         if spec is None:
             return None
         out[i] = spec
     return out
 
 
-cdef object _ids(object raw, int64_t lowest, int64_t count):
+cdef object _ids(LeanTable table, int slot, const uint8_t *data, int64_t lowest, int64_t count):
     """A list of tensor indices in [lowest, count), or None."""
-    if raw is None:
+    cdef _Ints v = _ints(table, slot, data)
+    cdef Py_ssize_t k
+    cdef int32_t i
+    if v.length < 0:
         return []
-    if not _vector_of(raw, cnp.NPY_INT32):
-        return None
-    cdef Py_ssize_t n = cnp.PyArray_DIM(<cnp.ndarray>raw, 0), k
-    cdef const int32_t *p = <const int32_t *>cnp.PyArray_DATA(<cnp.ndarray>raw)
-    out = [None] * n
-    for k in range(n):
-        if p[k] < lowest or p[k] >= count:
+    out = [None] * v.length
+    for k in range(v.length):
+        i = _int_at(v, k)
+        if i < lowest or i >= count:
             return None
-        out[k] = p[k]
+        out[k] = i
     return out
 
 
@@ -318,26 +346,27 @@ cdef bint _all_finite(object value):
     return True
 
 
-def operator_specs(list tables, list opcodes, Py_ssize_t num_tensors, dict op_names,
+def operator_specs(list tables, buf, list opcodes, Py_ssize_t num_tensors, dict op_names,
                    expected_options, float_fields):
-    """The OperatorSpecs of a subgraph's operators, or None if the loader must check them
-    itself. `expected_options(code)` and `float_fields(table name)` are the loader's."""
+    """The OperatorSpecs of a subgraph's operators (LeanTables read from `buf`), or None if the
+    loader must check them itself. `expected_options(code)` and `float_fields(table name)` are
+    the loader's."""
     cdef Py_ssize_t n = PyList_GET_SIZE(tables), i
     cdef int64_t opcode_index
-    cdef dict fields
+    cdef LeanTable table
     cdef OperatorSpec spec
+    cdef const uint8_t[::1] view = memoryview(buf).cast("B")   # `read` checked it holds the tables
+    cdef const uint8_t *data = &view[0]
     out = [None] * n
     for i in range(n):
-        fields = (<object>PyList_GET_ITEM(tables, i)).__dict__
-        raw_index = _field(fields, "opcode_index")
-        if raw_index is None or _small_int(raw_index, &opcode_index):
-            return None
+        table = <LeanTable>PyList_GET_ITEM(tables, i)
+        opcode_index = table.value[O_OPCODE_INDEX]
         if not 0 <= opcode_index < len(opcodes):
             return None
         code, custom, version = opcodes[opcode_index]
-        options = _field(fields, "builtin_options")
+        options = table.objects[O_OPTIONS]
         if options is None:
-            options = _field(fields, "builtin_options_2")
+            options = table.objects[O_OPTIONS_2]
         options_type = None
         if options is not None:
             options_type = options.type_name
@@ -348,9 +377,9 @@ def operator_specs(list tables, list opcodes, Py_ssize_t num_tensors, dict op_na
                 value = getattr(options, name, None)
                 if value is not None and not _all_finite(value):
                     return None
-        inputs = _ids(_field(fields, "inputs"), -1, num_tensors)
-        outputs = _ids(_field(fields, "outputs"), 0, num_tensors)
-        intermediates = _ids(_field(fields, "intermediates"), 0, num_tensors)
+        inputs = _ids(table, O_INPUTS, data, -1, num_tensors)
+        outputs = _ids(table, O_OUTPUTS, data, 0, num_tensors)
+        intermediates = _ids(table, O_INTERMEDIATES, data, 0, num_tensors)
         if inputs is None or outputs is None or intermediates is None:
             return None
         spec = OperatorSpec.__new__(OperatorSpec)
@@ -358,7 +387,7 @@ def operator_specs(list tables, list opcodes, Py_ssize_t num_tensors, dict op_na
         spec.custom_code, spec.version = custom, version
         spec.inputs, spec.outputs, spec.intermediates = inputs, outputs, intermediates
         spec.options, spec.options_type = options, options_type
-        spec.custom_options = _field(fields, "custom_options")
+        spec.custom_options = table.objects[O_CUSTOM_OPTIONS]
         out[i] = spec
     return out
 

@@ -52,6 +52,7 @@ _loadspecs.configure(
     {code: (dt.itemsize, dt.kind in "iu", _ZERO_POINT_RANGE[code])
      for code, dt in NUMPY_TYPES.items()},
     MAX_RANK, _MAX_ELEMENTS, _TINY_F32, _STRING)
+_loadspecs.use_slots([f[0] for f in _schema.TABLES["Tensor"]], [f[0] for f in _schema.TABLES["Operator"]])
 
 
 def _quantization_all_valid(tensors):
@@ -177,13 +178,24 @@ def paused_gc():
 def load(raw):
     """Reads and checks a model (bytes or mmap); raises a ValueError naming what is wrong."""
     with paused_gc():
+        # First lean, with the compiled checks; anything they are unsure of (or a malformed
+        # file) is read again in full and checked in Python, which names the fault.
+        try:
+            return _Loader(raw, _flatbuffer.read(raw, lean=True), lean=True).model()
+        except (_Unsure, _flatbuffer.FlatBufferError):
+            pass
         return _Loader(raw, _flatbuffer.read(raw)).model()
 
 
+class _Unsure(Exception):
+    """The compiled checks of a lean read refused something: the Python checks must look."""
+
+
 class _Loader:
-    def __init__(self, raw, root):
+    def __init__(self, raw, root, lean=False):
         self.raw = raw
         self.root = root
+        self.lean = lean  # tensors and operators are LeanTables, checked by _loadspecs
         self.view = memoryview(raw)
 
     def fail(self, msg, *args):
@@ -231,8 +243,11 @@ class _Loader:
 
     def subgraph(self, index, sg, buffers, opcodes, num_subgraphs):
         raw_tensors = sg.tensors or []
-        tensors = _loadspecs.tensor_specs(raw_tensors, buffers)
-        if tensors is None:  # something is wrong (or unusual): find it and name it
+        if self.lean:
+            tensors = _loadspecs.tensor_specs(raw_tensors, buffers, self.raw)
+            if tensors is None:
+                raise _Unsure()
+        else:
             quantization_ok = _quantization_all_valid(raw_tensors)
             tensors = [self.tensor(index, i, t, buffers, quantization_ok)
                        for i, t in enumerate(raw_tensors)]
@@ -251,9 +266,11 @@ class _Loader:
 
         inputs = check_ids(sg.inputs, "an input")
         outputs = check_ids(sg.outputs, "an output")
-        operators = _loadspecs.operator_specs(sg.operators or [], opcodes, len(tensors), BUILTIN_NAMES,
-                                              _expected_options, _float_fields)
-        if operators is not None:
+        if self.lean:
+            operators = _loadspecs.operator_specs(sg.operators or [], self.raw, opcodes, len(tensors),
+                                                  BUILTIN_NAMES, _expected_options, _float_fields)
+            if operators is None:
+                raise _Unsure()
             return SubgraphSpec(index, sg.name or "", tensors, inputs, outputs, operators)
         operators = []
         for i, o in enumerate(sg.operators or []):
