@@ -262,6 +262,7 @@ def _compiled_and_python_outcomes(data, monkeypatch, counts):
         m.setattr(model_module._loadspecs, "tensor_specs", lambda *a: None)
         m.setattr(model_module._loadspecs, "operator_specs", lambda *a: None)
         m.setattr(model_module._loadspecs, "dataflow_ok", lambda *a: False)
+        m.setattr(model_module._loadspecs, "inline_buffers", lambda *a: None)
         python = _load_outcome(data)
     return compiled, python
 

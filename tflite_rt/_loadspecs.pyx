@@ -9,6 +9,7 @@ a bad model is refused with the same message either way, and these loops must re
 the Python checks refuse. Anything unusual (a string constant) is "not sure"."""
 import numpy as np
 
+cimport cython
 cimport numpy as cnp
 from cpython.dict cimport PyDict_GetItem
 from cpython.list cimport PyList_GET_ITEM, PyList_GET_SIZE
@@ -22,6 +23,9 @@ from tflite_rt._fbreader cimport LeanTable
 cnp.import_array()
 
 
+# Specs refer only to values, tables and arrays, never back to a spec, so they cannot be part of a
+# reference cycle: untracked, the thousands a model makes cost the cyclic collector nothing.
+@cython.no_gc
 cdef class TensorSpec:
     cdef public object index, name, type, shape, shape_signature, buffer, data, scales, zero_points
     cdef public object quantized_dimension, is_variable, sparsity, has_rank, quantization
@@ -36,6 +40,7 @@ cdef class TensorSpec:
         self.quantization = quantization
 
 
+@cython.no_gc
 cdef class OperatorSpec:
     cdef public object index, opcode_index, code, op_name, custom_code, version, inputs, outputs
     cdef public object intermediates, options, options_type, custom_options
@@ -423,3 +428,20 @@ def dataflow_ok(list inputs, list operators, list tensors):
                 return False
             state[i] = WRITTEN
     return True
+
+
+def inline_buffers(list tables):
+    """`_Loader.buffer` of every Buffer table, when all hold their bytes inside the FlatBuffer
+    (a vector, or nothing); None when one points past it (offset), for the loader to check."""
+    cdef Py_ssize_t n = PyList_GET_SIZE(tables), i
+    cdef dict fields
+    out = [None] * n
+    for i in range(n):
+        fields = (<object>PyList_GET_ITEM(tables, i)).__dict__
+        offset = _field(fields, "offset")
+        if offset is None or type(offset) is not int or offset != 0:
+            return None
+        data = _field(fields, "data")
+        if data is not None and len(data):
+            out[i] = data
+    return out

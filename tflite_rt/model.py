@@ -205,7 +205,9 @@ class _Loader:
         root = self.root
         if root.version is not None and root.version != 3:
             self.fail("schema version %s is not supported (expected 3)", root.version)
-        buffers = [self.buffer(i, b) for i, b in enumerate(root.buffers or [])]
+        buffers = _loadspecs.inline_buffers(root.buffers or []) if self.lean else None
+        if buffers is None:
+            buffers = [self.buffer(i, b) for i, b in enumerate(root.buffers or [])]
         opcodes = [self.opcode(i, oc) for i, oc in enumerate(root.operator_codes or [])]
         raw_subgraphs = root.subgraphs or []
         if not raw_subgraphs:
