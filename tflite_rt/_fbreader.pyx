@@ -17,6 +17,7 @@ from cpython.object cimport PyObject, PyTypeObject, newfunc
 from cpython.ref cimport Py_INCREF
 from cpython.unicode cimport PyUnicode_DecodeUTF8
 from libc.stdint cimport int8_t, int16_t, int32_t, int64_t, uint8_t, uint16_t, uint32_t
+from libc.stdlib cimport calloc, free
 from libc.string cimport memcpy
 
 cnp.import_array()
@@ -173,11 +174,15 @@ cdef class _Reader:
     cdef int64_t max_tables
     cdef int max_depth
     cdef object view            # the memoryview every numpy vector keeps alive
-    cdef bytearray seen_bits    # one bit per byte offset: the tables already decoded
+    # One bit per byte offset: the tables already decoded. calloc'd: for a large file the pages
+    # come zeroed from the kernel, and only those holding tables are ever touched.
     cdef uint8_t *seen
     cdef object error
     cdef _Schema schema
     cdef bint lean
+
+    def __dealloc__(self):
+        free(self.seen)
 
     cdef fail(self, msg):
         raise self.error("malformed model: " + msg)
@@ -450,8 +455,9 @@ def read(buf, root_type, *, error, int max_depth, int64_t max_tables, bint lean=
     r.max_tables = max_tables
     r.lean = lean
     r.budget = 4 * r.size + 4096
-    r.seen_bits = bytearray((r.size >> 3) + 1)
-    r.seen = r.seen_bits
+    r.seen = <uint8_t *>calloc((r.size >> 3) + 1, 1)
+    if r.seen == NULL:
+        raise MemoryError()
     if r.size:
         mv = view
         r.data = &mv[0]
