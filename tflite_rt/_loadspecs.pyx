@@ -187,7 +187,7 @@ cdef object _quantized(object q, int type_code, tuple shape, list out):
         if not _all_zero(z, n):   # the common case, and zero fits every type
             outside = 0
             for k in range(n):   # one unsigned compare: below zp_low wraps to a huge value
-                outside |= <uint64_t>(z[k] - zp_low) > <uint64_t>(zp_high - zp_low)
+                outside |= <uint64_t>z[k] - <uint64_t>zp_low > <uint64_t>zp_high - <uint64_t>zp_low
             if outside:
                 return False
         zero_points = _copy_vector(<cnp.ndarray>zero_point, cnp.NPY_INT64, 8)

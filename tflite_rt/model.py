@@ -14,6 +14,11 @@ so that nothing malformed reaches C:
 * subgraph calls (WHILE, IF, CALL_ONCE, ...) in range, without cycles, at most
   MAX_CALL_DEPTH deep.
 
+The per-tensor and per-operator checks run compiled (`_loadspecs`, over a lean read that leaves
+shapes and tensor indices in the buffer); when those are unsure of anything, the model is read
+again in full and the Python checks here decide and name the fault, so both paths accept the
+same models and refuse the rest with the same message.
+
 Each refusal is a `ModelError` (a ValueError) naming the subgraph, operator or tensor. Per-op
 checks (axes, strides, counts, dtypes) belong to each op's prepare (tflite_rt/ops/). Weights
 stay views into the original bytes or the memory-mapped file.
