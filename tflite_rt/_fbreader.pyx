@@ -16,7 +16,7 @@ from cpython.dict cimport PyDict_Copy, PyDict_SetItem
 from cpython.object cimport PyObject, PyTypeObject, newfunc
 from cpython.ref cimport Py_INCREF
 from cpython.unicode cimport PyUnicode_DecodeUTF8
-from libc.stdint cimport int8_t, int16_t, int32_t, int64_t, uint8_t, uint16_t, uint32_t
+from libc.stdint cimport int8_t, int16_t, int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t
 from libc.stdlib cimport calloc, free
 from libc.string cimport memcpy
 
@@ -209,48 +209,23 @@ cdef class _Reader:
         return pos + <int64_t>self.u32(pos, what)
 
     cdef object scalar(self, int code, int64_t pos, what):
-        cdef const uint8_t *p
-        cdef signed char b
-        cdef short s
-        cdef unsigned short us
-        cdef int i
-        cdef unsigned int ui
-        cdef long long l
-        cdef unsigned long long ul
         cdef float fl
         cdef double d
-        self.check(pos, SCALAR_SIZE[code], what)
-        p = self.data + pos
-        if code == S_INT:
-            memcpy(&i, p, 4)
-            return i
-        if code == S_BYTE:
-            b = <signed char>p[0]
-            return b
-        if code == S_UBYTE:
-            return p[0]
-        if code == S_BOOL:
-            return p[0] != 0
+        cdef int64_t bits
         if code == S_FLOAT:
-            memcpy(&fl, p, 4)
+            self.check(pos, 4, what)
+            memcpy(&fl, self.data + pos, 4)
             return fl
-        if code == S_SHORT:
-            memcpy(&s, p, 2)
-            return s
-        if code == S_USHORT:
-            memcpy(&us, p, 2)
-            return us
-        if code == S_UINT:
-            memcpy(&ui, p, 4)
-            return ui
-        if code == S_LONG:
-            memcpy(&l, p, 8)
-            return l
+        if code == S_DOUBLE:
+            self.check(pos, 8, what)
+            memcpy(&d, self.data + pos, 8)
+            return d
+        bits = self.scalar_bits(code, pos, what)
+        if code == S_BOOL:
+            return bits != 0
         if code == S_ULONG:
-            memcpy(&ul, p, 8)
-            return ul
-        memcpy(&d, p, 8)
-        return d
+            return <uint64_t>bits
+        return bits
 
     cdef int64_t scalar_bits(self, int code, int64_t pos, what) except? -1:
         """`scalar` for the integer types, as a C integer (ulong: its bits)."""
