@@ -303,3 +303,37 @@ def test_lean_read_fails_as_the_full_read(seed, monkeypatch):
         compiled, python = _compiled_and_python_outcomes(bytes(mutated), monkeypatch, counts)
         assert compiled == python
     assert counts["compiled"] > 5
+
+
+def _per_channel_model(scales, zero_points, dtype=np.int8):
+    b = ModelBuilder()
+    x = b.input("x", [len(scales)], dtype, quantization={
+        "scale": scales, "zero_point": zero_points, "quantized_dimension": 0})
+    b.output(x)
+    return b.build()
+
+
+@pytest.mark.parametrize("channels", [1, 3, 4, 5, 11, 37])
+def test_every_channel_of_a_quantization_is_checked(channels):
+    """One bad scale or zero point, at any position among many (the compiled loops work on
+    several at once, then the tail), is refused with the message the Python checks give."""
+    good_scales, good_zeros = [0.5] * channels, [0] * channels
+    model_module.load(_per_channel_model(good_scales, good_zeros))
+    model_module.load(_per_channel_model(good_scales, [-7] * channels))
+    for k in range(channels):
+        for bad, message in ((float("nan"), "non-finite"), (-1.0, "non-finite"),
+                             (float("inf"), "non-finite"), (0.0, "subnormal"), (1e-40, "subnormal")):
+            scales = list(good_scales)
+            scales[k] = bad
+            with pytest.raises(ValueError, match=message):
+                model_module.load(_per_channel_model(scales, good_zeros))
+        for bad in (128, -129, 1 << 40):
+            zeros = list(good_zeros)
+            zeros[k] = bad
+            with pytest.raises(ValueError, match="zero point outside"):
+                model_module.load(_per_channel_model(good_scales, zeros))
+    # float tensors take zero scales (and -0.0), but still not negative or non-finite ones
+    model_module.load(_per_channel_model([0.0, -0.0] + good_scales[2:], good_zeros, np.float32)
+                      if channels >= 2 else _per_channel_model([0.0], good_zeros, np.float32))
+    with pytest.raises(ValueError, match="non-finite"):
+        model_module.load(_per_channel_model(good_scales[:-1] + [-2.0], good_zeros, np.float32))

@@ -146,11 +146,18 @@ cdef bint _scales_ok(const uint32_t *bits, Py_ssize_t n, bint integer):
 
 
 cdef bint _all_zero(const int64_t *values, Py_ssize_t n):
-    cdef uint64_t bits = 0
-    cdef Py_ssize_t k
-    for k in range(n):
-        bits |= <uint64_t>values[k]
-    return bits == 0
+    cdef uint64_t a = 0, b = 0, c = 0, d = 0
+    cdef Py_ssize_t k = 0
+    while k + 4 <= n:   # four independent chains: one OR per cycle would be the limit
+        a |= <uint64_t>values[k]
+        b |= <uint64_t>values[k + 1]
+        c |= <uint64_t>values[k + 2]
+        d |= <uint64_t>values[k + 3]
+        k += 4
+    while k < n:
+        a |= <uint64_t>values[k]
+        k += 1
+    return (a | b | c | d) == 0
 
 
 cdef object _quantized(object q, int type_code, tuple shape, list out):
