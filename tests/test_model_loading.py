@@ -337,3 +337,49 @@ def test_every_channel_of_a_quantization_is_checked(channels):
                       if channels >= 2 else _per_channel_model([0.0], good_zeros, np.float32))
     with pytest.raises(ValueError, match="non-finite"):
         model_module.load(_per_channel_model(good_scales[:-1] + [-2.0], good_zeros, np.float32))
+
+
+def _many_tensors_model(n, repeat_first):
+    """A subgraph of n distinct tensor tables; with `repeat_first`, its tensor vector ends by
+    pointing at the first one again."""
+    import flatbuffers
+    fb = flatbuffers.Builder(0)
+    tables = []
+    for i in range(n):
+        fb.StartObject(11)
+        fb.PrependInt32Slot(2, i % 7, 0)   # buffer: distinct contents, distinct tables
+        tables.append(fb.EndObject())
+    entries = tables + tables[:1] if repeat_first else tables
+    fb.StartVector(4, len(entries), 4)
+    for t in reversed(entries):
+        fb.PrependUOffsetTRelative(t)
+    tensors = fb.EndVector()
+    fb.StartObject(5)
+    fb.PrependUOffsetTRelativeSlot(0, tensors, 0)
+    sg = fb.EndObject()
+    fb.StartVector(4, 1, 4)
+    fb.PrependUOffsetTRelative(sg)
+    subgraphs = fb.EndVector()
+    buffers = []
+    for _ in range(7):
+        fb.StartObject(3)
+        buffers.append(fb.EndObject())
+    fb.StartVector(4, 7, 4)
+    for b in reversed(buffers):
+        fb.PrependUOffsetTRelative(b)
+    buffer_vector = fb.EndVector()
+    fb.StartObject(8)
+    fb.PrependUint32Slot(0, 3, 0)
+    fb.PrependUOffsetTRelativeSlot(2, subgraphs, 0)
+    fb.PrependUOffsetTRelativeSlot(4, buffer_vector, 0)
+    fb.Finish(fb.EndObject(), file_identifier=b"TFL3")
+    return bytes(fb.Output())
+
+
+def test_a_table_met_again_among_thousands_is_refused():
+    """The reader's record of the tables it has read grows with them and still finds one met
+    again after thousands of others."""
+    m = model_module.load(_many_tensors_model(5000, repeat_first=False))
+    assert len(m.subgraphs[0].tensors) == 5000
+    with pytest.raises(ValueError, match="Tensor at offset .* is referenced more than once"):
+        model_module.load(_many_tensors_model(5000, repeat_first=True))

@@ -17,8 +17,8 @@ from cpython.object cimport PyObject, PyTypeObject, newfunc
 from cpython.ref cimport Py_INCREF
 from cpython.unicode cimport PyUnicode_DecodeUTF8
 from libc.stdint cimport int8_t, int16_t, int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t
-from libc.stdlib cimport calloc, free
-from libc.string cimport memcpy
+from libc.stdlib cimport free, malloc
+from libc.string cimport memcpy, memset
 
 cnp.import_array()
 
@@ -174,15 +174,51 @@ cdef class _Reader:
     cdef int64_t max_tables
     cdef int max_depth
     cdef object view            # the memoryview every numpy vector keeps alive
-    # One bit per byte offset: the tables already decoded. calloc'd: for a large file the pages
-    # come zeroed from the kernel, and only those holding tables are ever touched.
-    cdef uint8_t *seen
+    # The offsets of the tables already decoded: an open-addressing set (empty slots hold -1),
+    # at most half full. It grows with the tables, where a bitmap over the file would have to
+    # be cleared in full, megabytes for a large model, on every read.
+    cdef int64_t *seen
+    cdef int seen_bits          # the set has 1 << seen_bits slots
+    cdef int64_t seen_count
     cdef object error
     cdef _Schema schema
     cdef bint lean
 
     def __dealloc__(self):
         free(self.seen)
+
+    cdef int make_seen(self, int bits) except -1:
+        cdef int64_t *old = self.seen
+        cdef int64_t old_slots = (<int64_t>1 << self.seen_bits) if old != NULL else 0
+        cdef int64_t k
+        self.seen = <int64_t *>malloc(sizeof(int64_t) << bits)
+        if self.seen == NULL:
+            self.seen = old
+            raise MemoryError()
+        memset(self.seen, 0xFF, sizeof(int64_t) << bits)
+        self.seen_bits, self.seen_count = bits, 0
+        for k in range(old_slots):
+            if old[k] >= 0:
+                self.mark_seen(old[k])
+        free(old)
+        return 0
+
+    cdef bint mark_seen(self, int64_t pos) except -1:
+        """Adds the offset of a table; whether it was there already."""
+        cdef int64_t mask = (<int64_t>1 << self.seen_bits) - 1
+        cdef int64_t k
+        if 2 * (self.seen_count + 1) > mask + 1:
+            self.make_seen(self.seen_bits + 1)
+            mask = (<int64_t>1 << self.seen_bits) - 1
+        # Fibonacci hashing: the top bits of the product mix every bit of the offset
+        k = <int64_t>((<uint64_t>pos * <uint64_t>0x9E3779B97F4A7C15) >> (64 - self.seen_bits))
+        while self.seen[k] >= 0:
+            if self.seen[k] == pos:
+                return True
+            k = (k + 1) & mask
+        self.seen[k] = pos
+        self.seen_count += 1
+        return False
 
     cdef fail(self, msg):
         raise self.error("malformed model: " + msg)
@@ -271,12 +307,10 @@ cdef class _Reader:
         self.tables += 1
         if self.tables > self.max_tables:
             self.fail("it holds more than %d tables" % self.max_tables)
-        if pos < self.size and (self.seen[pos >> 3] >> (pos & 7)) & 1:
+        if pos < self.size and self.mark_seen(pos):
             # Writers never share tables; a shared one would let a small file decode into an
             # exponentially larger tree (and a cycle into an endless one).
             self.fail("the %s at offset %d is referenced more than once" % (t.name, pos))
-        if pos < self.size:
-            self.seen[pos >> 3] |= <uint8_t>(1 << (pos & 7))
         self.check(pos, 4, t.offset_what)
         memcpy(&tmp, self.data + pos, 4)
         vtable = pos - tmp
@@ -430,9 +464,7 @@ def read(buf, root_type, *, error, int max_depth, int64_t max_tables, bint lean=
     r.max_tables = max_tables
     r.lean = lean
     r.budget = 4 * r.size + 4096
-    r.seen = <uint8_t *>calloc((r.size >> 3) + 1, 1)
-    if r.seen == NULL:
-        raise MemoryError()
+    r.make_seen(10)
     if r.size:
         mv = view
         r.data = &mv[0]
