@@ -124,5 +124,15 @@ reader = Extension(
     define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
 )
 
-setup(ext_modules=cythonize([core, reader], language_level=3),
+# The loader's checks of tensors and operators, compiled: numpy only, like the reader.
+specs = Extension(
+    "tflite_rt._loadspecs",
+    sources=["tflite_rt/_loadspecs.pyx"],
+    include_dirs=[np.get_include()],
+    extra_compile_args=base_args() + ["-O3"],   # vectorises the loops over every scale
+    extra_link_args=link_args(),
+    define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
+)
+
+setup(ext_modules=cythonize([core, reader, specs], language_level=3),
       cmdclass={"build_ext": BuildWithIsaKernels})

@@ -4,15 +4,21 @@ FlatBuffer, driven by the same tables of `_schema`, with the same limits (depth,
 budget), the same `FlatBufferError` messages and the same result (a tree of `Table`s whose
 scalar vectors are read-only numpy views into the buffer). Python's per-field struct unpacking
 and attribute setting cost more than everything else in loading a model; here each table is one
-dict copy plus the fields it actually holds."""
+dict copy plus the fields it actually holds.
+
+Asked to, it reads tables of chosen types lean (`LeanTable`): their scalars and [int] vectors are
+checked exactly as always but left in the buffer, for a caller that reads them in C and would
+only throw the Python objects away."""
 import numpy as np
 
 cimport numpy as cnp
 from cpython.dict cimport PyDict_Copy, PyDict_SetItem
+from cpython.object cimport PyObject, PyTypeObject, newfunc
 from cpython.ref cimport Py_INCREF
 from cpython.unicode cimport PyUnicode_DecodeUTF8
-from libc.stdint cimport int64_t, uint8_t, uint16_t, uint32_t
-from libc.string cimport memcpy
+from libc.stdint cimport int8_t, int16_t, int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t
+from libc.stdlib cimport free, malloc
+from libc.string cimport memcpy, memset
 
 cnp.import_array()
 
@@ -46,6 +52,7 @@ cdef enum:
 
 _SCALAR_NAMES = ("bool", "byte", "ubyte", "short", "ushort", "int", "uint", "long", "ulong",
                  "float", "double")
+cdef tuple _NO_ARGS = ()
 cdef int SCALAR_SIZE[11]
 SCALAR_SIZE[:] = [1, 1, 1, 2, 2, 4, 4, 8, 8, 4, 8]
 _DTYPES = tuple(np.dtype(t).newbyteorder("<") for t in (
@@ -53,8 +60,14 @@ _DTYPES = tuple(np.dtype(t).newbyteorder("<") for t in (
     np.float32, np.float64))
 
 
+cdef class LeanTable:
+    pass
+
+
 cdef class _Field:
     cdef object name
+    cdef int type_key_slot       # K_UNION in a lean table: the slot of the member's code, or -1
+    cdef object length_what      # its name in a message about a vector's length
     cdef int kind
     cdef int scalar
     cdef _Type target            # K_TABLE, K_VEC_TABLE
@@ -64,27 +77,34 @@ cdef class _Field:
 
 cdef class _Type:
     cdef object name
+    cdef object offset_what      # its name in messages about its vtable offset and vtable
+    cdef object vtable_what
     cdef list fields             # _Field per slot
     cdef dict defaults           # every field name -> its default
+    cdef bint lean               # read as a LeanTable when the reader is asked to
+    cdef int64_t lean_defaults[LEAN_MAX_SLOTS]
 
 
 cdef class _Schema:
     cdef dict types
-    cdef object table_class
+    cdef type table_class
+    cdef newfunc new_table       # table_class's tp_new: no Python call per table
 
 
 cdef _Schema _compiled = None
 
 
-cdef _Schema _compile(tables, unions, enums, table_class):
+cdef _Schema _compile(tables, unions, enums, table_class, lean_types):
     cdef _Schema schema = _Schema()
     cdef _Type t
     cdef _Field f
     schema.types = {}
     schema.table_class = table_class
+    schema.new_table = (<PyTypeObject *>table_class).tp_new
     for name in tables:
         t = _Type()
         t.name = name
+        t.offset_what, t.vtable_what = name + " vtable offset", name + " vtable"
         schema.types[name] = t
 
     def scalar_of(type_name):
@@ -100,7 +120,9 @@ cdef _Schema _compile(tables, unions, enums, table_class):
         for fname, ftype, default, _dep in fields:
             f = _Field()
             f.name = fname
+            f.length_what = fname + " length"
             f.scalar = -1
+            f.type_key_slot = -1
             t.defaults[fname] = default
             if scalar_of(ftype) >= 0:
                 f.kind, f.scalar = K_SCALAR, scalar_of(ftype)
@@ -122,7 +144,26 @@ cdef _Schema _compile(tables, unions, enums, table_class):
             else:
                 f.kind, f.target = K_TABLE, schema.types[ftype]
             t.fields.append(f)
+    for name in lean_types:
+        _make_lean(schema.types[name], tables[name])
     return schema
+
+
+cdef _make_lean(_Type t, fields):
+    cdef _Field f
+    cdef int slot
+    if len(t.fields) > LEAN_MAX_SLOTS:
+        raise ValueError("%s has too many fields to be read lean" % t.name)
+    names = [fname for fname, _ftype, _default, _dep in fields]
+    for slot in range(len(t.fields)):
+        f = <_Field>t.fields[slot]
+        default = fields[slot][2]
+        if f.kind == K_SCALAR and (f.scalar == S_FLOAT or f.scalar == S_DOUBLE):
+            raise ValueError("%s.%s is a float: lean tables hold integers" % (t.name, f.name))
+        t.lean_defaults[slot] = int(default) if f.kind == K_SCALAR and default is not None else 0
+        if f.kind == K_UNION:
+            f.type_key_slot = names.index(f.type_key) if f.type_key in names else -1
+    t.lean = True
 
 
 cdef class _Reader:
@@ -133,10 +174,51 @@ cdef class _Reader:
     cdef int64_t max_tables
     cdef int max_depth
     cdef object view            # the memoryview every numpy vector keeps alive
-    cdef bytearray seen_bits    # one bit per byte offset: the tables already decoded
-    cdef uint8_t *seen
+    # The offsets of the tables already decoded: an open-addressing set (empty slots hold -1),
+    # at most half full. It grows with the tables, where a bitmap over the file would have to
+    # be cleared in full, megabytes for a large model, on every read.
+    cdef int64_t *seen
+    cdef int seen_bits          # the set has 1 << seen_bits slots
+    cdef int64_t seen_count
     cdef object error
     cdef _Schema schema
+    cdef bint lean
+
+    def __dealloc__(self):
+        free(self.seen)
+
+    cdef int make_seen(self, int bits) except -1:
+        cdef int64_t *old = self.seen
+        cdef int64_t old_slots = (<int64_t>1 << self.seen_bits) if old != NULL else 0
+        cdef int64_t k
+        self.seen = <int64_t *>malloc(sizeof(int64_t) << bits)
+        if self.seen == NULL:
+            self.seen = old
+            raise MemoryError()
+        memset(self.seen, 0xFF, sizeof(int64_t) << bits)
+        self.seen_bits, self.seen_count = bits, 0
+        for k in range(old_slots):
+            if old[k] >= 0:
+                self.mark_seen(old[k])
+        free(old)
+        return 0
+
+    cdef bint mark_seen(self, int64_t pos) except -1:
+        """Adds the offset of a table; whether it was there already."""
+        cdef int64_t mask = (<int64_t>1 << self.seen_bits) - 1
+        cdef int64_t k
+        if 2 * (self.seen_count + 1) > mask + 1:
+            self.make_seen(self.seen_bits + 1)
+            mask = (<int64_t>1 << self.seen_bits) - 1
+        # Fibonacci hashing: the top bits of the product mix every bit of the offset
+        k = <int64_t>((<uint64_t>pos * <uint64_t>0x9E3779B97F4A7C15) >> (64 - self.seen_bits))
+        while self.seen[k] >= 0:
+            if self.seen[k] == pos:
+                return True
+            k = (k + 1) & mask
+        self.seen[k] = pos
+        self.seen_count += 1
+        return False
 
     cdef fail(self, msg):
         raise self.error("malformed model: " + msg)
@@ -163,48 +245,54 @@ cdef class _Reader:
         return pos + <int64_t>self.u32(pos, what)
 
     cdef object scalar(self, int code, int64_t pos, what):
-        cdef const uint8_t *p
-        cdef signed char b
-        cdef short s
-        cdef unsigned short us
-        cdef int i
-        cdef unsigned int ui
-        cdef long long l
-        cdef unsigned long long ul
         cdef float fl
         cdef double d
+        cdef int64_t bits
+        if code == S_FLOAT:
+            self.check(pos, 4, what)
+            memcpy(&fl, self.data + pos, 4)
+            return fl
+        if code == S_DOUBLE:
+            self.check(pos, 8, what)
+            memcpy(&d, self.data + pos, 8)
+            return d
+        bits = self.scalar_bits(code, pos, what)
+        if code == S_BOOL:
+            return bits != 0
+        if code == S_ULONG:
+            return <uint64_t>bits
+        return bits
+
+    cdef int64_t scalar_bits(self, int code, int64_t pos, what) except? -1:
+        """`scalar` for the integer types, as a C integer (ulong: its bits)."""
+        cdef const uint8_t *p
+        cdef int16_t s
+        cdef uint16_t us
+        cdef int32_t i
+        cdef uint32_t ui
+        cdef int64_t l
         self.check(pos, SCALAR_SIZE[code], what)
         p = self.data + pos
-        if code == S_INT:
-            memcpy(&i, p, 4)
-            return i
-        if code == S_BYTE:
-            b = <signed char>p[0]
-            return b
-        if code == S_UBYTE:
-            return p[0]
         if code == S_BOOL:
             return p[0] != 0
-        if code == S_FLOAT:
-            memcpy(&fl, p, 4)
-            return fl
+        if code == S_BYTE:
+            return <int8_t>p[0]
+        if code == S_UBYTE:
+            return p[0]
         if code == S_SHORT:
             memcpy(&s, p, 2)
             return s
         if code == S_USHORT:
             memcpy(&us, p, 2)
             return us
+        if code == S_INT:
+            memcpy(&i, p, 4)
+            return i
         if code == S_UINT:
             memcpy(&ui, p, 4)
             return ui
-        if code == S_LONG:
-            memcpy(&l, p, 8)
-            return l
-        if code == S_ULONG:
-            memcpy(&ul, p, 8)
-            return ul
-        memcpy(&d, p, 8)
-        return d
+        memcpy(&l, p, 8)   # S_LONG, S_ULONG
+        return l
 
     cdef object table(self, _Type t, int64_t pos, int depth):
         cdef uint16_t vt_len, obj_len, field_off
@@ -219,23 +307,23 @@ cdef class _Reader:
         self.tables += 1
         if self.tables > self.max_tables:
             self.fail("it holds more than %d tables" % self.max_tables)
-        if pos < self.size and (self.seen[pos >> 3] >> (pos & 7)) & 1:
+        if pos < self.size and self.mark_seen(pos):
             # Writers never share tables; a shared one would let a small file decode into an
             # exponentially larger tree (and a cycle into an endless one).
             self.fail("the %s at offset %d is referenced more than once" % (t.name, pos))
-        if pos < self.size:
-            self.seen[pos >> 3] |= <uint8_t>(1 << (pos & 7))
-        self.check(pos, 4, t.name + " vtable offset")
+        self.check(pos, 4, t.offset_what)
         memcpy(&tmp, self.data + pos, 4)
         vtable = pos - tmp
-        self.check(vtable, 2, t.name + " vtable")
+        self.check(vtable, 2, t.vtable_what)
         memcpy(&vt_len, self.data + vtable, 2)
-        self.check(vtable + 2, 2, t.name + " vtable")
+        self.check(vtable + 2, 2, t.vtable_what)
         memcpy(&obj_len, self.data + vtable + 2, 2)
         if vt_len < 4 or vt_len % 2:
             self.fail("%s vtable has invalid length %d" % (t.name, vt_len))
-        self.check(vtable, vt_len, t.name + " vtable")
+        self.check(vtable, vt_len, t.vtable_what)
         self.check(pos, obj_len if obj_len > 4 else 4, t.name)
+        if t.lean and self.lean:
+            return self.lean_table(t, pos, vtable, vt_len, obj_len, depth)
         values = PyDict_Copy(t.defaults)
         nslots = len(t.fields)
         for slot in range(nslots):
@@ -249,9 +337,51 @@ cdef class _Reader:
             if field_off >= obj_len:
                 self.fail("%s.%s lies outside its table" % (t.name, f.name))
             PyDict_SetItem(values, f.name, self.field(f, pos + field_off, values, depth))
-        out = self.schema.table_class.__new__(self.schema.table_class)
+        out = self.schema.new_table(self.schema.table_class, <PyObject *>_NO_ARGS, NULL)
         out._type = t.name
         out.__dict__ = values
+        return out
+
+    cdef LeanTable lean_table(self, _Type t, int64_t pos, int64_t vtable, uint16_t vt_len,
+                              uint16_t obj_len, int depth):
+        """The slot loop of `table`, with the same checks in the same order."""
+        cdef LeanTable out = LeanTable.__new__(LeanTable)
+        cdef int slot, nslots = len(t.fields)
+        cdef uint16_t field_off
+        cdef int64_t at, target, length, code
+        cdef _Field f
+        cdef _Type member
+        out.type_name = t.name
+        memcpy(out.value, t.lean_defaults, sizeof(out.value))
+        for slot in range(LEAN_MAX_SLOTS):
+            out.length[slot] = -1
+        out.objects = [None] * nslots
+        for slot in range(nslots):
+            if 4 + 2 * slot >= vt_len:
+                break
+            memcpy(&field_off, self.data + vtable + 4 + 2 * slot, 2)
+            if field_off == 0:
+                continue
+            f = <_Field>t.fields[slot]
+            if field_off >= obj_len:
+                self.fail("%s.%s lies outside its table" % (t.name, f.name))
+            at = pos + field_off
+            if f.kind == K_SCALAR:
+                out.value[slot] = self.scalar_bits(f.scalar, at, f.name)
+            elif f.kind == K_VEC_SCALAR and f.scalar == S_INT:
+                target = self.uoffset(at, f.name)
+                length = self.u32(target, f.length_what)
+                self.check(target + 4, length * 4, f.name)
+                self.spend(1)
+                out.value[slot], out.length[slot] = target + 4, length
+            elif f.kind == K_UNION:
+                target = self.uoffset(at, f.name)
+                code = out.value[f.type_key_slot] if f.type_key_slot >= 0 else 0
+                member = f.members[code] if 0 < code < len(f.members) else None
+                if member is not None:   # an unknown member is ignored, as in `field`
+                    out.objects[slot] = self.table(member, target, depth + 1)
+            else:
+                out.objects[slot] = self.field(f, at, None, depth)
         return out
 
     cdef object field(self, _Field f, int64_t pos, dict values, int depth):
@@ -281,7 +411,7 @@ cdef class _Reader:
         return PyUnicode_DecodeUTF8(<const char *>(self.data + pos + 4), length, "replace")
 
     cdef object vector(self, _Field f, int64_t pos, int depth):
-        cdef int64_t length = self.u32(pos, f.name + " length")
+        cdef int64_t length = self.u32(pos, f.length_what)
         cdef int64_t start = pos + 4
         cdef int64_t i
         cdef cnp.npy_intp dims[1]
@@ -310,15 +440,17 @@ cdef class _Reader:
         return out
 
 
-def use_schema(tables, unions, enums, table_class):
+def use_schema(tables, unions, enums, table_class, lean_types=()):
     """Compiles the schema's tables (as `_schema` lists them) for `read`, which decodes into
-    instances of `table_class`. Done once, when `_flatbuffer` is imported."""
+    instances of `table_class` (or, for `lean_types` when asked, `LeanTable`s). Done once, when
+    `_flatbuffer` is imported."""
     global _compiled
-    _compiled = _compile(tables, unions, enums, table_class)
+    _compiled = _compile(tables, unions, enums, table_class, lean_types)
 
 
-def read(buf, root_type, *, error, int max_depth, int64_t max_tables):
-    """Decodes the whole FlatBuffer `buf` from its root table of type `root_type`."""
+def read(buf, root_type, *, error, int max_depth, int64_t max_tables, bint lean=False):
+    """Decodes the whole FlatBuffer `buf` from its root table of type `root_type`; with `lean`,
+    tables of the lean types come back as `LeanTable`s."""
     cdef const uint8_t[::1] mv
     cdef _Reader r = _Reader()
     if _compiled is None:
@@ -330,9 +462,9 @@ def read(buf, root_type, *, error, int max_depth, int64_t max_tables):
     r.schema = _compiled
     r.max_depth = max_depth
     r.max_tables = max_tables
+    r.lean = lean
     r.budget = 4 * r.size + 4096
-    r.seen_bits = bytearray((r.size >> 3) + 1)
-    r.seen = r.seen_bits
+    r.make_seen(10)
     if r.size:
         mv = view
         r.data = &mv[0]

@@ -14,6 +14,11 @@ so that nothing malformed reaches C:
 * subgraph calls (WHILE, IF, CALL_ONCE, ...) in range, without cycles, at most
   MAX_CALL_DEPTH deep.
 
+The per-tensor and per-operator checks run compiled (`_loadspecs`, over a lean read that leaves
+shapes and tensor indices in the buffer); when those are unsure of anything, the model is read
+again in full and the Python checks here decide and name the fault, so both paths accept the
+same models and refuse the rest with the same message.
+
 Each refusal is a `ModelError` (a ValueError) naming the subgraph, operator or tensor. Per-op
 checks (axes, strides, counts, dtypes) belong to each op's prepare (tflite_rt/ops/). Weights
 stay views into the original bytes or the memory-mapped file.
@@ -27,7 +32,8 @@ import os
 
 import numpy as np
 
-from . import _flatbuffer, _schema
+from . import _flatbuffer, _loadspecs, _schema
+from ._loadspecs import OperatorSpec, TensorSpec  # noqa: F401  (the spec types live there)
 from .builder import options_table_for
 from .ops._base import BUILTIN_NAMES, MAX_RANK, NUMPY_TYPES, TYPE_NAMES, ModelError
 
@@ -47,6 +53,11 @@ _SUBGRAPH_FIELDS = ("then_subgraph_index", "else_subgraph_index", "cond_subgraph
                     "body_subgraph_index", "init_subgraph_index", "subgraph", "subgraph_index",
                     "decomposition_subgraph_index", "comparator_subgraph_index",
                     "update_computation_subgraph_index", "branch_subgraph_indices")
+_loadspecs.configure(
+    {code: (dt.itemsize, dt.kind in "iu", _ZERO_POINT_RANGE[code])
+     for code, dt in NUMPY_TYPES.items()},
+    MAX_RANK, _MAX_ELEMENTS, _TINY_F32, _STRING)
+_loadspecs.use_slots([f[0] for f in _schema.TABLES["Tensor"]], [f[0] for f in _schema.TABLES["Operator"]])
 
 
 def _quantization_all_valid(tensors):
@@ -115,32 +126,11 @@ def _float_fields(table):
             if ftype in ("float", "double", "[float]")]
 
 
-class TensorSpec:
-    __slots__ = ("index", "name", "type", "shape", "shape_signature", "buffer", "data", "scales",
-                 "zero_points", "quantized_dimension", "is_variable", "sparsity", "has_rank",
-                 "quantization")
-
-    def __init__(self, index=None, name=None, type=None, shape=None, shape_signature=None,
-                 buffer=None, data=None, scales=None, zero_points=None, quantized_dimension=None,
-                 is_variable=None, sparsity=None, has_rank=None, quantization=None):
-        self.index, self.name, self.type, self.shape = index, name, type, shape
-        self.shape_signature, self.buffer, self.data = shape_signature, buffer, data
-        self.scales, self.zero_points, self.quantized_dimension = scales, zero_points, quantized_dimension
-        self.is_variable, self.sparsity, self.has_rank = is_variable, sparsity, has_rank
-        self.quantization = quantization
-
-
-class OperatorSpec:
-    __slots__ = ("index", "opcode_index", "code", "op_name", "custom_code", "version", "inputs",
-                 "outputs", "intermediates", "options", "options_type", "custom_options")
-
-    def __init__(self, index=None, opcode_index=None, code=None, op_name=None, custom_code=None,
-                 version=None, inputs=None, outputs=None, intermediates=None, options=None,
-                 options_type=None, custom_options=None):
-        self.index, self.opcode_index, self.code, self.op_name = index, opcode_index, code, op_name
-        self.custom_code, self.version = custom_code, version
-        self.inputs, self.outputs, self.intermediates = inputs, outputs, intermediates
-        self.options, self.options_type, self.custom_options = options, options_type, custom_options
+@functools.lru_cache(maxsize=None)
+def _subgraph_fields(table):
+    """The fields of an options table that name subgraphs (most tables have none)."""
+    names = {name for name, _ftype, _default, _dep in _schema.TABLES[table]}
+    return tuple(field for field in _SUBGRAPH_FIELDS if field in names)
 
 
 class SubgraphSpec:
@@ -193,13 +183,24 @@ def paused_gc():
 def load(raw):
     """Reads and checks a model (bytes or mmap); raises a ValueError naming what is wrong."""
     with paused_gc():
+        # First lean, with the compiled checks; anything they are unsure of (or a malformed
+        # file) is read again in full and checked in Python, which names the fault.
+        try:
+            return _Loader(raw, _flatbuffer.read(raw, lean=True), lean=True).model()
+        except (_Unsure, _flatbuffer.FlatBufferError):
+            pass
         return _Loader(raw, _flatbuffer.read(raw)).model()
 
 
+class _Unsure(Exception):
+    """The compiled checks of a lean read refused something: the Python checks must look."""
+
+
 class _Loader:
-    def __init__(self, raw, root):
+    def __init__(self, raw, root, lean=False):
         self.raw = raw
         self.root = root
+        self.lean = lean  # tensors and operators are LeanTables, checked by _loadspecs
         self.view = memoryview(raw)
 
     def fail(self, msg, *args):
@@ -209,7 +210,9 @@ class _Loader:
         root = self.root
         if root.version is not None and root.version != 3:
             self.fail("schema version %s is not supported (expected 3)", root.version)
-        buffers = [self.buffer(i, b) for i, b in enumerate(root.buffers or [])]
+        buffers = _loadspecs.inline_buffers(root.buffers or []) if self.lean else None
+        if buffers is None:
+            buffers = [self.buffer(i, b) for i, b in enumerate(root.buffers or [])]
         opcodes = [self.opcode(i, oc) for i, oc in enumerate(root.operator_codes or [])]
         raw_subgraphs = root.subgraphs or []
         if not raw_subgraphs:
@@ -222,7 +225,8 @@ class _Loader:
             if m.buffer is not None and 0 <= m.buffer < len(buffers) and buffers[m.buffer] is not None:
                 metadata[m.name or ""] = buffers[m.buffer]
         for sg in subgraphs:
-            self.check_dataflow(sg)
+            if not _loadspecs.dataflow_ok(sg.inputs, sg.operators, sg.tensors):
+                self.check_dataflow(sg)
         self.check_call_graph(subgraphs)
         return Model(self.raw, root, subgraphs, buffers, signatures, metadata)
 
@@ -246,9 +250,14 @@ class _Loader:
 
     def subgraph(self, index, sg, buffers, opcodes, num_subgraphs):
         raw_tensors = sg.tensors or []
-        quantization_ok = _quantization_all_valid(raw_tensors)
-        tensors = [self.tensor(index, i, t, buffers, quantization_ok)
-                   for i, t in enumerate(raw_tensors)]
+        if self.lean:
+            tensors = _loadspecs.tensor_specs(raw_tensors, buffers, self.raw)
+            if tensors is None:
+                raise _Unsure()
+        else:
+            quantization_ok = _quantization_all_valid(raw_tensors)
+            tensors = [self.tensor(index, i, t, buffers, quantization_ok)
+                       for i, t in enumerate(raw_tensors)]
         where = "subgraph %d" % index
 
         def check_ids(ids, what, allow_absent=False):
@@ -264,6 +273,12 @@ class _Loader:
 
         inputs = check_ids(sg.inputs, "an input")
         outputs = check_ids(sg.outputs, "an output")
+        if self.lean:
+            operators = _loadspecs.operator_specs(sg.operators or [], self.raw, opcodes, len(tensors),
+                                                  BUILTIN_NAMES, _expected_options, _float_fields)
+            if operators is None:
+                raise _Unsure()
+            return SubgraphSpec(index, sg.name or "", tensors, inputs, outputs, operators)
         operators = []
         for i, o in enumerate(sg.operators or []):
             if o.opcode_index is None or not 0 <= o.opcode_index < len(opcodes):
@@ -491,7 +506,7 @@ class _Loader:
             for o in sg.operators:
                 if o.options is None:
                     continue
-                for field in _SUBGRAPH_FIELDS:
+                for field in _subgraph_fields(o.options_type):
                     value = getattr(o.options, field, None)
                     if value is None:
                         continue

@@ -1,0 +1,454 @@
+# cython: boundscheck=False, wraparound=False, cdivision=True
+"""The spec classes of a loaded model, and the compiled half of `model._Loader`: the tensors and
+operators of a subgraph, read lean (`_fbreader.LeanTable`: shapes and tensor indices still in the
+buffer), checked and turned into specs in typed loops.
+
+The loops only answer "all well" (the specs) or "not sure" (None). On None the loader reads the
+model again into `Table`s and runs its Python checks, which find the first fault and name it; so
+a bad model is refused with the same message either way, and these loops must refuse everything
+the Python checks refuse. Anything unusual (a string constant) is "not sure"."""
+import numpy as np
+
+cimport cython
+cimport numpy as cnp
+from cpython.dict cimport PyDict_GetItem
+from cpython.list cimport PyList_GET_ITEM, PyList_GET_SIZE
+from cpython.object cimport PyObject
+from libc.math cimport isfinite
+from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t, uint64_t
+from libc.string cimport memcpy
+
+from tflite_rt._fbreader cimport LeanTable
+
+cnp.import_array()
+
+
+# Specs refer only to values, tables and arrays, never back to a spec, so they cannot be part of a
+# reference cycle: untracked, the thousands a model makes cost the cyclic collector nothing.
+@cython.no_gc
+cdef class TensorSpec:
+    cdef public object index, name, type, shape, shape_signature, buffer, data, scales, zero_points
+    cdef public object quantized_dimension, is_variable, sparsity, has_rank, quantization
+
+    def __init__(self, index=None, name=None, type=None, shape=None, shape_signature=None,
+                 buffer=None, data=None, scales=None, zero_points=None, quantized_dimension=None,
+                 is_variable=None, sparsity=None, has_rank=None, quantization=None):
+        self.index, self.name, self.type, self.shape = index, name, type, shape
+        self.shape_signature, self.buffer, self.data = shape_signature, buffer, data
+        self.scales, self.zero_points, self.quantized_dimension = scales, zero_points, quantized_dimension
+        self.is_variable, self.sparsity, self.has_rank = is_variable, sparsity, has_rank
+        self.quantization = quantization
+
+
+@cython.no_gc
+cdef class OperatorSpec:
+    cdef public object index, opcode_index, code, op_name, custom_code, version, inputs, outputs
+    cdef public object intermediates, options, options_type, custom_options
+
+    def __init__(self, index=None, opcode_index=None, code=None, op_name=None, custom_code=None,
+                 version=None, inputs=None, outputs=None, intermediates=None, options=None,
+                 options_type=None, custom_options=None):
+        self.index, self.opcode_index, self.code, self.op_name = index, opcode_index, code, op_name
+        self.custom_code, self.version = custom_code, version
+        self.inputs, self.outputs, self.intermediates = inputs, outputs, intermediates
+        self.options, self.options_type, self.custom_options = options, options_type, custom_options
+
+
+cdef enum:
+    TYPE_CODES = 64   # TensorType codes are small; larger ones are unsupported
+
+cdef struct _TypeRule:
+    int itemsize          # 0: the runtime cannot hold this type
+    bint integer          # its scales must be normal floats
+    int64_t zp_low, zp_high
+
+cdef _TypeRule _types[TYPE_CODES]
+cdef int _max_rank = 0
+cdef int64_t _max_elements = 0
+cdef int _string_code = -1
+
+
+def configure(type_rules, int max_rank, int64_t max_elements, double tiny_scale, int string_code):
+    """Sets the limits the loader checks: `type_rules` maps each supported TensorType code to
+    (itemsize, integer, (lowest zero point, highest zero point))."""
+    global _max_rank, _max_elements, _string_code, _tiny_scale_bits
+    cdef int code
+    for code in range(TYPE_CODES):
+        _types[code].itemsize = 0
+    for code, (itemsize, integer, (low, high)) in type_rules.items():
+        if not 0 <= code < TYPE_CODES or itemsize <= 0:
+            raise ValueError("type code %d cannot be configured" % code)
+        _types[code].itemsize = itemsize
+        _types[code].integer = integer
+        _types[code].zp_low, _types[code].zp_high = low, high
+    _max_rank, _max_elements, _string_code = max_rank, max_elements, string_code
+    cdef float tiny = tiny_scale
+    if <double>tiny != tiny_scale or not tiny > 0:
+        raise ValueError("the smallest scale must be a positive float32")
+    memcpy(&_tiny_scale_bits, &tiny, 4)
+
+
+cdef inline object _field(dict fields, str name):
+    """A decoded table's field; missing (never, from the reader) reads as not sure."""
+    cdef PyObject *value = PyDict_GetItem(fields, name)
+    if value is NULL:
+        raise KeyError(name)
+    return <object>value
+
+
+cdef inline int _small_int(object value, int64_t *out) except -1:
+    """0 for an int field (None reads as 0, as `int(x or 0)`), 1 for anything else."""
+    if value is None:
+        out[0] = 0
+        return 0
+    if type(value) is not int:
+        return 1
+    out[0] = value
+    return 0
+
+
+cdef inline bint _vector_of(object value, int typenum):
+    """Whether `value` is a vector the reader makes: 1-D, contiguous, native order."""
+    if not isinstance(value, cnp.ndarray):
+        return False
+    cdef cnp.ndarray arr = <cnp.ndarray>value
+    return (cnp.PyArray_NDIM(arr) == 1 and cnp.PyArray_TYPE(arr) == typenum
+            and cnp.PyArray_ISCARRAY_RO(arr) and cnp.PyArray_ISNOTSWAPPED(arr))
+
+
+cdef cnp.ndarray _copy_vector(cnp.ndarray source, int typenum, size_t itemsize):
+    cdef cnp.npy_intp n = cnp.PyArray_DIM(source, 0)
+    cdef cnp.ndarray out = cnp.PyArray_EMPTY(1, &n, typenum, 0)
+    memcpy(cnp.PyArray_DATA(out), cnp.PyArray_DATA(source), n * itemsize)
+    return out
+
+
+cdef enum:
+    FLOAT_INF_BITS = 0x7f800000     # bits of +inf: below it (as unsigned), finite and >= +0
+    FLOAT_NEGATIVE_ZERO_BITS = 0x80000000
+
+cdef uint32_t _tiny_scale_bits = 0
+
+
+cdef bint _scales_ok(const uint32_t *bits, Py_ssize_t n, bint integer):
+    """Scales finite and >= 0 (-0.0 too), and for integer types normal: compared as bit
+    patterns, which order like the floats they hold when non-negative and cover NaN, the
+    infinities and negative values in one unsigned compare, so the loop has no branch."""
+    cdef Py_ssize_t k
+    cdef uint32_t bad = 0
+    if integer:   # [smallest normal, inf)
+        for k in range(n):
+            bad |= (bits[k] - _tiny_scale_bits) >= <uint32_t>(FLOAT_INF_BITS - _tiny_scale_bits)
+    else:
+        for k in range(n):
+            bad |= (bits[k] >= FLOAT_INF_BITS) & (bits[k] != FLOAT_NEGATIVE_ZERO_BITS)
+    return bad == 0
+
+
+cdef bint _all_zero(const int64_t *values, Py_ssize_t n):
+    cdef uint64_t a = 0, b = 0, c = 0, d = 0
+    cdef Py_ssize_t k = 0
+    while k + 4 <= n:   # four independent chains: one OR per cycle would be the limit
+        a |= <uint64_t>values[k]
+        b |= <uint64_t>values[k + 1]
+        c |= <uint64_t>values[k + 2]
+        d |= <uint64_t>values[k + 3]
+        k += 4
+    while k < n:
+        a |= <uint64_t>values[k]
+        k += 1
+    return (a | b | c | d) == 0
+
+
+cdef object _quantized(object q, int type_code, tuple shape, list out):
+    """Appends (scales, zero points, quantized dimension) to `out` when `quantization` in
+    model.py would accept them; returns False when it would not (or might not)."""
+    cdef dict fields = q.__dict__
+    cdef object scale = _field(fields, "scale"), zero_point = _field(fields, "zero_point")
+    cdef cnp.ndarray scales, zero_points
+    cdef cnp.npy_intp n
+    cdef Py_ssize_t k
+    cdef const int64_t *z
+    cdef uint64_t outside
+    cdef int64_t qdim, zp_low = _types[type_code].zp_low, zp_high = _types[type_code].zp_high
+    if not _vector_of(scale, cnp.NPY_FLOAT32):
+        return False
+    n = cnp.PyArray_DIM(<cnp.ndarray>scale, 0)
+    if n == 0:
+        out += [None, None, 0]
+        return True
+    if not _scales_ok(<const uint32_t *>cnp.PyArray_DATA(<cnp.ndarray>scale), n,
+                      _types[type_code].integer):
+        return False
+    if _small_int(_field(fields, "quantized_dimension"), &qdim) or qdim < 0:
+        return False
+    if n > 1 and not (qdim < len(shape) and shape[qdim] == n):
+        return False
+    scales = _copy_vector(<cnp.ndarray>scale, cnp.NPY_FLOAT32, 4)
+    if zero_point is None:
+        zero_points = cnp.PyArray_ZEROS(1, &n, cnp.NPY_INT64, 0)
+    else:
+        if not _vector_of(zero_point, cnp.NPY_INT64) or cnp.PyArray_DIM(<cnp.ndarray>zero_point, 0) != n:
+            return False
+        z = <const int64_t *>cnp.PyArray_DATA(<cnp.ndarray>zero_point)
+        if not _all_zero(z, n):   # the common case, and zero fits every type
+            outside = 0
+            for k in range(n):   # one unsigned compare: below zp_low wraps to a huge value
+                outside |= <uint64_t>z[k] - <uint64_t>zp_low > <uint64_t>zp_high - <uint64_t>zp_low
+            if outside:
+                return False
+        zero_points = _copy_vector(<cnp.ndarray>zero_point, cnp.NPY_INT64, 8)
+    out += [scales, zero_points, qdim]
+    return True
+
+
+# an [int] vector of a lean table, in the buffer (little-endian, maybe unaligned)
+cdef struct _Ints:
+    const uint8_t *at
+    Py_ssize_t length     # -1: absent
+
+
+cdef inline _Ints _ints(LeanTable table, int slot, const uint8_t *data):
+    cdef _Ints v
+    v.length = table.length[slot]
+    v.at = data + table.value[slot] if v.length >= 0 else NULL
+    return v
+
+
+cdef inline int32_t _int_at(_Ints v, Py_ssize_t k):
+    cdef int32_t x
+    memcpy(&x, v.at + 4 * k, 4)
+    return x
+
+
+cdef tuple _int_tuple(_Ints v):
+    cdef Py_ssize_t k
+    out = [None] * v.length
+    for k in range(v.length):
+        out[k] = _int_at(v, k)
+    return tuple(out)
+
+
+# field slots of the lean Tensor and Operator tables, from the schema
+cdef int T_SHAPE, T_TYPE, T_BUFFER, T_NAME, T_QUANTIZATION, T_IS_VARIABLE, T_SPARSITY
+cdef int T_SHAPE_SIGNATURE, T_HAS_RANK, T_EXTERNAL_BUFFER
+cdef int O_OPCODE_INDEX, O_INPUTS, O_OUTPUTS, O_OPTIONS, O_CUSTOM_OPTIONS, O_INTERMEDIATES
+cdef int O_OPTIONS_2
+
+
+def use_slots(tensor_fields, operator_fields):
+    """Names the slots of the Tensor and Operator tables (field names in schema order)."""
+    global T_SHAPE, T_TYPE, T_BUFFER, T_NAME, T_QUANTIZATION, T_IS_VARIABLE, T_SPARSITY
+    global T_SHAPE_SIGNATURE, T_HAS_RANK, T_EXTERNAL_BUFFER
+    global O_OPCODE_INDEX, O_INPUTS, O_OUTPUTS, O_OPTIONS, O_CUSTOM_OPTIONS, O_INTERMEDIATES
+    global O_OPTIONS_2
+    t, o = list(tensor_fields).index, list(operator_fields).index
+    T_SHAPE, T_TYPE, T_BUFFER, T_NAME = t("shape"), t("type"), t("buffer"), t("name")
+    T_QUANTIZATION, T_IS_VARIABLE, T_SPARSITY = t("quantization"), t("is_variable"), t("sparsity")
+    T_SHAPE_SIGNATURE, T_HAS_RANK = t("shape_signature"), t("has_rank")
+    T_EXTERNAL_BUFFER = t("external_buffer")
+    O_OPCODE_INDEX, O_INPUTS, O_OUTPUTS = o("opcode_index"), o("inputs"), o("outputs")
+    O_OPTIONS, O_CUSTOM_OPTIONS = o("builtin_options"), o("custom_options")
+    O_INTERMEDIATES, O_OPTIONS_2 = o("intermediates"), o("builtin_options_2")
+
+
+cdef object _tensor(LeanTable table, Py_ssize_t index, list buffers, const uint8_t *data):
+    cdef int64_t type_code = table.value[T_TYPE], buffer = table.value[T_BUFFER]
+    cdef int64_t count = 1, d, need, size
+    cdef Py_ssize_t k
+    cdef bint zero = False
+    cdef list quantization = []
+    cdef _Ints dims = _ints(table, T_SHAPE, data), signature = _ints(table, T_SHAPE_SIGNATURE, data)
+    if not 0 <= type_code < TYPE_CODES or _types[type_code].itemsize == 0:
+        return None
+    if dims.length > _max_rank:
+        return None
+    for k in range(dims.length if dims.length > 0 else 0):
+        d = _int_at(dims, k)
+        if d < 0:
+            return None
+        if d == 0:
+            zero = True
+        elif count <= _max_elements:
+            count = count * d if count <= _max_elements // d else _max_elements + 1
+    if zero:
+        count = 0
+    if count > _max_elements:
+        return None
+    shape = _int_tuple(dims) if dims.length >= 0 else ()
+    if signature.length >= 0:
+        if signature.length != len(shape):
+            return None
+        for k in range(signature.length):
+            if _int_at(signature, k) != -1 and _int_at(signature, k) != _int_at(dims, k):
+                return None
+    if not 0 <= buffer < max(len(buffers), 1) or table.value[T_EXTERNAL_BUFFER]:
+        return None
+    data_view = buffers[buffer] if buffers else None
+    sparsity = table.objects[T_SPARSITY]
+    if data_view is not None:
+        if table.value[T_IS_VARIABLE] or type_code == _string_code:
+            return None
+        need = count * _types[type_code].itemsize
+        size = len(data_view)
+        if sparsity is not None:
+            if size % _types[type_code].itemsize or size > need:
+                return None
+        elif size != need:
+            return None
+    q = table.objects[T_QUANTIZATION]
+    if q is None or q.scale is None:
+        quantization = [None, None, 0]
+    elif not _quantized(q, type_code, shape, quantization):
+        return None
+    cdef TensorSpec spec = TensorSpec.__new__(TensorSpec)
+    spec.index, spec.name, spec.type, spec.shape = index, table.objects[T_NAME] or "", type_code, shape
+    spec.shape_signature = _int_tuple(signature) if signature.length >= 0 else None
+    spec.buffer, spec.data = buffer, data_view
+    spec.scales, spec.zero_points, spec.quantized_dimension = quantization
+    spec.is_variable, spec.sparsity = table.value[T_IS_VARIABLE] != 0, sparsity
+    spec.has_rank, spec.quantization = table.value[T_HAS_RANK] != 0, q
+    return spec
+
+
+def tensor_specs(list tables, list buffers, buf):
+    """The TensorSpecs of a subgraph's tensors (LeanTables read from `buf`), or None if the
+    loader must check them itself."""
+    cdef Py_ssize_t n = PyList_GET_SIZE(tables), i
+    cdef const uint8_t[::1] view = memoryview(buf).cast("B")   # `read` checked it holds the tables
+    cdef const uint8_t *data = &view[0]
+    out = [None] * n
+    for i in range(n):
+        spec = _tensor(<LeanTable>PyList_GET_ITEM(tables, i), i, buffers, data)
+        if spec is None:
+            return None
+        out[i] = spec
+    return out
+
+
+cdef object _ids(LeanTable table, int slot, const uint8_t *data, int64_t lowest, int64_t count):
+    """A list of tensor indices in [lowest, count), or None."""
+    cdef _Ints v = _ints(table, slot, data)
+    cdef Py_ssize_t k
+    cdef int32_t i
+    if v.length < 0:
+        return []
+    out = [None] * v.length
+    for k in range(v.length):
+        i = _int_at(v, k)
+        if i < lowest or i >= count:
+            return None
+        out[k] = i
+    return out
+
+
+cdef bint _all_finite(object value):
+    """Whether a float option (a number or a float vector) is finite; False if not sure."""
+    cdef Py_ssize_t n, k
+    cdef const float *p
+    if type(value) is float:
+        return isfinite(<double>value)
+    if not _vector_of(value, cnp.NPY_FLOAT32):
+        return False
+    n = cnp.PyArray_DIM(<cnp.ndarray>value, 0)
+    p = <const float *>cnp.PyArray_DATA(<cnp.ndarray>value)
+    for k in range(n):
+        if not isfinite(p[k]):
+            return False
+    return True
+
+
+def operator_specs(list tables, buf, list opcodes, Py_ssize_t num_tensors, dict op_names,
+                   expected_options, float_fields):
+    """The OperatorSpecs of a subgraph's operators (LeanTables read from `buf`), or None if the
+    loader must check them itself. `expected_options(code)` and `float_fields(table name)` are
+    the loader's."""
+    cdef Py_ssize_t n = PyList_GET_SIZE(tables), i
+    cdef int64_t opcode_index
+    cdef LeanTable table
+    cdef OperatorSpec spec
+    cdef const uint8_t[::1] view = memoryview(buf).cast("B")   # `read` checked it holds the tables
+    cdef const uint8_t *data = &view[0]
+    out = [None] * n
+    for i in range(n):
+        table = <LeanTable>PyList_GET_ITEM(tables, i)
+        opcode_index = table.value[O_OPCODE_INDEX]
+        if not 0 <= opcode_index < len(opcodes):
+            return None
+        code, custom, version = opcodes[opcode_index]
+        options = table.objects[O_OPTIONS]
+        if options is None:
+            options = table.objects[O_OPTIONS_2]
+        options_type = None
+        if options is not None:
+            options_type = options.type_name
+            expected = expected_options(code)
+            if expected is not None and expected != options_type:
+                return None
+            for name, _vector in float_fields(options_type):
+                value = getattr(options, name, None)
+                if value is not None and not _all_finite(value):
+                    return None
+        inputs = _ids(table, O_INPUTS, data, -1, num_tensors)
+        outputs = _ids(table, O_OUTPUTS, data, 0, num_tensors)
+        intermediates = _ids(table, O_INTERMEDIATES, data, 0, num_tensors)
+        if inputs is None or outputs is None or intermediates is None:
+            return None
+        spec = OperatorSpec.__new__(OperatorSpec)
+        spec.index, spec.opcode_index, spec.code, spec.op_name = i, opcode_index, code, op_names[code]
+        spec.custom_code, spec.version = custom, version
+        spec.inputs, spec.outputs, spec.intermediates = inputs, outputs, intermediates
+        spec.options, spec.options_type = options, options_type
+        spec.custom_options = table.objects[O_CUSTOM_OPTIONS]
+        out[i] = spec
+    return out
+
+
+cdef enum:
+    IS_INPUT = 1
+    WRITTEN = 2
+    READ = 4
+
+
+def dataflow_ok(list inputs, list operators, list tensors):
+    """Whether `_Loader.check_dataflow` passes: each tensor written at most once, after nothing
+    read it, never into a constant, a variable or a subgraph input, and inputs distinct and not
+    constant. Indices must be the checked ones of the specs."""
+    cdef Py_ssize_t n = len(tensors), i
+    cdef bytearray flags = bytearray(n + 1)
+    cdef unsigned char *state = flags
+    for i in inputs:
+        if not 0 <= i < n or state[i] & IS_INPUT or (<object>PyList_GET_ITEM(tensors, i)).data is not None:
+            return False
+        state[i] |= IS_INPUT
+    for o in operators:
+        for i in o.inputs:
+            if i >= n:
+                return False
+            if i >= 0:
+                state[i] |= READ
+        for i in o.outputs:
+            if not 0 <= i < n or state[i]:
+                return False
+            t = <object>PyList_GET_ITEM(tensors, i)
+            if t.data is not None or t.is_variable:
+                return False
+            state[i] = WRITTEN
+    return True
+
+
+def inline_buffers(list tables):
+    """`_Loader.buffer` of every Buffer table, when all hold their bytes inside the FlatBuffer
+    (a vector, or nothing); None when one points past it (offset), for the loader to check."""
+    cdef Py_ssize_t n = PyList_GET_SIZE(tables), i
+    cdef dict fields
+    out = [None] * n
+    for i in range(n):
+        fields = (<object>PyList_GET_ITEM(tables, i)).__dict__
+        offset = _field(fields, "offset")
+        if offset is None or type(offset) is not int or offset != 0:
+            return None
+        data = _field(fields, "data")
+        if data is not None and len(data):
+            out[i] = data
+    return out
