@@ -6,6 +6,7 @@ import numpy as np
 cimport numpy as cnp
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
 from libc.stdint cimport int32_t, int64_t, uintptr_t
+from libc.stdlib cimport qsort
 
 from tflite_rt cimport _capi
 
@@ -22,18 +23,23 @@ cdef enum:
 
 cdef class _Int32s:
     """A sequence of ints as a C array (never NULL), converted without numpy: plans are built
-    from many short lists, where numpy's conversions cost more than the C calls they feed."""
+    from many short lists, where numpy's conversions cost more than the C calls they feed.
+    With `coerce`, a value that is not an int goes through int() first (kernel parameters may
+    be bools or numpy integers)."""
     cdef int32_t *data
     cdef int32_t n
 
-    def __cinit__(self, values):
+    def __cinit__(self, values, bint coerce=False):
         cdef Py_ssize_t i
         self.n = <int32_t>len(values)
         self.data = <int32_t *>PyMem_Malloc((self.n + 1) * sizeof(int32_t))
         if self.data is NULL:
             raise MemoryError()
         for i in range(self.n):
-            self.data[i] = values[i]
+            value = values[i]
+            if coerce and type(value) is not int:
+                value = int(value)
+            self.data[i] = value
 
     def __dealloc__(self):
         PyMem_Free(self.data)
@@ -54,6 +60,15 @@ cdef class _Floats:
 
     def __dealloc__(self):
         PyMem_Free(self.data)
+
+
+cdef inline bint _is_vector(object values, int typenum):
+    """Whether values is already a 1-D, contiguous, aligned, native-order array of typenum."""
+    if not cnp.PyArray_Check(values):
+        return False
+    cdef cnp.ndarray a = <cnp.ndarray>values
+    return (cnp.PyArray_NDIM(a) == 1 and cnp.PyArray_TYPE(a) == typenum
+            and cnp.PyArray_ISCARRAY_RO(a) and cnp.PyArray_ISNOTSWAPPED(a))
 
 
 cdef class Plan:
@@ -81,8 +96,7 @@ cdef class Plan:
                    int quant_axis=0):
         cdef int32_t dims[_MAX_DIMS]
         cdef Py_ssize_t ndim = len(shape), i
-        cdef cnp.ndarray[float, ndim=1] sc
-        cdef cnp.ndarray[int64_t, ndim=1] zp
+        cdef cnp.ndarray sc, zp
         cdef const float *scales_ptr = NULL
         cdef const int64_t *zps_ptr = NULL
         cdef int nquant = 0
@@ -90,15 +104,21 @@ cdef class Plan:
         for i in range(min(ndim, _MAX_DIMS)):
             dims[i] = shape[i]
         if scales is not None and len(scales):
-            sc = np.ascontiguousarray(scales, dtype=np.float32)
-            zp = np.ascontiguousarray(zero_points, dtype=np.int64)
+            # the loader's arrays are used as they are; anything else is converted first
+            sc = scales if _is_vector(scales, cnp.NPY_FLOAT32) else \
+                np.ascontiguousarray(scales, dtype=np.float32)
+            zp = zero_points if _is_vector(zero_points, cnp.NPY_INT64) else \
+                np.ascontiguousarray(zero_points, dtype=np.int64)
+            if sc.ndim != 1 or zp.ndim != 1:
+                raise ValueError("Buffer has wrong number of dimensions (expected 1, got %d)"
+                                 % (sc.ndim if sc.ndim != 1 else zp.ndim))
             if zp.shape[0] != sc.shape[0]:
                 raise ValueError("tensor %d: %d scales but %d zero points" % (tensor_id, sc.shape[0], zp.shape[0]))
             self._keep.append(sc)
             self._keep.append(zp)
-            scales_ptr = &sc[0]
-            zps_ptr = &zp[0]
-            nquant = sc.shape[0]
+            scales_ptr = <const float *>cnp.PyArray_DATA(sc)
+            zps_ptr = <const int64_t *>cnp.PyArray_DATA(zp)
+            nquant = <int>sc.shape[0]
         if _capi.tr_plan_set_tensor(self._plan, tensor_id, type_code, <int32_t>ndim,
                                     dims if ndim else NULL, <void *>data, nbytes, scale, zero_point,
                                     nquant, quant_axis, scales_ptr, zps_ptr) != _capi.TR_OK:
@@ -115,7 +135,7 @@ cdef class Plan:
             self._raise()
 
     def add_node(self, int subgraph, int builtin_code, inputs, outputs, ip, fp):
-        cdef _Int32s ins = _Int32s(inputs), outs = _Int32s(outputs), ipa = _Int32s(ip)
+        cdef _Int32s ins = _Int32s(inputs), outs = _Int32s(outputs), ipa = _Int32s(ip, True)
         cdef _Floats fpa = _Floats(fp)
         if _capi.tr_plan_add_node(self._plan, subgraph, builtin_code, ins.n, ins.data, outs.n,
                                   outs.data, ipa.n, ipa.data, fpa.n, fpa.data) != _capi.TR_OK:
@@ -135,6 +155,84 @@ cdef class Plan:
         """(total ns, runs) per node since profiling was last enabled."""
         return [(_capi.tr_plan_node_time_ns(self._plan, subgraph, i),
                  _capi.tr_plan_node_count(self._plan, subgraph, i)) for i in range(num_nodes)]
+
+
+cdef struct _ArenaTensor:
+    int64_t nbytes, extent, first, last, id, position   # extent: nbytes rounded up, at least one alignment
+
+
+cdef struct _Span:
+    int64_t lo, hi
+
+
+cdef int _placement_order(const void *a, const void *b) noexcept nogil:
+    """Largest first; then earliest first step; then lowest id (ids are distinct)."""
+    cdef const _ArenaTensor *x = <const _ArenaTensor *>a
+    cdef const _ArenaTensor *y = <const _ArenaTensor *>b
+    if x.nbytes != y.nbytes:
+        return -1 if x.nbytes > y.nbytes else 1
+    if x.first != y.first:
+        return -1 if x.first < y.first else 1
+    return (x.id > y.id) - (x.id < y.id)
+
+
+cdef int _by_start(const void *a, const void *b) noexcept nogil:
+    cdef int64_t x = (<const _Span *>a).lo, y = (<const _Span *>b).lo
+    return (x > y) - (x < y)
+
+
+def greedy_arena(ids, nbytes, firsts, lasts, int64_t alignment):
+    """(offsets in input order, arena size) of the greedy placement _planner.greedy_offsets
+    describes. The arguments are equally long sequences of ints, one entry per tensor."""
+    cdef Py_ssize_t n = len(ids), i, j, nbusy
+    cdef _ArenaTensor *tensors = NULL
+    cdef _ArenaTensor *placed
+    cdef _Span *busy = NULL
+    cdef int64_t *offsets = NULL
+    cdef int64_t size, offset, total = 0
+    if len(nbytes) != n or len(firsts) != n or len(lasts) != n:
+        raise ValueError("greedy_arena: arguments of different lengths")
+    try:
+        tensors = <_ArenaTensor *>PyMem_Malloc((n + 1) * sizeof(_ArenaTensor))
+        busy = <_Span *>PyMem_Malloc((n + 1) * sizeof(_Span))
+        offsets = <int64_t *>PyMem_Malloc((n + 1) * sizeof(int64_t))
+        if tensors is NULL or busy is NULL or offsets is NULL:
+            raise MemoryError()
+        for i in range(n):
+            tensors[i].id = ids[i]
+            tensors[i].nbytes = nbytes[i]
+            tensors[i].first = firsts[i]
+            tensors[i].last = lasts[i]
+            tensors[i].position = i
+        qsort(tensors, n, sizeof(_ArenaTensor), _placement_order)
+        # tensors[:i] are placed; `offsets` is indexed by input position
+        for i in range(n):
+            size = (tensors[i].nbytes + alignment - 1) // alignment * alignment
+            if size == 0:
+                size = alignment
+            tensors[i].extent = size
+            nbusy = 0
+            for j in range(i):
+                placed = &tensors[j]
+                if placed.first <= tensors[i].last and tensors[i].first <= placed.last:
+                    busy[nbusy].lo = offsets[placed.position]
+                    busy[nbusy].hi = offsets[placed.position] + placed.extent
+                    nbusy += 1
+            qsort(busy, nbusy, sizeof(_Span), _by_start)
+            offset = 0
+            for j in range(nbusy):
+                if offset + size <= busy[j].lo:
+                    break
+                if busy[j].hi > offset:
+                    offset = busy[j].hi
+            offsets[tensors[i].position] = offset
+            if offset + size > total:
+                total = offset + size
+        return [offsets[i] for i in range(n)], total
+    finally:
+        PyMem_Free(tensors)
+        PyMem_Free(busy)
+        PyMem_Free(offsets)
 
 
 def address(cnp.ndarray array):

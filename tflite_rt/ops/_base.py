@@ -96,11 +96,14 @@ def registered_names():
 
 
 class TensorInfo:
-    """A tensor as the planner sees it: its final shape, type, quantization and constant value."""
+    """A tensor as the planner sees it: its final shape, type, quantization and constant value.
+
+    `quantized`, `scale` and `zero_point` are read many times per op and worked out once here:
+    a tensor's quantization does not change after it is made."""
 
     __slots__ = ("id", "index", "subgraph", "name", "type", "shape", "shape_signature",
                  "scales", "zero_points", "quantized_dimension", "const", "is_variable",
-                 "sparsity", "buffer", "folded")
+                 "sparsity", "buffer", "folded", "quantized", "scale", "zero_point")
 
     def __init__(self, id=None, index=None, subgraph=None, name=None, type=None, shape=None,
                  shape_signature=None, scales=None, zero_points=None, quantized_dimension=None,
@@ -110,6 +113,9 @@ class TensorInfo:
         self.scales, self.zero_points, self.quantized_dimension = scales, zero_points, quantized_dimension
         self.const, self.is_variable, self.sparsity = const, is_variable, sparsity
         self.buffer, self.folded = buffer, folded
+        self.quantized = scales is not None and len(scales) > 0
+        self.scale = float(scales[0]) if self.quantized else 0.0
+        self.zero_point = int(zero_points[0]) if zero_points is not None and len(zero_points) else 0
 
     @property
     def dtype(self):
@@ -127,20 +133,11 @@ class TensorInfo:
     def size(self):
         return element_count(self.shape)
 
-    @property
-    def scale(self):
-        return float(self.scales[0]) if self.scales is not None and len(self.scales) else 0.0
-
-    @property
-    def zero_point(self):
-        return int(self.zero_points[0]) if self.zero_points is not None and len(self.zero_points) else 0
-
-    @property
-    def quantized(self):
-        return self.scales is not None and len(self.scales) > 0
-
     def __repr__(self):
         return "tensor %d %r (%s%s)" % (self.index, self.name, self.type_name, list(self.shape))
+
+
+_NO_TYPE = object()
 
 
 class Node:
@@ -186,7 +183,7 @@ class Node:
         if not min_inputs <= len(self.inputs) <= max_inputs:
             want = str(min_inputs) if min_inputs == max_inputs else "%d to %d" % (min_inputs, max_inputs)
             self.fail("takes %s inputs, the model gives %d", want, len(self.inputs))
-        allowed_outputs = (outputs,) if isinstance(outputs, int) else tuple(outputs)
+        allowed_outputs = (outputs,) if type(outputs) is int else tuple(outputs)
         if len(self.outputs) not in allowed_outputs:
             self.fail("has %d outputs, expected %s", len(self.outputs),
                       " or ".join(str(n) for n in allowed_outputs))
@@ -224,15 +221,22 @@ class Node:
         return value
 
     def check_type(self, t, allowed, what=None):
+        if t.type == allowed:
+            return
         allowed = (allowed,) if isinstance(allowed, int) else tuple(allowed)
         if t.type not in allowed:
             self.fail("%s has type %s; supported: %s", what or repr(t), t.type_name,
                       ", ".join(TYPE_NAMES.get(a, str(a)) for a in allowed))
 
     def check_same_type(self, *tensors):
-        types = {t.type for t in tensors if t is not None}
-        if len(types) > 1:
-            self.fail("operand types differ: %s", ", ".join(t.type_name for t in tensors if t is not None))
+        first = _NO_TYPE
+        for t in tensors:
+            if t is None:
+                continue
+            if first is _NO_TYPE:
+                first = t.type
+            elif t.type != first:
+                self.fail("operand types differ: %s", ", ".join(t.type_name for t in tensors if t is not None))
 
     def check_rank(self, t, lo, hi=None, what=None):
         hi = lo if hi is None else hi

@@ -41,8 +41,20 @@ def _check_filter_scales(node, w, channels, axis, what="filter"):
 def _per_channel_differs(w):
     if not w.quantized:
         return False
-    s = np.atleast_1d(np.asarray(w.scales))
+    scales = w.scales
+    if len(scales) <= 16:
+        # a NaN differs from everything, as the reductions below would say
+        values = scales.tolist() if isinstance(scales, np.ndarray) else list(scales)
+        first = values[0]
+        return len(values) > 1 and any(v != first for v in values)
+    s = np.atleast_1d(np.asarray(scales))
     return len(s) > 1 and bool(np.minimum.reduce(s) != np.maximum.reduce(s))
+
+
+def _nonzero_zero_point(t):
+    """Whether any of t's zero points is not 0 (absent zero points count as not 0)."""
+    zps = t.zero_points
+    return zps is None or bool(np.count_nonzero(zps))
 
 
 def _kind(node, x, w, bias, out, channels, axis, allow_hybrid=True):
@@ -68,7 +80,7 @@ def _kind(node, x, w, bias, out, channels, axis, allow_hybrid=True):
         if bias is not None:
             node.check_type(bias, I32, "bias")
         _check_filter_scales(node, w, channels, axis)
-        if len(w.scales) > 1 and np.any(np.asarray(w.zero_points) != 0):
+        if len(w.scales) > 1 and _nonzero_zero_point(w):
             node.fail("per-channel filter zero points must be 0")
         return K_I8
     if x.type == U8 and w.type == U8:
@@ -85,7 +97,7 @@ def _kind(node, x, w, bias, out, channels, axis, allow_hybrid=True):
         _check_filter_scales(node, w, channels, axis)
         if x.zero_point != 0 or out.zero_point != 0:
             node.fail("int16 input and output must have zero point 0")
-        if np.any(np.asarray(w.zero_points) != 0):
+        if _nonzero_zero_point(w):
             node.fail("int8 filter zero points must be 0 with int16 activations")
         if np.max(x.scale * np.asarray(w.scales, np.float64)) / out.scale >= 2 ** 15:  # the 64-bit rescale's shift
             node.fail("input scale x filter scale / output scale must be below 2**15 with int16 activations")
