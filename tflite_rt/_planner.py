@@ -21,6 +21,7 @@ from .ops._base import NUMPY_TYPES, ModelError, Node, TensorInfo
 from .ops.elementwise import note_logistic
 
 ALIGNMENT = 64
+_MAPPED_BYTES = 1 << 18   # zeroed buffers this large are mapped rather than allocated
 STRING = 5
 _LITTLE_ENDIAN = {code: dtype.newbyteorder("<") for code, dtype in NUMPY_TYPES.items()}
 
@@ -40,6 +41,14 @@ def _aligned_empty(nbytes):
     if physical and nbytes > physical:
         raise MemoryError("the model's tensors need %d bytes, more than this machine's %d bytes of memory"
                           % (nbytes, physical))
+    if nbytes >= _MAPPED_BYTES:
+        # Straight from the kernel, already zero and page aligned. A large block from malloc
+        # may be recycled heap memory (after an earlier interpreter freed its arena), which
+        # calloc then clears byte by byte.
+        try:
+            return np.frombuffer(mmap.mmap(-1, nbytes), np.uint8)
+        except OSError:
+            pass   # numpy below then reports the failure as a MemoryError
     raw = np.zeros(nbytes + ALIGNMENT, dtype=np.uint8)
     start = (-raw.ctypes.data) % ALIGNMENT
     return raw[start:start + nbytes]
@@ -125,6 +134,7 @@ class Planner:
         self.resource_of = {}      # resource tensor id -> variable name
         self.resource_ids = {}     # variable name -> the id VAR_HANDLE writes
         self.variable_storage = {} # variable name -> its storage TensorInfo
+        self.scale_bounds = None   # see ops._base.scale_bounds
 
     # -- shapes ----------------------------------------------------------------------------
     def plan_entry(self, index):

@@ -11,7 +11,6 @@ Each op registers a function `prepare(node)` under its builtin name. It runs onc
 
 The C kernel then trusts these: Python is the only gatekeeper between a model and C memory.
 """
-import math
 
 import numpy as np
 
@@ -51,6 +50,7 @@ F32, F16, I32, I64, I8, U8, I16, BOOL, STRING = (TENSOR_TYPES[n] for n in (
 
 ACTIVATIONS = _schema.ENUMS["ActivationFunctionType"][1]
 PADDING = _schema.ENUMS["Padding"][1]
+_SAME, _VALID = PADDING["SAME"], PADDING["VALID"]
 
 
 def element_count(shape):
@@ -61,15 +61,31 @@ def element_count(shape):
     return int(count)
 
 
-def all_positive_finite(values):
-    """Whether every value (a short sequence or a numpy array) is positive and finite."""
-    if len(values) <= 16:
-        for v in (values.tolist() if isinstance(values, np.ndarray) else values):
-            if not 0 < v < math.inf:
-                return False
-        return True
-    # minimum and maximum propagate NaN, so two reductions see every non-finite value
-    return bool(np.minimum.reduce(values) > 0) and math.isfinite(np.maximum.reduce(values))
+def scale_bounds(node, t):
+    """(least, greatest) of a quantized tensor's scales, as numpy's reductions give them (so
+    NaN when any scale is NaN). They are worked out for every quantized tensor of the model at
+    once, the first time one is asked for: a handful of numpy calls instead of a few per op."""
+    planner = node.planner
+    table = getattr(planner, "scale_bounds", None)
+    if table is None and planner is not None and hasattr(planner, "tensors"):
+        table = planner.scale_bounds = _all_scale_bounds(planner.tensors)
+    bounds = table.get(t.id) if table else None
+    if bounds is None:
+        bounds = (np.minimum.reduce(t.scales), np.maximum.reduce(t.scales))
+    return bounds
+
+
+def _all_scale_bounds(tensors):
+    """{tensor id: (least, greatest scale)} of the quantized tensors."""
+    quantized = [t for t in tensors if t.quantized]
+    if not quantized:
+        return {}
+    lengths = [len(t.scales) for t in quantized]
+    starts = np.cumsum([0] + lengths[:-1])
+    values = np.concatenate([t.scales for t in quantized])
+    lows = np.minimum.reduceat(values, starts).tolist()
+    highs = np.maximum.reduceat(values, starts).tolist()
+    return {t.id: bounds for t, bounds in zip(quantized, zip(lows, highs))}
 
 
 class ModelError(ValueError):
@@ -166,9 +182,7 @@ class Node:
 
     # -- options ---------------------------------------------------------------------------
     def opt(self, name, default=None):
-        if self.options is None:
-            return default
-        value = getattr(self.options, name, default)
+        value = getattr(self.options, name, None)   # options None has no such attribute either
         return default if value is None else value
 
     def activation(self):
@@ -289,11 +303,11 @@ def same_padding(node, in_size, filter_size, stride, dilation, padding):
     effective = (filter_size - 1) * dilation + 1
     if in_size + stride + effective >= 1 << 31:  # keeps every index the kernel computes in int32
         node.fail("filter extent %d with stride %d is too large", effective, stride)
-    if padding == PADDING["SAME"]:
+    if padding == _SAME:
         out = (in_size + stride - 1) // stride
         total = max((out - 1) * stride + effective - in_size, 0)
         return out, total // 2
-    if padding == PADDING["VALID"]:
+    if padding == _VALID:
         out = (in_size - effective + stride) // stride
         return max(out, 0), 0
     node.fail("unknown padding %d", padding)

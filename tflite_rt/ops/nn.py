@@ -2,9 +2,11 @@
 
 Each prepare checks the node, sets the output shape and fills node.ip / node.fp with the
 layout documented at the top of the matching csrc/ops/nn/*.c file."""
+import math
+
 import numpy as np
 
-from ._base import F32, I8, I16, I32, I64, PADDING, U8, all_positive_finite, op, same_padding
+from ._base import F32, I8, I16, I32, I64, PADDING, U8, op, same_padding, scale_bounds
 
 # Kernel variants (NN_* in csrc/ops/nn/nn_common.h).
 K_F32, K_I8, K_U8, K_I16, K_HYBRID = 0, 1, 2, 3, 4
@@ -22,7 +24,9 @@ def _clamp_activation(node):
 def _check_quantized(node, t, what):
     if not t.quantized:
         node.fail("%s must be quantized (it has no scale)", what)
-    if not all_positive_finite(t.scales):
+    # minimum and maximum propagate NaN, so the two bounds see every non-finite value
+    least, greatest = scale_bounds(node, t)
+    if not (least > 0 and math.isfinite(greatest)):
         node.fail("%s has a non-positive or non-finite scale", what)
 
 
@@ -38,17 +42,13 @@ def _check_filter_scales(node, w, channels, axis, what="filter"):
     return n
 
 
-def _per_channel_differs(w):
+def _per_channel_differs(node, w):
     if not w.quantized:
         return False
-    scales = w.scales
-    if len(scales) <= 16:
-        # a NaN differs from everything, as the reductions below would say
-        values = scales.tolist() if isinstance(scales, np.ndarray) else list(scales)
-        first = values[0]
-        return len(values) > 1 and any(v != first for v in values)
-    s = np.atleast_1d(np.asarray(scales))
-    return len(s) > 1 and bool(np.minimum.reduce(s) != np.maximum.reduce(s))
+    if len(w.scales) == 1:
+        return False
+    least, greatest = scale_bounds(node, w)
+    return bool(least != greatest)
 
 
 def _nonzero_zero_point(t):
@@ -162,7 +162,7 @@ def conv_2d(node):
     oh, pt = same_padding(node, h, kh, sh, dh, padding)
     ow, pl = same_padding(node, wd, kw, sw, dw, padding)
     node.set_output_shape(0, (batch, oh, ow, oc))
-    node.ip = [kind, act, sh, sw, dh, dw, pt, pl, int(w.const is not None), int(_per_channel_differs(w)),
+    node.ip = [kind, act, sh, sw, dh, dw, pt, pl, int(w.const is not None), int(_per_channel_differs(node, w)),
                _bias32(node, kind, bias), int(bias is None or bias.const is not None)]
 
 
