@@ -8,6 +8,7 @@
 3. The C plan: the tensor table with final data pointers, then each node, whose C prepare runs
    once (weight packing, multipliers).
 """
+import math
 import mmap
 import os
 
@@ -231,10 +232,13 @@ def _string_roots(planner):
     return roots
 
 
+_ITEMSIZE = {code: dtype.itemsize for code, dtype in NUMPY_TYPES.items()}
+
+
 def nbytes_of(t):
     if t.type == STRING:
         return len(t.const) if t.const is not None else 0
-    return t.size * NUMPY_TYPES[t.type].itemsize
+    return int(math.prod(t.shape)) * _ITEMSIZE[t.type]
 
 
 def lifetimes(sg, tensors_of_sg):
@@ -342,8 +346,9 @@ def _allocate(model, input_shapes, num_threads, preserve_all_tensors, variables,
     offsets, total = {}, 0
     for items in items_by_sg:
         offs, size = (linear_offsets if preserve_all_tensors else greedy_offsets)(items)
-        for tid, off in offs.items():
-            offsets[tid] = total + off
+        if total:
+            offs = {tid: total + off for tid, off in offs.items()}
+        offsets.update(offs)
         total += size
     arena = _aligned_empty(max(total, ALIGNMENT))
     arena_address = _core.address(arena)

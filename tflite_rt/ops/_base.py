@@ -12,6 +12,8 @@ Each op registers a function `prepare(node)` under its builtin name. It runs onc
 The C kernel then trusts these: Python is the only gatekeeper between a model and C memory.
 """
 
+import math
+
 import numpy as np
 
 from .. import _schema
@@ -48,6 +50,8 @@ NUMPY_TYPES = {
 F32, F16, I32, I64, I8, U8, I16, BOOL, STRING = (TENSOR_TYPES[n] for n in (
     "FLOAT32", "FLOAT16", "INT32", "INT64", "INT8", "UINT8", "INT16", "BOOL", "STRING"))
 
+_BYTE_TYPES = (I8, U8)
+
 ACTIVATIONS = _schema.ENUMS["ActivationFunctionType"][1]
 PADDING = _schema.ENUMS["Padding"][1]
 _SAME, _VALID = PADDING["SAME"], PADDING["VALID"]
@@ -55,37 +59,38 @@ _SAME, _VALID = PADDING["SAME"], PADDING["VALID"]
 
 def element_count(shape):
     """The number of elements of a shape, in Python ints (a numpy reduction costs more)."""
-    count = 1
-    for d in shape:
-        count *= d
-    return int(count)
+    return int(math.prod(shape))
 
 
 def scale_bounds(node, t):
     """(least, greatest) of a quantized tensor's scales, as numpy's reductions give them (so
-    NaN when any scale is NaN). They are worked out for every quantized tensor of the model at
-    once, the first time one is asked for: a handful of numpy calls instead of a few per op."""
+    NaN when any scale is NaN). Those of per-channel quantizations are worked out for the whole
+    model at once, the first time one is asked for: a handful of numpy calls instead of a few
+    per op."""
+    if len(t.scales) == 1:
+        return t.scale, t.scale
     planner = node.planner
     table = getattr(planner, "scale_bounds", None)
     if table is None and planner is not None and hasattr(planner, "tensors"):
-        table = planner.scale_bounds = _all_scale_bounds(planner.tensors)
+        table = planner.scale_bounds = _per_channel_scale_bounds(planner.tensors)
     bounds = table.get(t.id) if table else None
     if bounds is None:
         bounds = (np.minimum.reduce(t.scales), np.maximum.reduce(t.scales))
     return bounds
 
 
-def _all_scale_bounds(tensors):
-    """{tensor id: (least, greatest scale)} of the quantized tensors."""
-    quantized = [t for t in tensors if t.quantized]
-    if not quantized:
+def _per_channel_scale_bounds(tensors):
+    """{tensor id: (least, greatest scale)} of the 8-bit tensors with more than one scale: the
+    filters whose checks ask for them (int32 biases, whose scales follow from the filters',
+    are left to scale_bounds' own reductions)."""
+    many = [t for t in tensors if t.type in _BYTE_TYPES and t.quantized and len(t.scales) > 1]
+    if not many:
         return {}
-    lengths = [len(t.scales) for t in quantized]
-    starts = np.cumsum([0] + lengths[:-1])
-    values = np.concatenate([t.scales for t in quantized])
+    starts = np.cumsum([0] + [len(t.scales) for t in many[:-1]])
+    values = np.concatenate([t.scales for t in many])
     lows = np.minimum.reduceat(values, starts).tolist()
     highs = np.maximum.reduceat(values, starts).tolist()
-    return {t.id: bounds for t, bounds in zip(quantized, zip(lows, highs))}
+    return {t.id: bounds for t, bounds in zip(many, zip(lows, highs))}
 
 
 class ModelError(ValueError):
@@ -285,6 +290,8 @@ class Node:
 
 def broadcast_shape(node, a, b):
     """NumPy broadcasting of two shapes, failing through the node."""
+    if a == b and type(a) is tuple:
+        return a
     rank = max(len(a), len(b))
     a = (1,) * (rank - len(a)) + tuple(a)
     b = (1,) * (rank - len(b)) + tuple(b)

@@ -135,15 +135,36 @@ def _strides(node, *names):
     return values
 
 
+def _conv_operands(node):
+    """(input, filter, output, bias or None) of a node check_counts(2, 3) has seen, the input
+    and filter of rank 4."""
+    inputs = node.inputs
+    x, w = inputs[0], inputs[1]
+    if len(x.shape) != 4:
+        node.check_rank(x, 4, what="input")
+    if len(w.shape) != 4:
+        node.check_rank(w, 4, what="filter")
+    return x, w, node.outputs[0], inputs[2] if len(inputs) > 2 else None
+
+
+def _conv_window(node, h, w, kh, kw):
+    """(activation, stride_h, stride_w, dilation_h, dilation_w, pad_top, pad_left, out_h,
+    out_w) of a 2-D convolution over an h x w input with a kh x kw filter."""
+    act = _clamp_activation(node)
+    sh, sw = _strides(node, "stride_h", "stride_w")
+    dh, dw = _strides(node, "dilation_h_factor", "dilation_w_factor")
+    padding = _padding(node)
+    oh, pt = same_padding(node, h, kh, sh, dh, padding)
+    ow, pl = same_padding(node, w, kw, sw, dw, padding)
+    return act, sh, sw, dh, dw, pt, pl, oh, ow
+
+
 # ip: [kind, activation, stride_h, stride_w, dilation_h, dilation_w, pad_top, pad_left,
 #      filter_is_const, hybrid_per_channel, int16x8_in_32_bits, bias_is_const]   (csrc/ops/nn/conv.c)
 @op("CONV_2D")
 def conv_2d(node):
     node.check_counts(2, 3)
-    x, w, out = node.input(0), node.input(1), node.outputs[0]
-    bias = node.optional_input(2)
-    node.check_rank(x, 4, what="input")
-    node.check_rank(w, 4, what="filter")
+    x, w, out, bias = _conv_operands(node)
     batch, h, wd, ic = x.shape
     oc, kh, kw, fic = w.shape
     if kh <= 0 or kw <= 0:   # the GEMM path has no taps to read (a fuzzed filter overran it)
@@ -155,12 +176,7 @@ def conv_2d(node):
         node.fail("%d output channels do not split into %d groups", oc, groups)
     _check_bias(node, bias, oc)
     kind = _kind(node, x, w, bias, out, oc, 0)
-    act = _clamp_activation(node)
-    sh, sw = _strides(node, "stride_h", "stride_w")
-    dh, dw = _strides(node, "dilation_h_factor", "dilation_w_factor")
-    padding = _padding(node)
-    oh, pt = same_padding(node, h, kh, sh, dh, padding)
-    ow, pl = same_padding(node, wd, kw, sw, dw, padding)
+    act, sh, sw, dh, dw, pt, pl, oh, ow = _conv_window(node, h, wd, kh, kw)
     node.set_output_shape(0, (batch, oh, ow, oc))
     node.ip = [kind, act, sh, sw, dh, dw, pt, pl, int(w.const is not None), int(_per_channel_differs(node, w)),
                _bias32(node, kind, bias), int(bias is None or bias.const is not None)]
@@ -171,10 +187,7 @@ def conv_2d(node):
 @op("DEPTHWISE_CONV_2D")
 def depthwise_conv_2d(node):
     node.check_counts(2, 3)
-    x, w, out = node.input(0), node.input(1), node.outputs[0]
-    bias = node.optional_input(2)
-    node.check_rank(x, 4, what="input")
-    node.check_rank(w, 4, what="filter")
+    x, w, out, bias = _conv_operands(node)
     batch, h, wd, ic = x.shape
     one, kh, kw, oc = w.shape
     if one != 1:
@@ -186,12 +199,7 @@ def depthwise_conv_2d(node):
     kind = _kind(node, x, w, bias, out, oc, 3)
     if kind == K_I16 and bias is not None and bias.type != I64:
         node.fail("int16 depthwise convolution needs an int64 bias")
-    act = _clamp_activation(node)
-    sh, sw = _strides(node, "stride_h", "stride_w")
-    dh, dw = _strides(node, "dilation_h_factor", "dilation_w_factor")
-    padding = _padding(node)
-    oh, pt = same_padding(node, h, kh, sh, dh, padding)
-    ow, pl = same_padding(node, wd, kw, sw, dw, padding)
+    act, sh, sw, dh, dw, pt, pl, oh, ow = _conv_window(node, h, wd, kh, kw)
     node.set_output_shape(0, (batch, oh, ow, oc))
     consts = int(w.const is not None and (bias is None or bias.const is not None))
     node.ip = [kind, act, sh, sw, dh, dw, pt, pl, dm, consts]
