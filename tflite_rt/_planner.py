@@ -22,7 +22,6 @@ from .ops._base import NUMPY_TYPES, ModelError, Node, TensorInfo
 from .ops.elementwise import note_logistic
 
 ALIGNMENT = 64
-_MAPPED_BYTES = 1 << 18   # zeroed buffers this large are mapped rather than allocated
 STRING = 5
 _LITTLE_ENDIAN = {code: dtype.newbyteorder("<") for code, dtype in NUMPY_TYPES.items()}
 
@@ -34,23 +33,15 @@ def _physical_memory():
         return None
 
 
-def _aligned_empty(nbytes):
-    """A zeroed uint8 buffer whose data starts on an ALIGNMENT boundary."""
+def _aligned_empty(nbytes, zeroed=True):
+    """A uint8 buffer, zeroed unless asked not to be, whose data starts on an ALIGNMENT boundary."""
     # Refused before trying: with the kernel overcommitting memory the allocation could succeed
     # and the first invoke be killed for it.
     physical = _physical_memory()
     if physical and nbytes > physical:
         raise MemoryError("the model's tensors need %d bytes, more than this machine's %d bytes of memory"
                           % (nbytes, physical))
-    if nbytes >= _MAPPED_BYTES:
-        # Straight from the kernel, already zero and page aligned. A large block from malloc
-        # may be recycled heap memory (after an earlier interpreter freed its arena), which
-        # calloc then clears byte by byte.
-        try:
-            return np.frombuffer(mmap.mmap(-1, nbytes), np.uint8)
-        except OSError:
-            pass   # numpy below then reports the failure as a MemoryError
-    raw = np.zeros(nbytes + ALIGNMENT, dtype=np.uint8)
+    raw = (np.zeros if zeroed else np.empty)(nbytes + ALIGNMENT, dtype=np.uint8)
     start = (-raw.ctypes.data) % ALIGNMENT
     return raw[start:start + nbytes]
 
@@ -64,7 +55,7 @@ def _const_value(spec):
     dtype = _LITTLE_ENDIAN[spec.type]
     data = spec.data
     if _core.address(data) % max(dtype.itemsize, 16 if len(data) >= 16 else 1):
-        copy = _aligned_empty(len(data))
+        copy = _aligned_empty(len(data), zeroed=False)   # every byte is written next
         copy[:] = data
         data = copy
     values = data.view(dtype)
