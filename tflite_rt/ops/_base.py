@@ -164,6 +164,9 @@ _NO_TYPE = object()
 class Node:
     """One operator during planning."""
 
+    __slots__ = ("name", "code", "index", "subgraph", "inputs", "outputs", "intermediates",
+                 "options", "planner", "ip", "fp", "kernel", "extra_inputs")
+
     def __init__(self, name, code, index, subgraph, inputs, outputs, options, planner,
                  intermediates=()):
         self.name = name
@@ -274,12 +277,11 @@ class Node:
         shape = tuple(map(int, shape))
         if len(shape) > MAX_RANK:
             self.fail("output %d would have rank %d; at most %d is supported", i, len(shape), MAX_RANK)
-        count = 1
-        for d in shape:
-            if not 0 <= d < 1 << 31:
-                self.fail("output %d would have dimension %d (must be in [0, 2**31))", i, d)
-            count *= d
-        if count * max(self.outputs[i].dtype.itemsize, 1) > 2 ** 40:
+        if shape and not (min(shape) >= 0 and max(shape) < 1 << 31):
+            for d in shape:
+                if not 0 <= d < 1 << 31:
+                    self.fail("output %d would have dimension %d (must be in [0, 2**31))", i, d)
+        if math.prod(shape) * max(self.outputs[i].dtype.itemsize, 1) > 2 ** 40:
             self.fail("output %d of shape %s is too large", i, list(shape))
         self.outputs[i].shape = shape
 
