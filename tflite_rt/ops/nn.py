@@ -25,7 +25,7 @@ def _check_quantized(node, t, what):
     if not t.quantized:
         node.fail("%s must be quantized (it has no scale)", what)
     # minimum and maximum propagate NaN, so the two bounds see every non-finite value
-    least, greatest = scale_bounds(node, t)
+    least, greatest = (t.scale, t.scale) if len(t.scales) == 1 else scale_bounds(node, t)
     if not (least > 0 and math.isfinite(greatest)):
         node.fail("%s has a non-positive or non-finite scale", what)
 
@@ -326,7 +326,7 @@ def transpose_conv(node):
     node.check_type(node.input(0), I32, "output_shape")
     node.check_rank(x, 4, what="input")
     node.check_rank(w, 4, what="weights")
-    shape = [int(v) for v in np.asarray(shape).reshape(-1)]
+    shape = [int(v) for v in np.asarray(shape).reshape(-1).tolist()]
     if len(shape) != 4:
         node.fail("output_shape must have 4 elements, has %d", len(shape))
     oc, kh, kw, ic = w.shape
