@@ -282,6 +282,32 @@ def linear_offsets(items):
     return offsets, total
 
 
+class TensorViews:
+    """tensor id -> uint8 view of the tensor's bytes, through get(). The byte views of constants
+    are made when first asked for: most never are."""
+
+    __slots__ = ("made", "constants")
+
+    def __init__(self):
+        self.made = {}        # tensor id -> view
+        self.constants = {}   # tensor id -> constant array whose view is not made yet
+
+    def __setitem__(self, tid, view):
+        self.made[tid] = view
+
+    def add_constant(self, tid, array):
+        self.constants[tid] = array
+
+    def get(self, tid, default=None):
+        view = self.made.get(tid)
+        if view is None:
+            array = self.constants.get(tid)   # left there: another thread may be asking too
+            if array is None:
+                return default
+            view = self.made[tid] = array.reshape(-1).view(np.uint8)
+        return view
+
+
 class Allocation:
     """The result of allocate_tensors(): a ready C plan and the memory it points into."""
 
@@ -291,7 +317,7 @@ class Allocation:
         self.arena = arena
         self.storage = storage            # tensor id -> numpy uint8 buffer (variables, constants)
         self.arena_naive_bytes = arena_naive_bytes
-        self.views = {}                   # tensor id -> uint8 view of its bytes
+        self.views = TensorViews()        # tensor id -> uint8 view of its bytes
         self.strings = {}                 # root string tensor id -> its encoded bytes
         self.string_roots = _string_roots(planner)
 
@@ -352,6 +378,7 @@ def _allocate(model, input_shapes, num_threads, preserve_all_tensors, variables,
     for t in tensors:
         tid = t.id
         size = sizes[tid]
+        shape = t.shape
         if string_roots and tid in string_roots:
             root = string_roots[tid]
             if root not in allocation.strings:
@@ -361,28 +388,34 @@ def _allocate(model, input_shapes, num_threads, preserve_all_tensors, variables,
             view = allocation.strings[root]
             size = len(view)
             plan.keep(view)
+            views[tid] = view
             address = _core.address(view)
+            if t.sparsity is not None and t.const is not None:
+                shape = t.const.shape   # as a numeric sparse constant below
         elif tid in offsets:
             offset = offsets[tid]
-            view = arena[offset:offset + size]
+            # made now: the interpreter counts the arena's views to see whether a caller
+            # holds one, so their number must not change after planning
+            views[tid] = arena[offset:offset + size]
             address = arena_address + offset
         elif t.const is not None:
-            view = t.const.reshape(-1).view(np.uint8) if t.type != STRING else np.frombuffer(
-                bytes(t.const), np.uint8)
-            plan.keep(view)
-            address = _core.address(view)
+            const = t.const
+            if not const.flags.c_contiguous:
+                const = const.reshape(-1)   # a copy, which C then reads
+            plan.keep(const)
+            views.add_constant(tid, const)
+            address = _core.address(const)
+            if t.sparsity is not None:
+                # in C a sparse constant is the 1-D vector of its stored values
+                shape, size = const.shape, const.nbytes
         elif t.is_variable:
             view = planner.variables.storage(t, size)
             plan.keep(view)
+            views[tid] = view
             address = _core.address(view)
         else:
-            plan.set_tensor(tid, t.type, t.shape, 0, 0)   # unreachable from any planned subgraph
+            plan.set_tensor(tid, t.type, shape, 0, 0)   # unreachable from any planned subgraph
             continue
-        views[tid] = view
-        shape = t.shape
-        if t.sparsity is not None and t.const is not None:
-            # in C a sparse constant is the 1-D vector of its stored values
-            shape, size = t.const.shape, view.nbytes
         if not size:
             address = arena_address
         if t.quantized:
