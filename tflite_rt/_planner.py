@@ -400,14 +400,19 @@ def _allocate(model, input_shapes, num_threads, preserve_all_tensors, variables,
             address = arena_address + offset
         elif t.const is not None:
             const = t.const
-            if not const.flags.c_contiguous:
-                const = const.reshape(-1)   # a copy, which C then reads
-            plan.keep(const)
-            views.add_constant(tid, const)
-            address = _core.address(const)
+            if t.type != STRING and const.flags.c_contiguous:
+                plan.keep(const)
+                views.add_constant(tid, const)   # the same bytes, viewed when asked for
+                address, nbytes = _core.address(const), const.nbytes
+            else:   # bytes of their own, made now, which C then reads
+                view = np.frombuffer(bytes(const), np.uint8) if t.type == STRING else \
+                    const.reshape(-1).view(np.uint8)
+                plan.keep(view)
+                views[tid] = view
+                address, nbytes = _core.address(view), view.nbytes
             if t.sparsity is not None:
                 # in C a sparse constant is the 1-D vector of its stored values
-                shape, size = const.shape, const.nbytes
+                shape, size = const.shape, nbytes
         elif t.is_variable:
             view = planner.variables.storage(t, size)
             plan.keep(view)
