@@ -209,9 +209,8 @@ class Node:
         if len(self.outputs) not in allowed_outputs:
             self.fail("has %d outputs, expected %s", len(self.outputs),
                       " or ".join(str(n) for n in allowed_outputs))
-        for i in range(min_inputs):
-            if self.inputs[i] is None:
-                self.fail("input %d is required but absent", i)
+        if None in self.inputs[:min_inputs]:
+            self.fail("input %d is required but absent", self.inputs.index(None))
 
     def input(self, i):
         if i >= len(self.inputs) or self.inputs[i] is None:
@@ -281,9 +280,10 @@ class Node:
             for d in shape:
                 if not 0 <= d < 1 << 31:
                     self.fail("output %d would have dimension %d (must be in [0, 2**31))", i, d)
-        if math.prod(shape) * max(self.outputs[i].dtype.itemsize, 1) > 2 ** 40:
+        out = self.outputs[i]
+        if math.prod(shape) * max(NUMPY_TYPES.get(out.type).itemsize, 1) > 2 ** 40:
             self.fail("output %d of shape %s is too large", i, list(shape))
-        self.outputs[i].shape = shape
+        out.shape = shape
 
     def plan_subgraph(self, index, input_shapes):
         """Plans subgraph `index` for these input shapes; returns its output TensorInfos."""
