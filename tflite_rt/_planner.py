@@ -8,6 +8,7 @@
 3. The C plan: the tensor table with final data pointers, then each node, whose C prepare runs
    once (weight packing, multipliers).
 """
+import functools
 import math
 import mmap
 import os
@@ -26,7 +27,9 @@ STRING = 5
 _LITTLE_ENDIAN = {code: dtype.newbyteorder("<") for code, dtype in NUMPY_TYPES.items()}
 
 
+@functools.lru_cache(maxsize=None)
 def _physical_memory():
+    """Bytes of memory of this machine (asked once: every aligned copy of a constant checks it)."""
     try:
         return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     except (AttributeError, ValueError, OSError):
@@ -42,7 +45,7 @@ def _aligned_empty(nbytes, zeroed=True):
         raise MemoryError("the model's tensors need %d bytes, more than this machine's %d bytes of memory"
                           % (nbytes, physical))
     raw = (np.zeros if zeroed else np.empty)(nbytes + ALIGNMENT, dtype=np.uint8)
-    start = (-raw.ctypes.data) % ALIGNMENT
+    start = (-_core.address(raw)) % ALIGNMENT
     return raw[start:start + nbytes]
 
 
