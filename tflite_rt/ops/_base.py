@@ -129,13 +129,27 @@ class TensorInfo:
     def __init__(self, id=None, index=None, subgraph=None, name=None, type=None, shape=None,
                  shape_signature=None, scales=None, zero_points=None, quantized_dimension=None,
                  const=None, is_variable=None, sparsity=None, buffer=None, folded=None):
-        self.id, self.index, self.subgraph, self.name, self.type = id, index, subgraph, name, type
-        self.shape, self.shape_signature = shape, shape_signature
-        self.scales, self.zero_points, self.quantized_dimension = scales, zero_points, quantized_dimension
-        self.const, self.is_variable, self.sparsity = const, is_variable, sparsity
-        self.buffer, self.folded = buffer, folded
-        self.quantized = scales is not None and len(scales) > 0
-        self.scale = float(scales[0]) if self.quantized else 0.0
+        self.id = id
+        self.index = index
+        self.subgraph = subgraph
+        self.name = name
+        self.type = type
+        self.shape = shape
+        self.shape_signature = shape_signature
+        self.scales = scales
+        self.zero_points = zero_points
+        self.quantized_dimension = quantized_dimension
+        self.const = const
+        self.is_variable = is_variable
+        self.sparsity = sparsity
+        self.buffer = buffer
+        self.folded = folded
+        if scales is not None and len(scales):
+            self.quantized = True
+            self.scale = float(scales[0])
+        else:
+            self.quantized = False
+            self.scale = 0.0
         self.zero_point = int(zero_points[0]) if zero_points is not None and len(zero_points) else 0
 
     @property
