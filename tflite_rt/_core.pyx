@@ -158,11 +158,8 @@ cdef class Plan:
 
 
 cdef struct _ArenaTensor:
-    int64_t nbytes, extent, first, last, id, position   # extent: nbytes rounded up, at least one alignment
-
-
-cdef struct _Span:
-    int64_t lo, hi
+    int64_t nbytes, first, last, id, position
+    int64_t extent, offset   # once placed: nbytes rounded up (at least one alignment), where
 
 
 cdef int _placement_order(const void *a, const void *b) noexcept nogil:
@@ -176,27 +173,21 @@ cdef int _placement_order(const void *a, const void *b) noexcept nogil:
     return (x.id > y.id) - (x.id < y.id)
 
 
-cdef int _by_start(const void *a, const void *b) noexcept nogil:
-    cdef int64_t x = (<const _Span *>a).lo, y = (<const _Span *>b).lo
-    return (x > y) - (x < y)
-
-
 def greedy_arena(ids, nbytes, firsts, lasts, int64_t alignment):
     """(offsets in input order, arena size) of the greedy placement _planner.greedy_offsets
     describes. The arguments are equally long sequences of ints, one entry per tensor."""
-    cdef Py_ssize_t n = len(ids), i, j, nbusy
+    cdef Py_ssize_t n = len(ids), i, k, nplaced = 0
     cdef _ArenaTensor *tensors = NULL
-    cdef _ArenaTensor *placed
-    cdef _Span *busy = NULL
-    cdef int64_t *offsets = NULL
-    cdef int64_t size, offset, total = 0
+    cdef _ArenaTensor *t
+    cdef _ArenaTensor *other
+    cdef _ArenaTensor **by_offset = NULL   # the placed tensors, lowest offset first
+    cdef int64_t offset, total = 0
     if len(nbytes) != n or len(firsts) != n or len(lasts) != n:
         raise ValueError("greedy_arena: arguments of different lengths")
     try:
         tensors = <_ArenaTensor *>PyMem_Malloc((n + 1) * sizeof(_ArenaTensor))
-        busy = <_Span *>PyMem_Malloc((n + 1) * sizeof(_Span))
-        offsets = <int64_t *>PyMem_Malloc((n + 1) * sizeof(int64_t))
-        if tensors is NULL or busy is NULL or offsets is NULL:
+        by_offset = <_ArenaTensor **>PyMem_Malloc((n + 1) * sizeof(_ArenaTensor *))
+        if tensors is NULL or by_offset is NULL:
             raise MemoryError()
         for i in range(n):
             tensors[i].id = ids[i]
@@ -205,34 +196,36 @@ def greedy_arena(ids, nbytes, firsts, lasts, int64_t alignment):
             tensors[i].last = lasts[i]
             tensors[i].position = i
         qsort(tensors, n, sizeof(_ArenaTensor), _placement_order)
-        # tensors[:i] are placed; `offsets` is indexed by input position
         for i in range(n):
-            size = (tensors[i].nbytes + alignment - 1) // alignment * alignment
-            if size == 0:
-                size = alignment
-            tensors[i].extent = size
-            nbusy = 0
-            for j in range(i):
-                placed = &tensors[j]
-                if placed.first <= tensors[i].last and tensors[i].first <= placed.last:
-                    busy[nbusy].lo = offsets[placed.position]
-                    busy[nbusy].hi = offsets[placed.position] + placed.extent
-                    nbusy += 1
-            qsort(busy, nbusy, sizeof(_Span), _by_start)
+            t = &tensors[i]
+            t.extent = (t.nbytes + alignment - 1) // alignment * alignment
+            if t.extent == 0:
+                t.extent = alignment
+            # the first gap, in offset order, between the placed tensors alive with this one
             offset = 0
-            for j in range(nbusy):
-                if offset + size <= busy[j].lo:
-                    break
-                if busy[j].hi > offset:
-                    offset = busy[j].hi
-            offsets[tensors[i].position] = offset
-            if offset + size > total:
-                total = offset + size
-        return [offsets[i] for i in range(n)], total
+            for k in range(nplaced):
+                other = by_offset[k]
+                if other.first <= t.last and t.first <= other.last:
+                    if offset + t.extent <= other.offset:
+                        break
+                    if other.offset + other.extent > offset:
+                        offset = other.offset + other.extent
+            t.offset = offset
+            if offset + t.extent > total:
+                total = offset + t.extent
+            k = nplaced
+            while k > 0 and by_offset[k - 1].offset > offset:
+                by_offset[k] = by_offset[k - 1]
+                k -= 1
+            by_offset[k] = t
+            nplaced += 1
+        result = [0] * n
+        for i in range(n):
+            result[tensors[i].position] = tensors[i].offset
+        return result, total
     finally:
         PyMem_Free(tensors)
-        PyMem_Free(busy)
-        PyMem_Free(offsets)
+        PyMem_Free(by_offset)
 
 
 def address(cnp.ndarray array):
