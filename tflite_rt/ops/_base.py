@@ -11,7 +11,6 @@ Each op registers a function `prepare(node)` under its builtin name. It runs onc
 
 The C kernel then trusts these: Python is the only gatekeeper between a model and C memory.
 """
-
 import math
 
 import numpy as np
