@@ -6,6 +6,7 @@ import numpy as np
 cimport numpy as cnp
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
 from libc.stdint cimport int32_t, int64_t, uintptr_t
+from libc.stdlib cimport qsort
 
 from tflite_rt cimport _capi
 
@@ -22,18 +23,23 @@ cdef enum:
 
 cdef class _Int32s:
     """A sequence of ints as a C array (never NULL), converted without numpy: plans are built
-    from many short lists, where numpy's conversions cost more than the C calls they feed."""
+    from many short lists, where numpy's conversions cost more than the C calls they feed.
+    With `coerce`, a value that is not an int goes through int() first (kernel parameters may
+    be bools or numpy integers)."""
     cdef int32_t *data
     cdef int32_t n
 
-    def __cinit__(self, values):
+    def __cinit__(self, values, bint coerce=False):
         cdef Py_ssize_t i
         self.n = <int32_t>len(values)
         self.data = <int32_t *>PyMem_Malloc((self.n + 1) * sizeof(int32_t))
         if self.data is NULL:
             raise MemoryError()
         for i in range(self.n):
-            self.data[i] = values[i]
+            value = values[i]
+            if coerce and type(value) is not int:
+                value = int(value)
+            self.data[i] = value
 
     def __dealloc__(self):
         PyMem_Free(self.data)
@@ -54,6 +60,15 @@ cdef class _Floats:
 
     def __dealloc__(self):
         PyMem_Free(self.data)
+
+
+cdef inline bint _is_vector(object values, int typenum):
+    """Whether values is already a 1-D, contiguous, aligned, native-order array of typenum."""
+    if not cnp.PyArray_Check(values):
+        return False
+    cdef cnp.ndarray a = <cnp.ndarray>values
+    return (cnp.PyArray_NDIM(a) == 1 and cnp.PyArray_TYPE(a) == typenum
+            and cnp.PyArray_ISCARRAY_RO(a) and cnp.PyArray_ISNOTSWAPPED(a))
 
 
 cdef class Plan:
@@ -81,8 +96,7 @@ cdef class Plan:
                    int quant_axis=0):
         cdef int32_t dims[_MAX_DIMS]
         cdef Py_ssize_t ndim = len(shape), i
-        cdef cnp.ndarray[float, ndim=1] sc
-        cdef cnp.ndarray[int64_t, ndim=1] zp
+        cdef cnp.ndarray sc, zp
         cdef const float *scales_ptr = NULL
         cdef const int64_t *zps_ptr = NULL
         cdef int nquant = 0
@@ -90,15 +104,21 @@ cdef class Plan:
         for i in range(min(ndim, _MAX_DIMS)):
             dims[i] = shape[i]
         if scales is not None and len(scales):
-            sc = np.ascontiguousarray(scales, dtype=np.float32)
-            zp = np.ascontiguousarray(zero_points, dtype=np.int64)
+            # the loader's arrays are used as they are; anything else is converted first
+            sc = scales if _is_vector(scales, cnp.NPY_FLOAT32) else \
+                np.ascontiguousarray(scales, dtype=np.float32)
+            zp = zero_points if _is_vector(zero_points, cnp.NPY_INT64) else \
+                np.ascontiguousarray(zero_points, dtype=np.int64)
+            if sc.ndim != 1 or zp.ndim != 1:
+                raise ValueError("Buffer has wrong number of dimensions (expected 1, got %d)"
+                                 % (sc.ndim if sc.ndim != 1 else zp.ndim))
             if zp.shape[0] != sc.shape[0]:
                 raise ValueError("tensor %d: %d scales but %d zero points" % (tensor_id, sc.shape[0], zp.shape[0]))
             self._keep.append(sc)
             self._keep.append(zp)
-            scales_ptr = &sc[0]
-            zps_ptr = &zp[0]
-            nquant = sc.shape[0]
+            scales_ptr = <const float *>cnp.PyArray_DATA(sc)
+            zps_ptr = <const int64_t *>cnp.PyArray_DATA(zp)
+            nquant = <int>sc.shape[0]
         if _capi.tr_plan_set_tensor(self._plan, tensor_id, type_code, <int32_t>ndim,
                                     dims if ndim else NULL, <void *>data, nbytes, scale, zero_point,
                                     nquant, quant_axis, scales_ptr, zps_ptr) != _capi.TR_OK:
@@ -115,7 +135,7 @@ cdef class Plan:
             self._raise()
 
     def add_node(self, int subgraph, int builtin_code, inputs, outputs, ip, fp):
-        cdef _Int32s ins = _Int32s(inputs), outs = _Int32s(outputs), ipa = _Int32s(ip)
+        cdef _Int32s ins = _Int32s(inputs), outs = _Int32s(outputs), ipa = _Int32s(ip, True)
         cdef _Floats fpa = _Floats(fp)
         if _capi.tr_plan_add_node(self._plan, subgraph, builtin_code, ins.n, ins.data, outs.n,
                                   outs.data, ipa.n, ipa.data, fpa.n, fpa.data) != _capi.TR_OK:
@@ -135,6 +155,77 @@ cdef class Plan:
         """(total ns, runs) per node since profiling was last enabled."""
         return [(_capi.tr_plan_node_time_ns(self._plan, subgraph, i),
                  _capi.tr_plan_node_count(self._plan, subgraph, i)) for i in range(num_nodes)]
+
+
+cdef struct _ArenaTensor:
+    int64_t nbytes, first, last, id, position
+    int64_t extent, offset   # once placed: nbytes rounded up (at least one alignment), where
+
+
+cdef int _placement_order(const void *a, const void *b) noexcept nogil:
+    """Largest first; then earliest first step; then lowest id (ids are distinct)."""
+    cdef const _ArenaTensor *x = <const _ArenaTensor *>a
+    cdef const _ArenaTensor *y = <const _ArenaTensor *>b
+    if x.nbytes != y.nbytes:
+        return -1 if x.nbytes > y.nbytes else 1
+    if x.first != y.first:
+        return -1 if x.first < y.first else 1
+    return (x.id > y.id) - (x.id < y.id)
+
+
+def greedy_arena(ids, nbytes, firsts, lasts, int64_t alignment):
+    """(offsets in input order, arena size) of the greedy placement _planner.greedy_offsets
+    describes. The arguments are equally long sequences of ints, one entry per tensor."""
+    cdef Py_ssize_t n = len(ids), i, k, nplaced = 0
+    cdef _ArenaTensor *tensors = NULL
+    cdef _ArenaTensor *t
+    cdef _ArenaTensor *other
+    cdef _ArenaTensor **by_offset = NULL   # the placed tensors, lowest offset first
+    cdef int64_t offset, total = 0
+    if len(nbytes) != n or len(firsts) != n or len(lasts) != n:
+        raise ValueError("greedy_arena: arguments of different lengths")
+    try:
+        tensors = <_ArenaTensor *>PyMem_Malloc((n + 1) * sizeof(_ArenaTensor))
+        by_offset = <_ArenaTensor **>PyMem_Malloc((n + 1) * sizeof(_ArenaTensor *))
+        if tensors is NULL or by_offset is NULL:
+            raise MemoryError()
+        for i in range(n):
+            tensors[i].id = ids[i]
+            tensors[i].nbytes = nbytes[i]
+            tensors[i].first = firsts[i]
+            tensors[i].last = lasts[i]
+            tensors[i].position = i
+        qsort(tensors, n, sizeof(_ArenaTensor), _placement_order)
+        for i in range(n):
+            t = &tensors[i]
+            t.extent = (t.nbytes + alignment - 1) // alignment * alignment
+            if t.extent == 0:
+                t.extent = alignment
+            # the first gap, in offset order, between the placed tensors alive with this one
+            offset = 0
+            for k in range(nplaced):
+                other = by_offset[k]
+                if other.first <= t.last and t.first <= other.last:
+                    if offset + t.extent <= other.offset:
+                        break
+                    if other.offset + other.extent > offset:
+                        offset = other.offset + other.extent
+            t.offset = offset
+            if offset + t.extent > total:
+                total = offset + t.extent
+            k = nplaced
+            while k > 0 and by_offset[k - 1].offset > offset:
+                by_offset[k] = by_offset[k - 1]
+                k -= 1
+            by_offset[k] = t
+            nplaced += 1
+        result = [0] * n
+        for i in range(n):
+            result[tensors[i].position] = tensors[i].offset
+        return result, total
+    finally:
+        PyMem_Free(tensors)
+        PyMem_Free(by_offset)
 
 
 def address(cnp.ndarray array):

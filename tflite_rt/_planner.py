@@ -8,6 +8,8 @@
 3. The C plan: the tensor table with final data pointers, then each node, whose C prepare runs
    once (weight packing, multipliers).
 """
+import functools
+import math
 import mmap
 import os
 
@@ -18,29 +20,32 @@ from . import ops as _ops
 from .builder import encode_strings
 from .model import paused_gc
 from .ops._base import NUMPY_TYPES, ModelError, Node, TensorInfo
+from .ops.elementwise import note_logistic
 
 ALIGNMENT = 64
 STRING = 5
 _LITTLE_ENDIAN = {code: dtype.newbyteorder("<") for code, dtype in NUMPY_TYPES.items()}
 
 
+@functools.lru_cache(maxsize=None)
 def _physical_memory():
+    """Bytes of memory of this machine (asked once: every aligned copy of a constant checks it)."""
     try:
         return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     except (AttributeError, ValueError, OSError):
         return None
 
 
-def _aligned_empty(nbytes):
-    """A zeroed uint8 buffer whose data starts on an ALIGNMENT boundary."""
+def _aligned_empty(nbytes, zeroed=True):
+    """A uint8 buffer, zeroed unless asked not to be, whose data starts on an ALIGNMENT boundary."""
     # Refused before trying: with the kernel overcommitting memory the allocation could succeed
     # and the first invoke be killed for it.
     physical = _physical_memory()
     if physical and nbytes > physical:
         raise MemoryError("the model's tensors need %d bytes, more than this machine's %d bytes of memory"
                           % (nbytes, physical))
-    raw = np.zeros(nbytes + ALIGNMENT, dtype=np.uint8)
-    start = (-raw.ctypes.data) % ALIGNMENT
+    raw = (np.zeros if zeroed else np.empty)(nbytes + ALIGNMENT, dtype=np.uint8)
+    start = (-_core.address(raw)) % ALIGNMENT
     return raw[start:start + nbytes]
 
 
@@ -53,7 +58,7 @@ def _const_value(spec):
     dtype = _LITTLE_ENDIAN[spec.type]
     data = spec.data
     if _core.address(data) % max(dtype.itemsize, 16 if len(data) >= 16 else 1):
-        copy = _aligned_empty(len(data))
+        copy = _aligned_empty(len(data), zeroed=False)   # every byte is written next
         copy[:] = data
         data = copy
     values = data.view(dtype)
@@ -91,6 +96,7 @@ class PlannedSubgraph:
         self.nodes = []
         self.planned = False
         self.planning = False
+        self.sigmoid_inputs = {}   # LOGISTIC output id -> its input, for the nodes planned so far
 
 
 class Planner:
@@ -103,24 +109,27 @@ class Planner:
         self.variables = variables or Variables()
         self.tensors = []      # every TensorInfo, by global id
         self.by_subgraph = []  # per subgraph: list of TensorInfo (local index -> info)
+        self.has_sparse = False  # whether any tensor is a sparse constant
+        tensors = self.tensors
         for sg in model.subgraphs:
-            local = []
-            for spec in sg.tensors:
-                info = TensorInfo(
-                    id=len(self.tensors), index=spec.index, subgraph=sg.index, name=spec.name,
-                    type=spec.type, shape=spec.shape,
-                    shape_signature=spec.shape_signature or spec.shape,
-                    scales=spec.scales, zero_points=spec.zero_points,
-                    quantized_dimension=spec.quantized_dimension, const=_const_value(spec),
-                    is_variable=spec.is_variable, sparsity=spec.sparsity, buffer=spec.buffer)
-                self.tensors.append(info)
-                local.append(info)
+            first_id, sg_index = len(tensors), sg.index
+            # positional arguments, in TensorInfo's order: this runs once per tensor
+            local = [TensorInfo(first_id + i, spec.index, sg_index, spec.name, spec.type, spec.shape,
+                                spec.shape_signature or spec.shape, spec.scales, spec.zero_points,
+                                spec.quantized_dimension,
+                                None if spec.data is None else _const_value(spec),
+                                spec.is_variable, spec.sparsity, spec.buffer)
+                     for i, spec in enumerate(sg.tensors)]
+            tensors.extend(local)
             self.by_subgraph.append(local)
+            if not self.has_sparse:
+                self.has_sparse = any(t.sparsity is not None for t in local)
         self.subgraphs = [PlannedSubgraph(sg) for sg in model.subgraphs]
         self.extra_tensors = []  # storage the planner adds (resource variables)
         self.resource_of = {}      # resource tensor id -> variable name
         self.resource_ids = {}     # variable name -> the id VAR_HANDLE writes
         self.variable_storage = {} # variable name -> its storage TensorInfo
+        self.scale_bounds = None   # see ops._base.scale_bounds
 
     # -- shapes ----------------------------------------------------------------------------
     def plan_entry(self, index):
@@ -136,19 +145,22 @@ class Planner:
     def plan_subgraph(self, sg):
         sg.planning = True
         tensors = self.by_subgraph[sg.index]
+        nodes = sg.nodes
         for spec in sg.spec.operators:
-            prepare = _ops.registered(spec.op_name)
-            node = Node(spec.op_name, spec.code, spec.index, sg.index,
+            name = spec.op_name
+            prepare = _ops.registered(name)
+            node = Node(name, spec.code, spec.index, sg.index,
                         [tensors[i] if i >= 0 else None for i in spec.inputs],
                         [tensors[i] for i in spec.outputs], spec.options, self,
-                        [tensors[i] for i in spec.intermediates])
-            if spec.custom_code is not None and spec.op_name == "CUSTOM":
+                        [tensors[i] for i in spec.intermediates] if spec.intermediates else ())
+            if spec.custom_code is not None and name == "CUSTOM":
                 node.fail("custom op %r is not supported", spec.custom_code)
             if prepare is None or not _core.builtin_supported(spec.code):
                 node.fail("tflite_rt has no kernel for this op")
-            for t in node.inputs:
-                if t is not None and t.sparsity is not None and t.const is not None and node.name != "DENSIFY":
-                    node.fail("takes the sparse constant %r, which only DENSIFY can read", t.name)
+            if self.has_sparse and name != "DENSIFY":
+                for t in node.inputs:
+                    if t is not None and t.sparsity is not None and t.const is not None:
+                        node.fail("takes the sparse constant %r, which only DENSIFY can read", t.name)
             for t in node.outputs:
                 if t.const is not None:
                     node.fail("output tensor %d (%r) is a constant", t.index, t.name)
@@ -161,7 +173,9 @@ class Planner:
                 # numpy refusing operands that the op's own checks let through: still a fault
                 # of this op in this model, and reported as one
                 node.fail("operands it cannot take (%s)", e)
-            sg.nodes.append(node)
+            nodes.append(node)
+            if name == "LOGISTIC":
+                note_logistic(sg.sigmoid_inputs, node)
         sg.planning = False
         sg.planned = True
 
@@ -212,61 +226,54 @@ def _string_roots(planner):
     return roots
 
 
+_ITEMSIZE = {code: dtype.itemsize for code, dtype in NUMPY_TYPES.items()}
+
+
 def nbytes_of(t):
     if t.type == STRING:
         return len(t.const) if t.const is not None else 0
-    return t.size * NUMPY_TYPES[t.type].itemsize
+    return int(math.prod(t.shape)) * _ITEMSIZE[t.type]
 
 
 def lifetimes(sg, tensors_of_sg):
-    """{tensor id: (first step, last step)} for the arena tensors of a planned subgraph."""
+    """{tensor id: (first step, last step)} for the arena tensors of a planned subgraph.
+
+    Subgraph inputs and outputs live from before the first step (-1) to after the last (n)."""
     n = len(sg.nodes)
     life = {}
-
-    def touch(t, step):
-        if t is None or t.const is not None or t.is_variable or t.subgraph < 0:
-            return
-        first, last = life.get(t.id, (step, step))
-        life[t.id] = (min(first, step), max(last, step))
-
-    for t in sg.spec.inputs:
-        touch(tensors_of_sg[t], -1)
-        touch(tensors_of_sg[t], n)
-    for t in sg.spec.outputs:
-        touch(tensors_of_sg[t], -1)
-        touch(tensors_of_sg[t], n)
+    for ends in (sg.spec.inputs, sg.spec.outputs):
+        for i in ends:
+            t = tensors_of_sg[i]
+            if t.const is None and not t.is_variable and t.subgraph >= 0:
+                life[t.id] = (-1, n)
+    # steps only grow, so a tensor's span starts where it is first met and ends where it is
+    # last met
     for step, node in enumerate(sg.nodes):
-        for t in list(node.inputs) + node.outputs + node.intermediates:
-            touch(t, step)
+        for group in (node.inputs, node.outputs, node.intermediates):
+            for t in group:
+                if t is None or t.const is not None or t.is_variable or t.subgraph < 0:
+                    continue
+                span = life.get(t.id)
+                if span is None:
+                    life[t.id] = (step, step)
+                elif span[1] < step:
+                    life[t.id] = (span[0], step)
     return life
 
 
 def greedy_offsets(items):
     """items: [(id, nbytes, first, last)] -> ({id: offset}, arena size).
 
-    Largest first; each tensor goes at the lowest aligned offset that does not overlap, in
-    memory, any already placed tensor whose lifetime overlaps its own. Placed tensors are
-    indexed by the steps they are alive at, so each tensor meets only its contemporaries."""
-    offsets = {}
-    total = 0
-    alive = {}   # step -> [(offset, end)] of the placed tensors alive then
-    for tid, size, first, last in sorted(items, key=lambda x: (-x[1], x[2], x[0])):
-        size_aligned = (size + ALIGNMENT - 1) // ALIGNMENT * ALIGNMENT or ALIGNMENT
-        steps = range(first, last + 1)
-        busy = set()
-        for step in steps:
-            busy.update(alive.get(step, ()))
-        offset = 0
-        for lo, hi in sorted(busy):
-            if offset + size_aligned <= lo:
-                break
-            offset = max(offset, hi)
-        placed = (offset, offset + size_aligned)
-        for step in steps:
-            alive.setdefault(step, []).append(placed)
-        offsets[tid] = offset
-        total = max(total, offset + size_aligned)
-    return offsets, total
+    Largest first (ties: earliest first step, then lowest id); each tensor goes at the lowest
+    aligned offset that does not overlap, in memory, any already placed tensor whose lifetime
+    overlaps its own. Each tensor takes its size rounded up to ALIGNMENT, and at least
+    ALIGNMENT. The loop is in _core.greedy_arena: it compares every pair of tensors, which in
+    C costs less than indexing them by step in Python."""
+    if not items:
+        return {}, 0
+    ids, sizes, firsts, lasts = zip(*items)
+    offsets, total = _core.greedy_arena(ids, sizes, firsts, lasts, ALIGNMENT)
+    return dict(zip(ids, offsets)), total
 
 
 def linear_offsets(items):
@@ -278,6 +285,32 @@ def linear_offsets(items):
     return offsets, total
 
 
+class TensorViews:
+    """tensor id -> uint8 view of the tensor's bytes, through get(). The byte views of constants
+    are made when first asked for: most never are."""
+
+    __slots__ = ("made", "constants")
+
+    def __init__(self):
+        self.made = {}        # tensor id -> view
+        self.constants = {}   # tensor id -> constant array whose view is not made yet
+
+    def __setitem__(self, tid, view):
+        self.made[tid] = view
+
+    def add_constant(self, tid, array):
+        self.constants[tid] = array
+
+    def get(self, tid, default=None):
+        view = self.made.get(tid)
+        if view is None:
+            array = self.constants.get(tid)   # left there: another thread may be asking too
+            if array is None:
+                return default
+            view = self.made[tid] = array.reshape(-1).view(np.uint8)
+        return view
+
+
 class Allocation:
     """The result of allocate_tensors(): a ready C plan and the memory it points into."""
 
@@ -287,7 +320,7 @@ class Allocation:
         self.arena = arena
         self.storage = storage            # tensor id -> numpy uint8 buffer (variables, constants)
         self.arena_naive_bytes = arena_naive_bytes
-        self.views = {}                   # tensor id -> uint8 view of its bytes
+        self.views = TensorViews()        # tensor id -> uint8 view of its bytes
         self.strings = {}                 # root string tensor id -> its encoded bytes
         self.string_roots = _string_roots(planner)
 
@@ -318,6 +351,8 @@ def _allocate(model, input_shapes, num_threads, preserve_all_tensors, variables,
         planner.plan_entry(index)
 
     # Memory: one region per planned subgraph, one arena in all.
+    tensors = planner.tensors
+    sizes = [nbytes_of(t) for t in tensors]   # by tensor id
     items_by_sg = []
     naive = 0
     for sg in planner.subgraphs:
@@ -325,54 +360,78 @@ def _allocate(model, input_shapes, num_threads, preserve_all_tensors, variables,
             items_by_sg.append([])
             continue
         life = lifetimes(sg, planner.by_subgraph[sg.index])
-        items = [(tid, nbytes_of(planner.tensors[tid]), f, l) for tid, (f, l) in life.items()]
+        items = [(tid, sizes[tid], f, l) for tid, (f, l) in life.items()]
         naive += sum(size for _t, size, _f, _l in items)
         items_by_sg.append(items)
     offsets, total = {}, 0
     for items in items_by_sg:
         offs, size = (linear_offsets if preserve_all_tensors else greedy_offsets)(items)
-        for tid, off in offs.items():
-            offsets[tid] = total + off
+        if total:
+            offs = {tid: total + off for tid, off in offs.items()}
+        offsets.update(offs)
         total += size
     arena = _aligned_empty(max(total, ALIGNMENT))
+    arena_address = _core.address(arena)
 
-    plan = _core.Plan(len(planner.tensors), len(model.subgraphs), num_threads)
+    plan = _core.Plan(len(tensors), len(model.subgraphs), num_threads)
     plan.keep(arena)
     allocation = Allocation(planner, plan, arena, {}, naive)
+    views = allocation.views
     string_roots = allocation.string_roots
-    for t in planner.tensors:
-        size = nbytes_of(t)
-        if t.id in string_roots:
-            root = string_roots[t.id]
+    for t in tensors:
+        tid = t.id
+        size = sizes[tid]
+        shape = t.shape
+        if string_roots and tid in string_roots:
+            root = string_roots[tid]
             if root not in allocation.strings:
-                source = planner.tensors[root].const
+                source = tensors[root].const
                 raw = bytes(source) if source is not None else encode_strings([b""] * t.size)
                 allocation.strings[root] = np.frombuffer(raw, np.uint8)
             view = allocation.strings[root]
             size = len(view)
             plan.keep(view)
-        elif t.id in offsets:
-            view = arena[offsets[t.id]:offsets[t.id] + size]
+            views[tid] = view
+            address = _core.address(view)
+            if t.sparsity is not None and t.const is not None:
+                shape = t.const.shape   # as a numeric sparse constant below
+        elif tid in offsets:
+            offset = offsets[tid]
+            # made now: the interpreter counts the arena's views to see whether a caller
+            # holds one, so their number must not change after planning
+            views[tid] = arena[offset:offset + size]
+            address = arena_address + offset
         elif t.const is not None:
-            view = t.const.reshape(-1).view(np.uint8) if t.type != STRING else np.frombuffer(
-                bytes(t.const), np.uint8)
-            plan.keep(view)
+            const = t.const
+            if t.type != STRING and const.flags.c_contiguous:
+                plan.keep(const)
+                views.add_constant(tid, const)   # the same bytes, viewed when asked for
+                address, nbytes = _core.address(const), const.nbytes
+            else:   # bytes of their own, made now, which C then reads
+                view = np.frombuffer(bytes(const), np.uint8) if t.type == STRING else \
+                    const.reshape(-1).view(np.uint8)
+                plan.keep(view)
+                views[tid] = view
+                address, nbytes = _core.address(view), view.nbytes
+            if t.sparsity is not None:
+                # in C a sparse constant is the 1-D vector of its stored values
+                shape, size = const.shape, nbytes
         elif t.is_variable:
             view = planner.variables.storage(t, size)
             plan.keep(view)
+            views[tid] = view
+            address = _core.address(view)
         else:
-            view = None   # unreachable from any planned subgraph
-        if view is None:
-            plan.set_tensor(t.id, t.type, t.shape, 0, 0)
+            plan.set_tensor(tid, t.type, shape, 0, 0)   # unreachable from any planned subgraph
             continue
-        allocation.views[t.id] = view
-        scales, zps = (t.scales, t.zero_points) if t.quantized else (None, None)
-        shape = t.shape
-        if t.sparsity is not None and t.const is not None:
-            # in C a sparse constant is the 1-D vector of its stored values
-            shape, size = t.const.shape, view.nbytes
-        plan.set_tensor(t.id, t.type, shape, _core.address(view if size else arena), size,
-                        t.scale, t.zero_point, scales, zps, t.quantized_dimension or 0)
+        if not size:
+            address = arena_address
+        if t.quantized:
+            plan.set_tensor(tid, t.type, shape, address, size, t.scale, t.zero_point, t.scales,
+                            t.zero_points, t.quantized_dimension or 0)
+        else:
+            plan.set_tensor(tid, t.type, shape, address, size, 0.0, t.zero_point, None, None,
+                            t.quantized_dimension or 0)
     # Every subgraph is declared before any node is prepared: control-flow nodes check the
     # signatures of the subgraphs they call.
     for sg in planner.subgraphs:
@@ -385,10 +444,13 @@ def _allocate(model, input_shapes, num_threads, preserve_all_tensors, variables,
     packed_pages = _PackedPages(model.raw, planner)
     for sg in planner.subgraphs:
         for node in sg.nodes:
-            ins = [t.id if t is not None else -1 for t in list(node.inputs) + node.extra_inputs]
+            ins = [-1 if t is None else t.id for t in node.inputs]
+            if node.extra_inputs:
+                ins += [-1 if t is None else t.id for t in node.extra_inputs]
             try:
-                plan.add_node(sg.index, node.code, ins, [t.id for t in node.outputs],
-                              [int(v) for v in node.ip], [float(v) for v in node.fp])
+                # plan.add_node takes ip through int() and fp through float(), as C needs them
+                plan.add_node(sg.index, node.code, ins, [t.id for t in node.outputs], node.ip,
+                              node.fp)
             except _core.CoreError as e:
                 raise ModelError(str(e)) from None
             packed_pages.packed(node)

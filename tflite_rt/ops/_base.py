@@ -49,27 +49,47 @@ NUMPY_TYPES = {
 F32, F16, I32, I64, I8, U8, I16, BOOL, STRING = (TENSOR_TYPES[n] for n in (
     "FLOAT32", "FLOAT16", "INT32", "INT64", "INT8", "UINT8", "INT16", "BOOL", "STRING"))
 
+_BYTE_TYPES = (I8, U8)
+
 ACTIVATIONS = _schema.ENUMS["ActivationFunctionType"][1]
 PADDING = _schema.ENUMS["Padding"][1]
+_SAME, _VALID = PADDING["SAME"], PADDING["VALID"]
 
 
 def element_count(shape):
     """The number of elements of a shape, in Python ints (a numpy reduction costs more)."""
-    count = 1
-    for d in shape:
-        count *= d
-    return int(count)
+    return int(math.prod(shape))
 
 
-def all_positive_finite(values):
-    """Whether every value (a short sequence or a numpy array) is positive and finite."""
-    if len(values) <= 16:
-        for v in (values.tolist() if isinstance(values, np.ndarray) else values):
-            if not 0 < v < math.inf:
-                return False
-        return True
-    # minimum and maximum propagate NaN, so two reductions see every non-finite value
-    return bool(np.minimum.reduce(values) > 0) and math.isfinite(np.maximum.reduce(values))
+def scale_bounds(node, t):
+    """(least, greatest) of a quantized tensor's scales, as numpy's reductions give them (so
+    NaN when any scale is NaN). Those of per-channel quantizations are worked out for the whole
+    model at once, the first time one is asked for: a handful of numpy calls instead of a few
+    per op."""
+    if len(t.scales) == 1:
+        return t.scale, t.scale
+    planner = node.planner
+    table = getattr(planner, "scale_bounds", None)
+    if table is None and planner is not None and hasattr(planner, "tensors"):
+        table = planner.scale_bounds = _per_channel_scale_bounds(planner.tensors)
+    bounds = table.get(t.id) if table else None
+    if bounds is None:
+        bounds = (np.minimum.reduce(t.scales), np.maximum.reduce(t.scales))
+    return bounds
+
+
+def _per_channel_scale_bounds(tensors):
+    """{tensor id: (least, greatest scale)} of the 8-bit tensors with more than one scale: the
+    filters whose checks ask for them (int32 biases, whose scales follow from the filters',
+    are left to scale_bounds' own reductions)."""
+    many = [t for t in tensors if t.type in _BYTE_TYPES and t.quantized and len(t.scales) > 1]
+    if not many:
+        return {}
+    starts = np.cumsum([0] + [len(t.scales) for t in many[:-1]])
+    values = np.concatenate([t.scales for t in many])
+    lows = np.minimum.reduceat(values, starts).tolist()
+    highs = np.maximum.reduceat(values, starts).tolist()
+    return {t.id: bounds for t, bounds in zip(many, zip(lows, highs))}
 
 
 class ModelError(ValueError):
@@ -96,20 +116,40 @@ def registered_names():
 
 
 class TensorInfo:
-    """A tensor as the planner sees it: its final shape, type, quantization and constant value."""
+    """A tensor as the planner sees it: its final shape, type, quantization and constant value.
+
+    `quantized`, `scale` and `zero_point` are read many times per op and worked out once here:
+    a tensor's quantization does not change after it is made."""
 
     __slots__ = ("id", "index", "subgraph", "name", "type", "shape", "shape_signature",
                  "scales", "zero_points", "quantized_dimension", "const", "is_variable",
-                 "sparsity", "buffer", "folded")
+                 "sparsity", "buffer", "folded", "quantized", "scale", "zero_point")
 
     def __init__(self, id=None, index=None, subgraph=None, name=None, type=None, shape=None,
                  shape_signature=None, scales=None, zero_points=None, quantized_dimension=None,
                  const=None, is_variable=None, sparsity=None, buffer=None, folded=None):
-        self.id, self.index, self.subgraph, self.name, self.type = id, index, subgraph, name, type
-        self.shape, self.shape_signature = shape, shape_signature
-        self.scales, self.zero_points, self.quantized_dimension = scales, zero_points, quantized_dimension
-        self.const, self.is_variable, self.sparsity = const, is_variable, sparsity
-        self.buffer, self.folded = buffer, folded
+        self.id = id
+        self.index = index
+        self.subgraph = subgraph
+        self.name = name
+        self.type = type
+        self.shape = shape
+        self.shape_signature = shape_signature
+        self.scales = scales
+        self.zero_points = zero_points
+        self.quantized_dimension = quantized_dimension
+        self.const = const
+        self.is_variable = is_variable
+        self.sparsity = sparsity
+        self.buffer = buffer
+        self.folded = folded
+        if scales is not None and len(scales):
+            self.quantized = True
+            self.scale = float(scales[0])
+        else:
+            self.quantized = False
+            self.scale = 0.0
+        self.zero_point = int(zero_points[0]) if zero_points is not None and len(zero_points) else 0
 
     @property
     def dtype(self):
@@ -127,24 +167,18 @@ class TensorInfo:
     def size(self):
         return element_count(self.shape)
 
-    @property
-    def scale(self):
-        return float(self.scales[0]) if self.scales is not None and len(self.scales) else 0.0
-
-    @property
-    def zero_point(self):
-        return int(self.zero_points[0]) if self.zero_points is not None and len(self.zero_points) else 0
-
-    @property
-    def quantized(self):
-        return self.scales is not None and len(self.scales) > 0
-
     def __repr__(self):
         return "tensor %d %r (%s%s)" % (self.index, self.name, self.type_name, list(self.shape))
 
 
+_NO_TYPE = object()
+
+
 class Node:
     """One operator during planning."""
+
+    __slots__ = ("name", "code", "index", "subgraph", "inputs", "outputs", "intermediates",
+                 "options", "planner", "ip", "fp", "kernel", "extra_inputs")
 
     def __init__(self, name, code, index, subgraph, inputs, outputs, options, planner,
                  intermediates=()):
@@ -169,9 +203,7 @@ class Node:
 
     # -- options ---------------------------------------------------------------------------
     def opt(self, name, default=None):
-        if self.options is None:
-            return default
-        value = getattr(self.options, name, default)
+        value = getattr(self.options, name, None)   # options None has no such attribute either
         return default if value is None else value
 
     def activation(self):
@@ -186,13 +218,12 @@ class Node:
         if not min_inputs <= len(self.inputs) <= max_inputs:
             want = str(min_inputs) if min_inputs == max_inputs else "%d to %d" % (min_inputs, max_inputs)
             self.fail("takes %s inputs, the model gives %d", want, len(self.inputs))
-        allowed_outputs = (outputs,) if isinstance(outputs, int) else tuple(outputs)
+        allowed_outputs = (outputs,) if type(outputs) is int else tuple(outputs)
         if len(self.outputs) not in allowed_outputs:
             self.fail("has %d outputs, expected %s", len(self.outputs),
                       " or ".join(str(n) for n in allowed_outputs))
-        for i in range(min_inputs):
-            if self.inputs[i] is None:
-                self.fail("input %d is required but absent", i)
+        if None in self.inputs[:min_inputs]:
+            self.fail("input %d is required but absent", self.inputs.index(None))
 
     def input(self, i):
         if i >= len(self.inputs) or self.inputs[i] is None:
@@ -224,15 +255,22 @@ class Node:
         return value
 
     def check_type(self, t, allowed, what=None):
+        if t.type == allowed:
+            return
         allowed = (allowed,) if isinstance(allowed, int) else tuple(allowed)
         if t.type not in allowed:
             self.fail("%s has type %s; supported: %s", what or repr(t), t.type_name,
                       ", ".join(TYPE_NAMES.get(a, str(a)) for a in allowed))
 
     def check_same_type(self, *tensors):
-        types = {t.type for t in tensors if t is not None}
-        if len(types) > 1:
-            self.fail("operand types differ: %s", ", ".join(t.type_name for t in tensors if t is not None))
+        first = _NO_TYPE
+        for t in tensors:
+            if t is None:
+                continue
+            if first is _NO_TYPE:
+                first = t.type
+            elif t.type != first:
+                self.fail("operand types differ: %s", ", ".join(t.type_name for t in tensors if t is not None))
 
     def check_rank(self, t, lo, hi=None, what=None):
         hi = lo if hi is None else hi
@@ -251,14 +289,14 @@ class Node:
         shape = tuple(map(int, shape))
         if len(shape) > MAX_RANK:
             self.fail("output %d would have rank %d; at most %d is supported", i, len(shape), MAX_RANK)
-        count = 1
-        for d in shape:
-            if not 0 <= d < 1 << 31:
-                self.fail("output %d would have dimension %d (must be in [0, 2**31))", i, d)
-            count *= d
-        if count * max(self.outputs[i].dtype.itemsize, 1) > 2 ** 40:
+        if shape and not (min(shape) >= 0 and max(shape) < 1 << 31):
+            for d in shape:
+                if not 0 <= d < 1 << 31:
+                    self.fail("output %d would have dimension %d (must be in [0, 2**31))", i, d)
+        out = self.outputs[i]
+        if math.prod(shape) * max(NUMPY_TYPES.get(out.type).itemsize, 1) > 2 ** 40:
             self.fail("output %d of shape %s is too large", i, list(shape))
-        self.outputs[i].shape = shape
+        out.shape = shape
 
     def plan_subgraph(self, index, input_shapes):
         """Plans subgraph `index` for these input shapes; returns its output TensorInfos."""
@@ -267,6 +305,8 @@ class Node:
 
 def broadcast_shape(node, a, b):
     """NumPy broadcasting of two shapes, failing through the node."""
+    if a == b and type(a) is tuple:
+        return a
     rank = max(len(a), len(b))
     a = (1,) * (rank - len(a)) + tuple(a)
     b = (1,) * (rank - len(b)) + tuple(b)
@@ -285,11 +325,11 @@ def same_padding(node, in_size, filter_size, stride, dilation, padding):
     effective = (filter_size - 1) * dilation + 1
     if in_size + stride + effective >= 1 << 31:  # keeps every index the kernel computes in int32
         node.fail("filter extent %d with stride %d is too large", effective, stride)
-    if padding == PADDING["SAME"]:
+    if padding == _SAME:
         out = (in_size + stride - 1) // stride
         total = max((out - 1) * stride + effective - in_size, 0)
         return out, total // 2
-    if padding == PADDING["VALID"]:
+    if padding == _VALID:
         out = (in_size - effective + stride) // stride
         return max(out, 0), 0
     node.fail("unknown padding %d", padding)

@@ -69,17 +69,23 @@ def _sigmoid_operand(node, a, b):
     subgraphs = getattr(planner, "subgraphs", None)
     if not subgraphs or not 0 <= node.subgraph < len(subgraphs):
         return 0
-    for earlier in subgraphs[node.subgraph].nodes:
-        if earlier.name != "LOGISTIC" or len(earlier.outputs) != 1 or not earlier.inputs:
-            continue
-        x, y = earlier.inputs[0], earlier.outputs[0]
-        if x is None or x.const is not None or y.const is not None:
-            continue
-        if y is b and x is a:
-            return 1
-        if y is a and x is b:
-            return 2
+    # the LOGISTIC nodes planned so far in this subgraph, by output (see note_logistic)
+    sigmoid_inputs = subgraphs[node.subgraph].sigmoid_inputs
+    if sigmoid_inputs.get(b.id) is a:
+        return 1
+    if sigmoid_inputs.get(a.id) is b:
+        return 2
     return 0
+
+
+def note_logistic(sigmoid_inputs, node):
+    """Records a planned LOGISTIC node, {output id: input}, for _sigmoid_operand."""
+    if len(node.outputs) != 1 or not node.inputs:
+        return
+    x, y = node.inputs[0], node.outputs[0]
+    if x is None or x.const is not None or y.const is not None:
+        return
+    sigmoid_inputs.setdefault(y.id, x)
 
 
 @op("ADD", "SUB", "MUL", "DIV", "POW", "MAXIMUM", "MINIMUM", "SQUARED_DIFFERENCE", "FLOOR_DIV",

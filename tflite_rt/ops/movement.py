@@ -59,7 +59,7 @@ def const_ints(node, i, what, allowed=INDEX_TYPES):
     value = node.value(i)
     if value is None:
         node.need_const(i, what)
-    return [int(v) for v in np.asarray(value).reshape(-1)]
+    return [int(v) for v in np.asarray(value).reshape(-1).tolist()]
 
 
 def const_scalar_int(node, i, what):
@@ -152,7 +152,7 @@ def prepare_reshape(node):
     if shape_t is not None and shape_t.rank == 1 and shape_t.type in INDEX_TYPES:
         value = node.value(1)
         if value is not None:
-            new_shape = [int(v) for v in np.asarray(value).reshape(-1)]
+            new_shape = [int(v) for v in np.asarray(value).reshape(-1).tolist()]
     if new_shape is None:
         param = node.opt("new_shape")
         if param is not None and (shape_t is None or len(param) > 0):

@@ -2,9 +2,11 @@
 
 Each prepare checks the node, sets the output shape and fills node.ip / node.fp with the
 layout documented at the top of the matching csrc/ops/nn/*.c file."""
+import math
+
 import numpy as np
 
-from ._base import F32, I8, I16, I32, I64, PADDING, U8, all_positive_finite, op, same_padding
+from ._base import F32, I8, I16, I32, I64, PADDING, U8, op, same_padding, scale_bounds
 
 # Kernel variants (NN_* in csrc/ops/nn/nn_common.h).
 K_F32, K_I8, K_U8, K_I16, K_HYBRID = 0, 1, 2, 3, 4
@@ -22,7 +24,9 @@ def _clamp_activation(node):
 def _check_quantized(node, t, what):
     if not t.quantized:
         node.fail("%s must be quantized (it has no scale)", what)
-    if not all_positive_finite(t.scales):
+    # minimum and maximum propagate NaN, so the two bounds see every non-finite value
+    least, greatest = (t.scale, t.scale) if len(t.scales) == 1 else scale_bounds(node, t)
+    if not (least > 0 and math.isfinite(greatest)):
         node.fail("%s has a non-positive or non-finite scale", what)
 
 
@@ -38,11 +42,19 @@ def _check_filter_scales(node, w, channels, axis, what="filter"):
     return n
 
 
-def _per_channel_differs(w):
+def _per_channel_differs(node, w):
     if not w.quantized:
         return False
-    s = np.atleast_1d(np.asarray(w.scales))
-    return len(s) > 1 and bool(np.minimum.reduce(s) != np.maximum.reduce(s))
+    if len(w.scales) == 1:
+        return False
+    least, greatest = scale_bounds(node, w)
+    return bool(least != greatest)
+
+
+def _nonzero_zero_point(t):
+    """Whether any of t's zero points is not 0 (absent zero points count as not 0)."""
+    zps = t.zero_points
+    return zps is None or bool(np.count_nonzero(zps))
 
 
 def _kind(node, x, w, bias, out, channels, axis, allow_hybrid=True):
@@ -68,7 +80,7 @@ def _kind(node, x, w, bias, out, channels, axis, allow_hybrid=True):
         if bias is not None:
             node.check_type(bias, I32, "bias")
         _check_filter_scales(node, w, channels, axis)
-        if len(w.scales) > 1 and np.any(np.asarray(w.zero_points) != 0):
+        if len(w.scales) > 1 and _nonzero_zero_point(w):
             node.fail("per-channel filter zero points must be 0")
         return K_I8
     if x.type == U8 and w.type == U8:
@@ -85,7 +97,7 @@ def _kind(node, x, w, bias, out, channels, axis, allow_hybrid=True):
         _check_filter_scales(node, w, channels, axis)
         if x.zero_point != 0 or out.zero_point != 0:
             node.fail("int16 input and output must have zero point 0")
-        if np.any(np.asarray(w.zero_points) != 0):
+        if _nonzero_zero_point(w):
             node.fail("int8 filter zero points must be 0 with int16 activations")
         if np.max(x.scale * np.asarray(w.scales, np.float64)) / out.scale >= 2 ** 15:  # the 64-bit rescale's shift
             node.fail("input scale x filter scale / output scale must be below 2**15 with int16 activations")
@@ -123,15 +135,36 @@ def _strides(node, *names):
     return values
 
 
+def _conv_operands(node):
+    """(input, filter, output, bias or None) of a node check_counts(2, 3) has seen, the input
+    and filter of rank 4."""
+    inputs = node.inputs
+    x, w = inputs[0], inputs[1]
+    if len(x.shape) != 4:
+        node.check_rank(x, 4, what="input")
+    if len(w.shape) != 4:
+        node.check_rank(w, 4, what="filter")
+    return x, w, node.outputs[0], inputs[2] if len(inputs) > 2 else None
+
+
+def _conv_window(node, h, w, kh, kw):
+    """(activation, stride_h, stride_w, dilation_h, dilation_w, pad_top, pad_left, out_h,
+    out_w) of a 2-D convolution over an h x w input with a kh x kw filter."""
+    act = _clamp_activation(node)
+    sh, sw = _strides(node, "stride_h", "stride_w")
+    dh, dw = _strides(node, "dilation_h_factor", "dilation_w_factor")
+    padding = _padding(node)
+    oh, pt = same_padding(node, h, kh, sh, dh, padding)
+    ow, pl = same_padding(node, w, kw, sw, dw, padding)
+    return act, sh, sw, dh, dw, pt, pl, oh, ow
+
+
 # ip: [kind, activation, stride_h, stride_w, dilation_h, dilation_w, pad_top, pad_left,
 #      filter_is_const, hybrid_per_channel, int16x8_in_32_bits, bias_is_const]   (csrc/ops/nn/conv.c)
 @op("CONV_2D")
 def conv_2d(node):
     node.check_counts(2, 3)
-    x, w, out = node.input(0), node.input(1), node.outputs[0]
-    bias = node.optional_input(2)
-    node.check_rank(x, 4, what="input")
-    node.check_rank(w, 4, what="filter")
+    x, w, out, bias = _conv_operands(node)
     batch, h, wd, ic = x.shape
     oc, kh, kw, fic = w.shape
     if kh <= 0 or kw <= 0:   # the GEMM path has no taps to read (a fuzzed filter overran it)
@@ -143,14 +176,9 @@ def conv_2d(node):
         node.fail("%d output channels do not split into %d groups", oc, groups)
     _check_bias(node, bias, oc)
     kind = _kind(node, x, w, bias, out, oc, 0)
-    act = _clamp_activation(node)
-    sh, sw = _strides(node, "stride_h", "stride_w")
-    dh, dw = _strides(node, "dilation_h_factor", "dilation_w_factor")
-    padding = _padding(node)
-    oh, pt = same_padding(node, h, kh, sh, dh, padding)
-    ow, pl = same_padding(node, wd, kw, sw, dw, padding)
+    act, sh, sw, dh, dw, pt, pl, oh, ow = _conv_window(node, h, wd, kh, kw)
     node.set_output_shape(0, (batch, oh, ow, oc))
-    node.ip = [kind, act, sh, sw, dh, dw, pt, pl, int(w.const is not None), int(_per_channel_differs(w)),
+    node.ip = [kind, act, sh, sw, dh, dw, pt, pl, int(w.const is not None), int(_per_channel_differs(node, w)),
                _bias32(node, kind, bias), int(bias is None or bias.const is not None)]
 
 
@@ -159,10 +187,7 @@ def conv_2d(node):
 @op("DEPTHWISE_CONV_2D")
 def depthwise_conv_2d(node):
     node.check_counts(2, 3)
-    x, w, out = node.input(0), node.input(1), node.outputs[0]
-    bias = node.optional_input(2)
-    node.check_rank(x, 4, what="input")
-    node.check_rank(w, 4, what="filter")
+    x, w, out, bias = _conv_operands(node)
     batch, h, wd, ic = x.shape
     one, kh, kw, oc = w.shape
     if one != 1:
@@ -174,12 +199,7 @@ def depthwise_conv_2d(node):
     kind = _kind(node, x, w, bias, out, oc, 3)
     if kind == K_I16 and bias is not None and bias.type != I64:
         node.fail("int16 depthwise convolution needs an int64 bias")
-    act = _clamp_activation(node)
-    sh, sw = _strides(node, "stride_h", "stride_w")
-    dh, dw = _strides(node, "dilation_h_factor", "dilation_w_factor")
-    padding = _padding(node)
-    oh, pt = same_padding(node, h, kh, sh, dh, padding)
-    ow, pl = same_padding(node, wd, kw, sw, dw, padding)
+    act, sh, sw, dh, dw, pt, pl, oh, ow = _conv_window(node, h, wd, kh, kw)
     node.set_output_shape(0, (batch, oh, ow, oc))
     consts = int(w.const is not None and (bias is None or bias.const is not None))
     node.ip = [kind, act, sh, sw, dh, dw, pt, pl, dm, consts]
@@ -306,7 +326,7 @@ def transpose_conv(node):
     node.check_type(node.input(0), I32, "output_shape")
     node.check_rank(x, 4, what="input")
     node.check_rank(w, 4, what="weights")
-    shape = [int(v) for v in np.asarray(shape).reshape(-1)]
+    shape = [int(v) for v in np.asarray(shape).reshape(-1).tolist()]
     if len(shape) != 4:
         node.fail("output_shape must have 4 elements, has %d", len(shape))
     oc, kh, kw, ic = w.shape

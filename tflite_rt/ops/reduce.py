@@ -6,7 +6,7 @@ in csrc/ops/reduce/.
 """
 import numpy as np
 
-from ._base import BOOL, F32, I8, I16, I32, I64, U8, op
+from ._base import BOOL, F32, I8, I16, I32, I64, U8, element_count, op
 
 QUANT8 = (I8, U8)
 
@@ -34,8 +34,8 @@ def const_axes(node, index, rank, what="axis"):
         return []  # an empty list has no buffer, so it never looks constant
     value = node.need_const(index, what)
     axes = []
-    for a in np.asarray(value).reshape(-1):
-        a = node.axis(int(a), rank, what)
+    for a in np.asarray(value).reshape(-1).tolist():
+        a = node.axis(a, rank, what)
         if a not in axes:
             axes.append(a)
     return axes
@@ -132,7 +132,7 @@ def prepare_arg_min_max(node):
 
 def rows(shape):
     depth = int(shape[-1])
-    return int(np.prod(shape[:-1], dtype=np.int64)), depth
+    return element_count(shape[:-1]), depth
 
 
 @op("SOFTMAX")

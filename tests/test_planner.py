@@ -1,0 +1,157 @@
+"""The arena planner and the plan's tensor table: placement, lifetimes, quantization arrays."""
+import numpy as np
+import pytest
+
+from tflite_rt import _core, _planner
+from tflite_rt.ops._base import BUILTIN_CODES, Node, TensorInfo, scale_bounds
+
+
+def placement_by_steps(items):
+    """The greedy rule written the plain way: tensors indexed by the steps they are alive at."""
+    offsets, total, alive = {}, 0, {}
+    for tid, size, first, last in sorted(items, key=lambda x: (-x[1], x[2], x[0])):
+        extent = (size + _planner.ALIGNMENT - 1) // _planner.ALIGNMENT * _planner.ALIGNMENT or _planner.ALIGNMENT
+        busy = set()
+        for step in range(first, last + 1):
+            busy.update(alive.get(step, ()))
+        offset = 0
+        for lo, hi in sorted(busy):
+            if offset + extent <= lo:
+                break
+            offset = max(offset, hi)
+        for step in range(first, last + 1):
+            alive.setdefault(step, []).append((offset, offset + extent))
+        offsets[tid] = offset
+        total = max(total, offset + extent)
+    return offsets, total
+
+
+def random_items(rng, n, steps, sizes):
+    items = []
+    for tid in rng.permutation(n * 3)[:n]:
+        first = int(rng.integers(-1, steps))
+        last = int(rng.integers(first, steps + 1))
+        items.append((int(tid), int(rng.choice(sizes)), first, last))
+    return items
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_greedy_offsets_follow_the_rule(seed):
+    rng = np.random.default_rng(seed)
+    sizes = [0, 1, 63, 64, 65, 1000, 4096] if seed % 2 else list(range(0, 300, 7))
+    items = random_items(rng, int(rng.integers(1, 120)), int(rng.integers(1, 40)), sizes)
+    offsets, total = _planner.greedy_offsets(items)
+    assert (offsets, total) == placement_by_steps(items)
+    # and no two tensors alive at one step share a byte
+    extent = {tid: max(-(-size // 64) * 64, 64) for tid, size, _f, _l in items}
+    for i, (a, _sa, fa, la) in enumerate(items):
+        assert offsets[a] % _planner.ALIGNMENT == 0 and offsets[a] + extent[a] <= total
+        for b, _sb, fb, lb in items[i + 1:]:
+            if fa <= lb and fb <= la:
+                assert offsets[a] + extent[a] <= offsets[b] or offsets[b] + extent[b] <= offsets[a]
+
+
+def test_greedy_offsets_ties_and_empty():
+    assert _planner.greedy_offsets([]) == ({}, 0)
+    # equal sizes: the earlier first step, then the lower id, goes first (lower offset)
+    items = [(7, 100, 0, 3), (3, 100, 0, 3), (5, 100, -1, 3)]
+    assert _planner.greedy_offsets(items) == ({5: 0, 3: 128, 7: 256}, 384)
+    # tensors that never meet share offset 0; a size-0 tensor still takes ALIGNMENT bytes
+    assert _planner.greedy_offsets([(1, 0, 0, 0), (2, 500, 1, 2)]) == ({2: 0, 1: 0}, 512)
+
+
+def test_greedy_arena_refuses_mismatched_lengths():
+    with pytest.raises(ValueError):
+        _core.greedy_arena([1, 2], [10], [0, 0], [1, 1], 64)
+
+
+class _Spec:
+    def __init__(self, inputs, outputs):
+        self.inputs, self.outputs = inputs, outputs
+
+
+class _Subgraph:
+    def __init__(self, spec, nodes):
+        self.spec, self.nodes = spec, nodes
+
+
+def _tensor(tid, const=None, is_variable=False, subgraph=0):
+    return TensorInfo(tid, tid, subgraph, "t%d" % tid, 1, (4,), (4,), None, None, 0, const,
+                      is_variable, None, 0)
+
+
+def test_lifetimes_span_first_to_last_use():
+    t = [_tensor(i) for i in range(6)]
+    t[4] = _tensor(4, const=np.zeros(4, np.float32))
+    t[5] = _tensor(5, is_variable=True)
+    nodes = [Node("ADD", 0, 0, 0, [t[0], t[4]], [t[1]], None, None),
+             Node("ADD", 0, 1, 0, [t[1], None], [t[2]], None, None, [t[3]]),
+             Node("ADD", 0, 2, 0, [t[2], t[1], t[5]], [t[3]], None, None)]
+    life = _planner.lifetimes(_Subgraph(_Spec([0], [3]), nodes), t)
+    # inputs and outputs outlive every step; constants and variables are not in the arena
+    assert life == {0: (-1, 3), 3: (-1, 3), 1: (0, 2), 2: (1, 2)}
+    assert list(life) == [0, 3, 1, 2]
+
+
+def test_scale_bounds_see_nan_and_per_channel_values():
+    class Planner:
+        scale_bounds = None
+
+        def __init__(self, tensors):
+            self.tensors = tensors
+
+    def quantized(tid, scales, type_code=9):
+        scales = np.asarray(scales, np.float32)
+        return TensorInfo(tid, tid, 0, "q", type_code, (len(scales),), (len(scales),), scales,
+                          np.zeros(len(scales), np.int64), 0, None, False, None, 0)
+
+    tensors = [quantized(0, [0.5]), quantized(1, [0.25, 2.0, 1.0]), quantized(2, [1.0, np.nan, 3.0]),
+               quantized(3, [4.0, 1.0], type_code=2), quantized(4, [np.nan])]
+    planner = Planner(tensors)
+    node = Node("CONV_2D", 3, 0, 0, [], [], None, planner)
+    assert scale_bounds(node, tensors[0]) == (0.5, 0.5)
+    assert scale_bounds(node, tensors[1]) == (0.25, 2.0)
+    low, high = scale_bounds(node, tensors[2])
+    assert np.isnan(low) and np.isnan(high)
+    assert set(planner.scale_bounds) == {1, 2}   # 8-bit per-channel tensors, worked out together
+    assert scale_bounds(node, tensors[3]) == (1.0, 4.0)   # int32: its own reductions
+    assert all(np.isnan(scale_bounds(node, tensors[4])))
+    # without a planner (a node made by hand) the bounds are still right
+    alone = Node("CONV_2D", 3, 0, 0, [], [], None, None)
+    assert scale_bounds(alone, tensors[1]) == (0.25, 2.0)
+
+
+def test_set_tensor_takes_quantization_arrays_of_any_form():
+    plan = _core.Plan(3, 1, 1)
+    data = np.zeros(64, np.uint8)
+    address = _core.address(data)
+    # the loader's own arrays, a list, float64 values and a strided view are all accepted
+    plan.set_tensor(0, 9, (4,), address, 4, 0.5, 1, np.array([0.5], np.float32), np.array([1]))
+    plan.set_tensor(1, 9, (2, 2), address, 4, 0.5, 0, [0.5, 0.25], [0, 0], 1)
+    strided = np.arange(8, dtype=np.float64)[::2] + 1
+    plan.set_tensor(2, 9, (4, 1), address, 4, 1.0, 0, strided, np.zeros(8, np.int64)[::2], 0)
+    with pytest.raises(ValueError, match="2 scales but 1 zero points"):
+        plan.set_tensor(1, 9, (2, 2), address, 4, 0.5, 0, np.ones(2, np.float32), np.zeros(1, np.int64), 1)
+    with pytest.raises(TypeError):
+        plan.set_tensor(1, 9, (2, 2), address, 4, 0.5, 0, np.ones(2, np.float32), None, 1)
+
+
+def test_add_node_converts_parameters_as_int_and_float():
+    add, leaky_relu = BUILTIN_CODES["ADD"], BUILTIN_CODES["LEAKY_RELU"]
+    plan = _core.Plan(4, 1, 1)
+    buffers = [np.zeros(4, np.float32) for _ in range(4)]
+    for i, b in enumerate(buffers):
+        plan.set_tensor(i, 0, (4,), _core.address(b), 16)
+    plan.set_subgraph(0, 2, [0, 1], [3])
+    # refused before C sees them, as int() and float() refuse them
+    with pytest.raises(ValueError):
+        plan.add_node(0, add, [0, 1], [2], ["x"], [])
+    with pytest.raises(TypeError):
+        plan.add_node(0, add, [0, 1], [2], [0, 1], [object()])
+    # numpy integers and bools in ip, numpy floats in fp, as prepare functions may leave them
+    plan.add_node(0, add, [0, 1], [2], [np.int64(0), True], [])
+    plan.add_node(0, leaky_relu, [2], [3], [], [np.float32(0.5)])
+    buffers[0][:] = [1, -2, 3, -4]
+    buffers[1][:] = [1, 1, -5, 0]
+    plan.invoke(0)
+    assert buffers[3].tolist() == [2.0, -0.5, -1.0, -2.0]
