@@ -6,6 +6,7 @@
 #include <time.h>
 
 #if defined(__unix__) || defined(__APPLE__)
+#include <pthread.h>
 #include <sys/mman.h>
 #endif
 
@@ -94,16 +95,46 @@ const char *tr_plan_error(const tr_plan *plan) { return plan->error; }
 #define TR_HUGE_PAGE ((size_t)2 << 20)
 #define TR_WEIGHT_REGION ((size_t)32 << 20)
 
+#if !defined(TR_WEIGHTS_MALLOC)
+/* One released standard region is kept for the next plan: loading a model again, or another
+ * allocate_tensors, then packs into memory that is already faulted in instead of paying the
+ * faults and the kernel's zeroing again. At most one region (what its last plan touched of
+ * TR_WEIGHT_REGION bytes) stays resident once every plan is gone. Packers write every byte of
+ * what they are given, so old contents do not matter. */
+static pthread_mutex_t spare_lock = PTHREAD_MUTEX_INITIALIZER;
+static tr_weight_region *spare_region;
+#endif
+
 static void region_release(tr_weight_region *r) {
 #if defined(TR_WEIGHTS_MALLOC)
   free(r->base);
 #else
+  if (r->size == TR_WEIGHT_REGION) {
+    pthread_mutex_lock(&spare_lock);
+    const int keep = spare_region == NULL;
+    if (keep) {
+      r->next = NULL;
+      r->used = 0;
+      spare_region = r;
+    }
+    pthread_mutex_unlock(&spare_lock);
+    if (keep) return;
+  }
   munmap(r->base, r->size);
 #endif
   free(r);
 }
 
 static tr_weight_region *region_create(size_t size) {
+#if !defined(TR_WEIGHTS_MALLOC)
+  if (size == TR_WEIGHT_REGION) {
+    pthread_mutex_lock(&spare_lock);
+    tr_weight_region *r = spare_region;
+    spare_region = NULL;
+    pthread_mutex_unlock(&spare_lock);
+    if (r) return r;
+  }
+#endif
   tr_weight_region *r = (tr_weight_region *)calloc(1, sizeof(tr_weight_region));
   if (!r) return NULL;
 #if defined(TR_WEIGHTS_MALLOC)
