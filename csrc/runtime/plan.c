@@ -14,7 +14,7 @@
 #include "runtime/op_table.h"
 #include "threadpool/pool.h"
 
-/* A mapping that node memory (tr_node_alloc_weights) is carved from. */
+/* A mapping that prepared node memory (tr_node_alloc_packed) is carved from. */
 typedef struct tr_weight_region {
   struct tr_weight_region *next;
   char *base;
@@ -76,9 +76,10 @@ tr_status tr_fail(tr_node *node, const char *fmt, ...) {
 
 const char *tr_plan_error(const tr_plan *plan) { return plan->error; }
 
-/* Packed weights live as long as the plan, so rather than a malloc each they are carved from a
- * few large mappings that ask for transparent huge pages: the first touch of packed memory then
- * faults in 2 MiB at a time instead of 4 KiB, and those faults were most of what packing cost.
+/* Packed weights and indirection buffers live as long as the plan, so rather than a malloc each
+ * they are carved from a few large mappings that ask for transparent huge pages: the first
+ * touch then faults in 2 MiB at a time instead of 4 KiB, and those faults were most of what
+ * packing cost.
  * Only the pages written become resident. Sanitizer builds keep one malloc per block, so
  * out-of-bounds accesses stay visible. */
 #if defined(__SANITIZE_ADDRESS__)
@@ -156,7 +157,7 @@ static tr_weight_region *region_create(size_t size) {
   return r;
 }
 
-void *tr_node_alloc_weights(tr_node *node, size_t bytes) {
+void *tr_node_alloc_packed(tr_node *node, size_t bytes) {
   tr_plan *plan = node->plan;
   const size_t need = bytes ? (bytes + 63) / 64 * 64 : 64;
   if (need < bytes || need > SIZE_MAX / 2) return NULL;

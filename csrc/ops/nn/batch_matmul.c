@@ -81,7 +81,7 @@ static tr_status bmm_gemm_prepare(tr_node *n, bmm_state *s) {
       if (!s->row_bias) return tr_fail(n, "out of memory");
     }
   }
-  s->pw = tr_node_alloc_weights(n, s->pw_mat * (size_t)s->nrhs + 1);
+  s->pw = tr_node_alloc_packed(n, s->pw_mat * (size_t)s->nrhs + 1);
   if (!s->pw) return tr_fail(n, "out of memory");
   if (s->adj_x) {
     s->lhs_t = malloc((size_t)tr_num_elements(l) * esize + 1);

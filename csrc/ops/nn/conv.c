@@ -46,7 +46,7 @@ typedef struct {
   size_t ks, kc;
   void *pw;                 /* packed weights, groups x pw_group bytes (the plan's) */
   size_t pw_group, pw_block; /* bytes per group, per block of nr columns */
-  const void **ind;         /* indirection: [row tile][tap][mr] input pixel pointers */
+  const void **ind;         /* indirection: [row tile][tap][mr] input pixel pointers (the plan's) */
   uintptr_t ind_base;       /* the input address the pointers were built for */
   void *zero;               /* the padding row */
   int64_t M, mtiles, ntiles, nc;
@@ -63,7 +63,6 @@ static void conv_release(tr_node *n) {
     free(s->hscale);
     free(s->hzp);
     free(s->cscale);
-    free((void *)s->ind);
     free(s->zero);
   }
   free(s);
@@ -186,7 +185,7 @@ static tr_status conv_gemm_prepare(tr_node *n, conv_state *s) {
     s->pw_block = tr_gemm_packed_size_qs8((size_t)s->nr, s->ks, s->kc, (size_t)s->nr, (size_t)s->kr,
                                           TR_GEMM_REQUANT_Q31);
   }
-  s->pw = tr_node_alloc_weights(n, s->pw_group * (size_t)s->groups + 1);
+  s->pw = tr_node_alloc_packed(n, s->pw_group * (size_t)s->groups + 1);
   if (!s->pw) return tr_fail(n, "out of memory");
   nn_gemm_tiles(s->M, s->OCg, s->mr, s->nr, s->pw_block / (size_t)s->nr, tr_num_threads(n), &s->nc, &s->mtiles,
                 &s->ntiles);
@@ -194,7 +193,7 @@ static tr_status conv_gemm_prepare(tr_node *n, conv_state *s) {
     s->zero = malloc((size_t)s->ICg * esize + 1);
     if (!s->zero) return tr_fail(n, "out of memory");
     memset(s->zero, f32 ? 0 : s->in_zp, (size_t)s->ICg * esize);
-    s->ind = (const void **)malloc((size_t)s->mtiles * s->ks * (size_t)s->mr * sizeof(void *));
+    s->ind = (const void **)tr_node_alloc_packed(n, (size_t)s->mtiles * s->ks * (size_t)s->mr * sizeof(void *));
     if (!s->ind) return tr_fail(n, "out of memory");
     conv_gemm_indirection(s, in, esize);
   }

@@ -92,7 +92,7 @@ static tr_status fc_gemm_prepare(tr_node *n, fc_state *s) {
     s->pw_block = tr_gemm_packed_size_qs8((size_t)s->nr, 1, (size_t)s->K, (size_t)s->nr, (size_t)s->qk.kr,
                                           TR_GEMM_REQUANT_DOUBLE);
   }
-  s->pw = tr_node_alloc_weights(n, total + 1);
+  s->pw = tr_node_alloc_packed(n, total + 1);
   if (!s->pw) return tr_fail(n, "out of memory");
   nn_gemm_tiles(s->M, s->N, s->mr, s->nr, s->pw_block / (size_t)s->nr, tr_num_threads(n), &s->nc, &s->mtiles,
                 &s->ntiles);
