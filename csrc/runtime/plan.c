@@ -15,11 +15,11 @@
 #include "threadpool/pool.h"
 
 /* A mapping that prepared node memory (tr_node_alloc_packed) is carved from. */
-typedef struct tr_weight_region {
-  struct tr_weight_region *next;
+typedef struct tr_packed_region {
+  struct tr_packed_region *next;
   char *base;
   size_t size, used;
-} tr_weight_region;
+} tr_packed_region;
 
 typedef struct {
   int32_t num_nodes, capacity;
@@ -38,7 +38,7 @@ struct tr_plan {
   tr_subgraph *subgraphs;
   tr_pool *pool;
   int32_t profiling;
-  tr_weight_region *regions; /* the newest first */
+  tr_packed_region *regions; /* the newest first */
   char error[1024];
 };
 
@@ -83,34 +83,34 @@ const char *tr_plan_error(const tr_plan *plan) { return plan->error; }
  * Only the pages written become resident. Sanitizer builds keep one malloc per block, so
  * out-of-bounds accesses stay visible. */
 #if defined(__SANITIZE_ADDRESS__)
-#define TR_WEIGHTS_MALLOC 1
+#define TR_PACKED_MALLOC 1
 #elif defined(__has_feature)
 #if __has_feature(address_sanitizer)
-#define TR_WEIGHTS_MALLOC 1
+#define TR_PACKED_MALLOC 1
 #endif
 #endif
-#if !defined(TR_WEIGHTS_MALLOC) && !defined(MAP_ANONYMOUS)
-#define TR_WEIGHTS_MALLOC 1
+#if !defined(TR_PACKED_MALLOC) && !defined(MAP_ANONYMOUS)
+#define TR_PACKED_MALLOC 1
 #endif
 
 #define TR_HUGE_PAGE ((size_t)2 << 20)
-#define TR_WEIGHT_REGION ((size_t)32 << 20)
+#define TR_PACKED_REGION ((size_t)32 << 20)
 
-#if !defined(TR_WEIGHTS_MALLOC)
+#if !defined(TR_PACKED_MALLOC)
 /* One released standard region is kept for the next plan: loading a model again, or another
  * allocate_tensors, then packs into memory that is already faulted in instead of paying the
  * faults and the kernel's zeroing again. At most one region (what its last plan touched of
- * TR_WEIGHT_REGION bytes) stays resident once every plan is gone. Packers write every byte of
+ * TR_PACKED_REGION bytes) stays resident once every plan is gone. Packers write every byte of
  * what they are given, so old contents do not matter. */
 static pthread_mutex_t spare_lock = PTHREAD_MUTEX_INITIALIZER;
-static tr_weight_region *spare_region;
+static tr_packed_region *spare_region;
 #endif
 
-static void region_release(tr_weight_region *r) {
-#if defined(TR_WEIGHTS_MALLOC)
+static void region_release(tr_packed_region *r) {
+#if defined(TR_PACKED_MALLOC)
   free(r->base);
 #else
-  if (r->size == TR_WEIGHT_REGION) {
+  if (r->size == TR_PACKED_REGION) {
     pthread_mutex_lock(&spare_lock);
     const int keep = spare_region == NULL;
     if (keep) {
@@ -126,19 +126,19 @@ static void region_release(tr_weight_region *r) {
   free(r);
 }
 
-static tr_weight_region *region_create(size_t size) {
-#if !defined(TR_WEIGHTS_MALLOC)
-  if (size == TR_WEIGHT_REGION) {
+static tr_packed_region *region_create(size_t size) {
+#if !defined(TR_PACKED_MALLOC)
+  if (size == TR_PACKED_REGION) {
     pthread_mutex_lock(&spare_lock);
-    tr_weight_region *r = spare_region;
+    tr_packed_region *r = spare_region;
     spare_region = NULL;
     pthread_mutex_unlock(&spare_lock);
     if (r) return r;
   }
 #endif
-  tr_weight_region *r = (tr_weight_region *)calloc(1, sizeof(tr_weight_region));
+  tr_packed_region *r = (tr_packed_region *)calloc(1, sizeof(tr_packed_region));
   if (!r) return NULL;
-#if defined(TR_WEIGHTS_MALLOC)
+#if defined(TR_PACKED_MALLOC)
   r->base = (char *)malloc(size);
   if (!r->base) return free(r), NULL;
 #else
@@ -161,14 +161,14 @@ void *tr_node_alloc_packed(tr_node *node, size_t bytes) {
   tr_plan *plan = node->plan;
   const size_t need = bytes ? (bytes + 63) / 64 * 64 : 64;
   if (need < bytes || need > SIZE_MAX / 2) return NULL;
-  tr_weight_region *r = plan->regions;
-#if defined(TR_WEIGHTS_MALLOC)
+  tr_packed_region *r = plan->regions;
+#if defined(TR_PACKED_MALLOC)
   r = NULL;
 #endif
   if (!r || r->size - r->used < need) {
     size_t size = need;
-#if !defined(TR_WEIGHTS_MALLOC)
-    size = need > TR_WEIGHT_REGION ? (need + TR_HUGE_PAGE - 1) / TR_HUGE_PAGE * TR_HUGE_PAGE : TR_WEIGHT_REGION;
+#if !defined(TR_PACKED_MALLOC)
+    size = need > TR_PACKED_REGION ? (need + TR_HUGE_PAGE - 1) / TR_HUGE_PAGE * TR_HUGE_PAGE : TR_PACKED_REGION;
 #endif
     r = region_create(size);
     if (!r) return NULL;
@@ -220,7 +220,7 @@ void tr_plan_destroy(tr_plan *plan) {
   }
   tr_pool_destroy(plan->pool);
   while (plan->regions) {
-    tr_weight_region *next = plan->regions->next;
+    tr_packed_region *next = plan->regions->next;
     region_release(plan->regions);
     plan->regions = next;
   }
