@@ -67,6 +67,8 @@ static inline int32_t dw_weight(const void *weights, int weights_unsigned, int32
 }
 
 #define DW_MAX_CT 64
+/* channel counts whose weight sums are gathered in one pass, on the stack */
+#define DW_SUM_CHANNELS 4096
 
 void tr_dwconv_pack_qs8(size_t channels, int32_t kh, int32_t kw, const tr_dwconv_qs8_layout *layout,
                         const void *weights, int weights_unsigned, int32_t weight_zero_point,
@@ -78,12 +80,23 @@ void tr_dwconv_pack_qs8(size_t channels, int32_t kh, int32_t kw, const tr_dwconv
   int32_t slot_table[DW_MAX_CT];
   for (int32_t j = 0; j < ct && j < DW_MAX_CT; j++) slot_table[j] = tr_dwconv_slot_channel(layout, j);
 #define SLOT(j) ((j) < DW_MAX_CT ? slot_table[j] : tr_dwconv_slot_channel(layout, j))
+  /* every channel's weight sum in one pass over the filter in memory order, which the
+   * prefetchers follow (a tile at a time reads taps a row of channels apart) */
+  int32_t all_sums[DW_SUM_CHANNELS];
+  const int summed = channels <= DW_SUM_CHANNELS;
+  if (summed) {
+    memset(all_sums, 0, channels * sizeof(int32_t));
+    for (size_t k = 0; k < taps; k++)
+      for (size_t c = 0; c < channels; c++)
+        all_sums[c] += dw_weight(weights, weights_unsigned, weight_zero_point, k * channels + c);
+  }
   char *out = (char *)packed;
   for (size_t c0 = 0; c0 < channels; c0 += (size_t)ct) {
     const size_t live = channels - c0 < (size_t)ct ? channels - c0 : (size_t)ct;
-    /* the tile's weight sums, tap by tap over contiguous channels */
     int32_t wsum[DW_MAX_CT] = {0};
-    if (ct <= DW_MAX_CT)
+    if (summed)
+      memcpy(wsum, all_sums + c0, (live < DW_MAX_CT ? live : DW_MAX_CT) * sizeof(int32_t));
+    else if (ct <= DW_MAX_CT)
       for (size_t k = 0; k < taps; k++)
         for (size_t i = 0; i < live; i++) wsum[i] += dw_weight(weights, weights_unsigned, weight_zero_point, k * channels + c0 + i);
     int32_t *b = (int32_t *)out;

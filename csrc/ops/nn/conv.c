@@ -130,12 +130,15 @@ static void conv_gemm_indirection(conv_state *s, const tr_tensor *in, size_t esi
     for (int32_t r = 0; r < s->mr; r++, m++) {
       const char *image = base + (size_t)b * s->H * s->W * pixel;
       const void **dst = s->ind + (size_t)mb * s->ks * s->mr + (size_t)r;
-      const int32_t ix0 = ox * s->sw - s->pl;
-      int32_t iy = oy * s->sh - s->pt, fx = 0;
-      for (size_t t = 0; t < s->ks; t++, dst += s->mr) {
-        const int32_t ix = ix0 + fx * s->dw;
-        *dst = (iy >= 0 && iy < s->H && ix >= 0 && ix < s->W) ? image + ((size_t)iy * s->W + ix) * pixel : s->zero;
-        if (++fx == s->KW) fx = 0, iy += s->dh;
+      const int32_t ix0 = ox * s->sw - s->pl, iy0 = oy * s->sh - s->pt;
+      for (int32_t fy = 0; fy < s->KH; fy++) {
+        const int32_t iy = iy0 + fy * s->dh;
+        const int row_inside = iy >= 0 && iy < s->H;
+        const char *row = image + (size_t)(row_inside ? iy : 0) * s->W * pixel;
+        for (int32_t fx = 0; fx < s->KW; fx++, dst += s->mr) {
+          const int32_t ix = ix0 + fx * s->dw;
+          *dst = (row_inside && ix >= 0 && ix < s->W) ? (const void *)(row + (size_t)ix * pixel) : s->zero;
+        }
       }
       if (m + 1 >= s->M) continue; /* the rows past M repeat row M - 1 */
       if (++ox == s->OW) {
