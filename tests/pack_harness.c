@@ -9,17 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "harness_random.h"
 #include "kernels/dwconv/dwconv.h"
 #include "kernels/gemm/gemm.h"
 
-static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
-static uint32_t rnd(void) {
-  rng_state ^= rng_state << 13;
-  rng_state ^= rng_state >> 7;
-  rng_state ^= rng_state << 17;
-  return (uint32_t)rng_state;
-}
-static int32_t rnd_in(int32_t lo, int32_t hi) { return lo + (int32_t)(rnd() % (uint32_t)(hi - lo + 1)); }
 
 static size_t up(size_t n, size_t m) { return (n + m - 1) / m * m; }
 
