@@ -10,16 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "harness_random.h"
 #include "kernels/gemm/gemm.h"
 
-static uint64_t rng_state = 88172645463325252ull;
-static uint32_t rnd(void) {
-  rng_state ^= rng_state << 13;
-  rng_state ^= rng_state >> 7;
-  rng_state ^= rng_state << 17;
-  return (uint32_t)rng_state;
-}
-static int32_t rnd_in(int32_t lo, int32_t hi) { return lo + (int32_t)(rnd() % (uint32_t)(hi - lo + 1)); }
 static float rnd_f(void) { return (float)rnd_in(-100000, 100000) / 50000.0f; }
 
 static int supported(const char *isa) {

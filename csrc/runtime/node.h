@@ -86,6 +86,11 @@ tr_status tr_fail(tr_node *node, const char *fmt, ...)
 #endif
     ;
 
+/* Memory for what prepare builds once and every invoke reads (packed weights, indirection
+ * buffers): 64-byte aligned, owned by the plan and released with it (the op must not free it).
+ * NULL when out of memory. */
+void *tr_node_alloc_packed(tr_node *node, size_t bytes);
+
 /* Runs one subgraph of the node's plan (for WHILE / IF / CALL_ONCE). */
 tr_status tr_run_subgraph(tr_node *node, int32_t subgraph);
 /* The tensors of a subgraph's signature, for control-flow ops to copy into and out of. */

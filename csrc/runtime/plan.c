@@ -5,9 +5,22 @@
 #include <string.h>
 #include <time.h>
 
+#if defined(__unix__) || defined(__APPLE__)
+#include <pthread.h>
+#include <sys/mman.h>
+#include <unistd.h>
+#endif
+
 #include "runtime/node.h"
 #include "runtime/op_table.h"
 #include "threadpool/pool.h"
+
+/* A mapping that prepared node memory (tr_node_alloc_packed) is carved from. */
+typedef struct tr_packed_region {
+  struct tr_packed_region *next;
+  char *base;
+  size_t size, used;
+} tr_packed_region;
 
 typedef struct {
   int32_t num_nodes, capacity;
@@ -26,6 +39,8 @@ struct tr_plan {
   tr_subgraph *subgraphs;
   tr_pool *pool;
   int32_t profiling;
+  tr_packed_region *regions; /* the newest first */
+  void *blocks;              /* smaller prepared memory: malloc'd blocks, each linking the next */
   char error[1024];
 };
 
@@ -62,6 +77,136 @@ tr_status tr_fail(tr_node *node, const char *fmt, ...) {
 }
 
 const char *tr_plan_error(const tr_plan *plan) { return plan->error; }
+
+/* Packed weights and indirection buffers live as long as the plan. Large ones (a fresh mapping
+ * each, from malloc, first-touched a 4 KiB page fault at a time: most of what packing cost) are
+ * carved from a few large mappings that ask for transparent huge pages, which fault in 2 MiB at
+ * a time. Small ones stay with malloc, which recycles memory the process already holds. Only
+ * the pages written become resident. Sanitizer builds malloc everything, so out-of-bounds
+ * accesses stay visible. */
+#if defined(__SANITIZE_ADDRESS__)
+#define TR_PACKED_MALLOC 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define TR_PACKED_MALLOC 1
+#endif
+#endif
+#if !defined(TR_PACKED_MALLOC) && !defined(MAP_ANONYMOUS)
+#define TR_PACKED_MALLOC 1
+#endif
+
+#define TR_HUGE_PAGE ((size_t)2 << 20)
+#define TR_PACKED_SMALL ((size_t)128 << 10) /* below this, malloc (glibc's mmap threshold) */
+#define TR_PACKED_REGION ((size_t)32 << 20)
+
+#if !defined(TR_PACKED_MALLOC)
+/* One released standard region is kept for the next plan: loading a model again, or another
+ * allocate_tensors, then packs into memory that is already faulted in instead of paying the
+ * faults and the kernel's zeroing again. At most one region (what its last plan touched of
+ * TR_PACKED_REGION bytes) stays resident once every plan is gone. Packers write every byte of
+ * what they are given, so old contents do not matter. */
+static pthread_mutex_t spare_lock = PTHREAD_MUTEX_INITIALIZER;
+static tr_packed_region *spare_region;
+#endif
+
+#if !defined(TR_PACKED_MALLOC)
+static void region_release(tr_packed_region *r) {
+  if (r->size == TR_PACKED_REGION) {
+    pthread_mutex_lock(&spare_lock);
+    const int keep = spare_region == NULL;
+    if (keep) {
+      r->next = NULL;
+      r->used = 0;
+      spare_region = r;
+    }
+    pthread_mutex_unlock(&spare_lock);
+    if (keep) return;
+  }
+  munmap(r->base, r->size);
+  free(r);
+}
+
+static tr_packed_region *region_create(size_t size) {
+  if (size == TR_PACKED_REGION) {
+    pthread_mutex_lock(&spare_lock);
+    tr_packed_region *r = spare_region;
+    spare_region = NULL;
+    pthread_mutex_unlock(&spare_lock);
+    if (r) return r;
+  }
+  tr_packed_region *r = (tr_packed_region *)calloc(1, sizeof(tr_packed_region));
+  if (!r) return NULL;
+  /* over-map by a huge page and trim, so the region starts on a huge page boundary */
+  char *p = (char *)mmap(NULL, size + TR_HUGE_PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == (char *)MAP_FAILED) return free(r), NULL;
+  const size_t head = (TR_HUGE_PAGE - (uintptr_t)p % TR_HUGE_PAGE) % TR_HUGE_PAGE;
+  if (head) munmap(p, head);
+  munmap(p + head + size, TR_HUGE_PAGE - head);
+  r->base = p + head;
+#if defined(MADV_HUGEPAGE)
+  /* past the first 2 MiB only: a plan with little large data then never holds a mostly unused
+   * huge page, even for a moment */
+  if (size > TR_HUGE_PAGE) madvise(r->base + TR_HUGE_PAGE, size - TR_HUGE_PAGE, MADV_HUGEPAGE);
+#endif
+  r->size = size;
+  return r;
+}
+#endif
+
+void *tr_node_alloc_packed(tr_node *node, size_t bytes) {
+  tr_plan *plan = node->plan;
+  const size_t need = bytes ? (bytes + 63) / 64 * 64 : 64;
+  if (need < bytes || need > SIZE_MAX / 2) return NULL;
+#if !defined(TR_PACKED_MALLOC)
+  if (need >= TR_PACKED_SMALL) {
+    tr_packed_region *r = plan->regions;
+    if (!r || r->size - r->used < need) {
+      const size_t size =
+          need > TR_PACKED_REGION ? (need + TR_HUGE_PAGE - 1) / TR_HUGE_PAGE * TR_HUGE_PAGE : TR_PACKED_REGION;
+      r = region_create(size);
+      if (!r) return NULL;
+      r->next = plan->regions;
+      plan->regions = r;
+    }
+    void *p = r->base + r->used;
+    r->used += need;
+    return p;
+  }
+#endif
+  /* a 64-byte header holds the link to the plan's previous block */
+  void *block = NULL;
+  if (posix_memalign(&block, 64, need + 64) != 0) return NULL;
+  *(void **)block = plan->blocks;
+  plan->blocks = block;
+  return (char *)block + 64;
+}
+
+/* Every declared node is in. */
+static int plan_prepared(const tr_plan *plan) {
+  for (int32_t s = 0; s < plan->num_subgraphs; s++) {
+    const tr_subgraph *sg = &plan->subgraphs[s];
+    if (!sg->nodes || sg->num_nodes < sg->capacity) return 0;
+  }
+  return 1;
+}
+
+/* Once the last node is prepared, the unused end of each region's last huge page goes back to
+ * the system: a huge page is resident as a whole, so it would otherwise hold up to 2 MiB that
+ * nothing will use. */
+static void trim_regions(tr_plan *plan) {
+#if !defined(TR_PACKED_MALLOC) && defined(MADV_DONTNEED)
+  const long page = sysconf(_SC_PAGESIZE);
+  if (page <= 0) return;
+  for (tr_packed_region *r = plan->regions; r; r = r->next) {
+    const size_t start = (r->used + (size_t)page - 1) / (size_t)page * (size_t)page;
+    size_t end = (r->used + TR_HUGE_PAGE - 1) / TR_HUGE_PAGE * TR_HUGE_PAGE;
+    if (end > r->size) end = r->size;
+    if (end > start) madvise(r->base + start, end - start, MADV_DONTNEED);
+  }
+#else
+  (void)plan;
+#endif
+}
 
 tr_plan *tr_plan_create(int32_t num_tensors, int32_t num_subgraphs, int32_t num_threads) {
   if (num_tensors < 0 || num_subgraphs < 1) return NULL;
@@ -102,6 +247,18 @@ void tr_plan_destroy(tr_plan *plan) {
     }
   }
   tr_pool_destroy(plan->pool);
+#if !defined(TR_PACKED_MALLOC)
+  while (plan->regions) {
+    tr_packed_region *next = plan->regions->next;
+    region_release(plan->regions);
+    plan->regions = next;
+  }
+#endif
+  while (plan->blocks) {
+    void *next = *(void **)plan->blocks;
+    free(plan->blocks);
+    plan->blocks = next;
+  }
   free(plan->subgraphs);
   free(plan->tensors);
   free(plan);
@@ -214,8 +371,9 @@ tr_status tr_plan_add_node(tr_plan *plan, int32_t subgraph, int32_t builtin_code
   }
   if (nip) memcpy(node->ip, ip, (size_t)nip * sizeof(int32_t));
   if (nfp) memcpy(node->fp, fp, (size_t)nfp * sizeof(float));
-  if (op->prepare) return op->prepare(node);
-  return TR_OK;
+  const tr_status st = op->prepare ? op->prepare(node) : TR_OK;
+  if (st == TR_OK && plan_prepared(plan)) trim_regions(plan);
+  return st;
 }
 
 static int64_t now_ns(void) {

@@ -60,26 +60,55 @@ size_t tr_dwconv_packed_size_qs8(size_t channels, int32_t kh, int32_t kw, const 
   return round_up(channels, ct) / ct * block;
 }
 
+/* The weight at offset i of the [kh][kw][channels] filter, its zero point removed. */
+static inline int32_t dw_weight(const void *weights, int weights_unsigned, int32_t weight_zero_point, size_t i) {
+  return weights_unsigned ? (int32_t)((const uint8_t *)weights)[i] - weight_zero_point
+                          : (int32_t)((const int8_t *)weights)[i];
+}
+
+#define DW_MAX_CT 64
+/* channel counts whose weight sums are gathered in one pass, on the stack */
+#define DW_SUM_CHANNELS 4096
+
 void tr_dwconv_pack_qs8(size_t channels, int32_t kh, int32_t kw, const tr_dwconv_qs8_layout *layout,
                         const void *weights, int weights_unsigned, int32_t weight_zero_point,
                         const int32_t *bias, int32_t input_zero_point, const tr_dwconv_qmul *qmul,
                         void *packed) {
   const int32_t ct = layout->ct, group = layout->group;
   const size_t taps = (size_t)kh * (size_t)kw, ptaps = padded_taps(kh, kw, group);
+  /* each slot's channel within a tile, worked out once rather than per weight */
+  int32_t slot_table[DW_MAX_CT];
+  for (int32_t j = 0; j < ct && j < DW_MAX_CT; j++) slot_table[j] = tr_dwconv_slot_channel(layout, j);
+#define SLOT(j) ((j) < DW_MAX_CT ? slot_table[j] : tr_dwconv_slot_channel(layout, j))
+  /* every channel's weight sum in one pass over the filter in memory order, which the
+   * prefetchers follow (a tile at a time reads taps a row of channels apart) */
+  int32_t all_sums[DW_SUM_CHANNELS];
+  const int summed = channels <= DW_SUM_CHANNELS;
+  if (summed) {
+    memset(all_sums, 0, channels * sizeof(int32_t));
+    for (size_t k = 0; k < taps; k++)
+      for (size_t c = 0; c < channels; c++)
+        all_sums[c] += dw_weight(weights, weights_unsigned, weight_zero_point, k * channels + c);
+  }
   char *out = (char *)packed;
-  /* the weight at offset i of the [kh][kw][channels] filter, zero weight point removed */
-#define W_AT(i)                                                                                      \
-  (weights_unsigned ? (int32_t)((const uint8_t *)weights)[i] - weight_zero_point                    \
-                    : (int32_t)((const int8_t *)weights)[i])
   for (size_t c0 = 0; c0 < channels; c0 += (size_t)ct) {
+    const size_t live = channels - c0 < (size_t)ct ? channels - c0 : (size_t)ct;
+    int32_t wsum[DW_MAX_CT] = {0};
+    if (summed)
+      memcpy(wsum, all_sums + c0, (live < DW_MAX_CT ? live : DW_MAX_CT) * sizeof(int32_t));
+    else if (ct <= DW_MAX_CT)
+      for (size_t k = 0; k < taps; k++)
+        for (size_t i = 0; i < live; i++) wsum[i] += dw_weight(weights, weights_unsigned, weight_zero_point, k * channels + c0 + i);
     int32_t *b = (int32_t *)out;
     for (int32_t j = 0; j < ct; j++) {
-      const size_t c = c0 + (size_t)tr_dwconv_slot_channel(layout, j);
+      const size_t slot = (size_t)SLOT(j), c = c0 + slot;
       int32_t v = 0;
       if (c < channels) {
-        int32_t wsum = 0;
-        for (size_t k = 0; k < taps; k++) wsum += W_AT(k * channels + c);
-        v = (int32_t)((uint32_t)(bias ? bias[c] : 0) - (uint32_t)input_zero_point * (uint32_t)wsum);
+        int32_t sum = 0;
+        if (ct <= DW_MAX_CT) sum = wsum[slot];
+        else
+          for (size_t k = 0; k < taps; k++) sum += dw_weight(weights, weights_unsigned, weight_zero_point, k * channels + c);
+        v = (int32_t)((uint32_t)(bias ? bias[c] : 0) - (uint32_t)input_zero_point * (uint32_t)sum);
       }
       b[j] = v;
     }
@@ -88,14 +117,17 @@ void tr_dwconv_pack_qs8(size_t channels, int32_t kh, int32_t kw, const tr_dwconv
       /* taps are packed column-major: where taps g .. g + group - 1 start in the row-major
        * filter, worked out once per group rather than once per weight (group is 1, 2 or 4) */
       size_t row[4] = {0, 0, 0, 0};
+      int32_t real = 0; /* taps of the group inside the filter */
       for (int32_t t = 0; t < group && t < 4; t++) {
         const size_t k = g + (size_t)t;
-        row[t] = ((k % (size_t)kh) * (size_t)kw + k / (size_t)kh) * channels;
+        row[t] = ((k % (size_t)kh) * (size_t)kw + k / (size_t)kh) * channels + c0;
+        real += k < taps;
       }
       for (int32_t j = 0; j < ct; j++) {
-        const size_t c = c0 + (size_t)tr_dwconv_slot_channel(layout, j);
+        const size_t slot = (size_t)SLOT(j);
+        const int live_channel = slot < live;
         for (int32_t t = 0; t < group && t < 4; t++) {
-          const int32_t w = (g + (size_t)t < taps && c < channels) ? W_AT(row[t] + c) : 0;
+          const int32_t w = (t < real && live_channel) ? dw_weight(weights, weights_unsigned, weight_zero_point, row[t] + slot) : 0;
           if (group == 4) ((int8_t *)out)[(size_t)j * 4 + (size_t)t] = (int8_t)w;
           else ((int16_t *)out)[(size_t)j * (size_t)group + (size_t)t] = (int16_t)w;
         }
@@ -104,7 +136,7 @@ void tr_dwconv_pack_qs8(size_t channels, int32_t kh, int32_t kw, const tr_dwconv
     }
     int32_t *q = (int32_t *)out;
     for (int32_t j = 0; j < ct; j++) {
-      const size_t c = c0 + (size_t)tr_dwconv_slot_channel(layout, j);
+      const size_t c = c0 + (size_t)SLOT(j);
       const tr_dwconv_qmul m = c < channels ? qmul[c] : (tr_dwconv_qmul){0, 0};
       const int32_t right = m.shift > 0 ? 0 : -m.shift;
       q[j] = m.multiplier;
@@ -120,5 +152,5 @@ void tr_dwconv_pack_qs8(size_t channels, int32_t kh, int32_t kw, const tr_dwconv
     }
     out += (size_t)ct * (layout->extended ? 24 : 16);
   }
-#undef W_AT
+#undef SLOT
 }

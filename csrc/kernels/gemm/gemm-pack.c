@@ -1,14 +1,50 @@
 /* Weight packing for the GEMM micro-kernels: the layouts are described in gemm.h. Runs once per
- * prepare (or per invoke for weights that are not constant). */
+ * prepare (or per invoke for weights that are not constant).
+ *
+ * Packing a filter whose columns are contiguous along k (OHWI, sk = 1) is a blocked transpose.
+ * Where SSE2 is part of the baseline (every x86-64), the whole 4 x 4 tiles of 32-bit elements
+ * (floats, or KR = 4 groups of int8; KR = 8 groups go 2 x 2) are transposed in registers:
+ * one 16-byte load per column and one 16-byte store per packed row, instead of an element at
+ * a time from nr columns a row apart, which is what made packing slow. The portable loops
+ * pack everything else, and everything when TR_PACK_PORTABLE is defined (the tests build both
+ * and compare them with a reference packer). */
 #include <string.h>
 
 #include "kernels/gemm/gemm.h"
+
+#if defined(__SSE2__) && !defined(TR_PACK_PORTABLE)
+#include <emmintrin.h>
+#define TR_PACK_SSE2 1
+#endif
+
+/* The widest column tile of any qs8 kernel, for the per-column sums of a block. */
+#define TR_PACK_MAX_NR 64
 
 static size_t round_up(size_t n, size_t m) { return (n + m - 1) / m * m; }
 
 size_t tr_gemm_packed_size_f32(size_t n, size_t ks, size_t kc, size_t nr) {
   return round_up(n, nr) * (1 + ks * kc) * sizeof(float);
 }
+
+#if defined(TR_PACK_SSE2)
+/* One tap of a full block of nr (a multiple of 4) columns, k from 0 while 4 remain: the packed
+ * rows w[k][nr] from 4 x 4 tiles. Returns the k it stopped at. */
+static size_t f32_transpose_tap(size_t nr, size_t kc, const float *col0, size_t sn, float *out) {
+  size_t k = 0;
+  for (; k + 4 <= kc; k += 4, out += 4 * nr)
+    for (size_t j = 0; j < nr; j += 4) {
+      const float *c = col0 + j * sn + k;
+      __m128 r0 = _mm_loadu_ps(c), r1 = _mm_loadu_ps(c + sn), r2 = _mm_loadu_ps(c + 2 * sn);
+      __m128 r3 = _mm_loadu_ps(c + 3 * sn);
+      _MM_TRANSPOSE4_PS(r0, r1, r2, r3);
+      _mm_storeu_ps(out + j, r0);
+      _mm_storeu_ps(out + nr + j, r1);
+      _mm_storeu_ps(out + 2 * nr + j, r2);
+      _mm_storeu_ps(out + 3 * nr + j, r3);
+    }
+  return k;
+}
+#endif
 
 void tr_gemm_pack_f32(size_t n, size_t ks, size_t kc, size_t nr, const float *src, size_t sn, size_t st,
                       size_t sk, const float *bias, void *packed) {
@@ -18,6 +54,13 @@ void tr_gemm_pack_f32(size_t n, size_t ks, size_t kc, size_t nr, const float *sr
     for (size_t j = 0; j < nr; j++) *out++ = (j < cols && bias) ? bias[n0 + j] : 0.0f;
     for (size_t t = 0; t < ks; t++)
       for (size_t k = 0; k < kc; k++) {
+#if defined(TR_PACK_SSE2)
+        if (k == 0 && sk == 1 && sn != 1 && cols == nr && nr % 4 == 0) {
+          k = f32_transpose_tap(nr, kc, src + n0 * sn + t * st, sn, out);
+          out += k * nr;
+          if (k == kc) break;
+        }
+#endif
         const float *row = src + n0 * sn + t * st + k * sk;
         if (sn == 1) { /* columns contiguous (a [K, N] matrix): a row copy */
           memcpy(out, row, cols * sizeof(float));
@@ -42,16 +85,28 @@ size_t tr_gemm_packed_size_qs8(size_t n, size_t ks, size_t kc, size_t nr, size_t
   return (round_up(n, nr) / nr) * qs8_block_bytes(ks, kc, nr, kr, rq);
 }
 
-/* Sum of a weight row (wrapping, like the accumulators it joins). The fixed-length inner loop
- * lets the compiler vectorise the contiguous case at -O2. */
-static uint32_t qs8_row_sum(const int8_t *row, size_t kc, size_t sk) {
-  uint32_t sum = 0;
+/* The sum (wrapping, like the accumulators it joins) and the sum of magnitudes of a weight row.
+ * Fixed-count inner loops over 32-bit lanes let the compiler vectorise the contiguous case;
+ * the lanes are folded every 2^16 values, far below where a magnitude lane could overflow. */
+static void qs8_row_sums(const int8_t *row, size_t kc, size_t sk, uint32_t *sum, uint64_t *magnitude) {
   size_t k = 0;
   if (sk == 1)
-    for (; k + 16 <= kc; k += 16)
-      for (size_t i = 0; i < 16; i++) sum += (uint32_t)(int32_t)row[k + i];
-  for (; k < kc; k++) sum += (uint32_t)(int32_t)row[k * sk];
-  return sum;
+    while (k + 16 <= kc) {
+      int32_t s[16] = {0}, m[16] = {0};
+      const size_t end = kc - k > 65536 ? k + 65536 : kc;
+      for (; k + 16 <= end; k += 16)
+        for (size_t i = 0; i < 16; i++) {
+          const int32_t v = row[k + i];
+          s[i] += v;
+          m[i] += v < 0 ? -v : v;
+        }
+      for (size_t i = 0; i < 16; i++) *sum += (uint32_t)s[i], *magnitude += (uint64_t)m[i];
+    }
+  for (; k < kc; k++) {
+    const int32_t v = row[k * sk];
+    *sum += (uint32_t)v;
+    *magnitude += (uint64_t)(v < 0 ? -v : v);
+  }
 }
 
 /* kr weights of one column from k0 on, zero past kc: whole groups are plain copies when the
@@ -66,36 +121,124 @@ static inline void qs8_copy_group(int8_t *w, const int8_t *col, size_t k0, size_
   for (size_t i = 0; i < kr; i++) w[i] = k0 + i < kc ? col[(k0 + i) * sk] : 0;
 }
 
-void tr_gemm_pack_qs8(size_t n, size_t ks, size_t kc, size_t nr, size_t kr, tr_gemm_qs8_requant rq,
-                      const int8_t *src, size_t sn, size_t st, size_t sk, const int32_t *bias, int32_t a_zero,
-                      const tr_gemm_qmul *qmul, const double *scale, void *packed) {
-  const size_t kcp = round_up(kc, kr);
-  uint8_t *out = (uint8_t *)packed;
-  for (size_t n0 = 0; n0 < n; n0 += nr) {
-    const size_t cols = n - n0 < nr ? n - n0 : nr;
-    /* the column sums accumulate in the bias slots (wrapping 32-bit arithmetic, like the
-     * accumulators they join), which then become bias - a_zero * sum */
-    uint32_t *b = (uint32_t *)out;
-    int8_t *w = (int8_t *)(out + nr * sizeof(int32_t));
-    /* column by column, so each source row is read once, in order; the block being written
-     * stays in cache */
-    const size_t group_stride = nr * kr, tap_stride = kcp / kr * group_stride;
-    if (cols < nr) memset(w, 0, ks * tap_stride);
-    for (size_t j = 0; j < nr; j++) {
-      b[j] = 0;
-      for (size_t t = 0; j < cols && t < ks; t++) {
-        const int8_t *row = src + (n0 + j) * sn + t * st;
-        b[j] += qs8_row_sum(row, kc, sk);
-        int8_t *dst = w + t * tap_stride + j * kr;
-        for (size_t k0 = 0; k0 < kcp; k0 += kr, dst += group_stride) qs8_copy_group(dst, row, k0, kc, kr, sk);
+#if defined(TR_PACK_SSE2)
+/* Sums of the 16 bytes of v as (signed sum, sum of magnitudes), added to the two 64-bit lanes
+ * of sum and magnitude: psadbw sums unsigned bytes, so the signed ones are offset by 128. */
+static inline void qs8_sse2_sums(__m128i v, __m128i *sum, __m128i *magnitude) {
+  const __m128i zero = _mm_setzero_si128(), negative = _mm_cmpgt_epi8(zero, v);
+  *sum = _mm_add_epi64(*sum, _mm_sad_epu8(_mm_xor_si128(v, _mm_set1_epi8((char)0x80)), zero));
+  *magnitude = _mm_add_epi64(*magnitude, _mm_sad_epu8(_mm_sub_epi8(_mm_xor_si128(v, negative), negative), zero));
+}
+
+/* One tap of a full block of nr columns (KR = 4: nr a multiple of 4; KR = 8: of 2), k from 0
+ * while 16 remain: 4 x 4 tiles of 4-byte groups (2 x 2 of 8-byte ones), with each column's
+ * sums. Returns the k it stopped at; sum and magnitude hold the psadbw lanes per column, the
+ * sum still offset by 128 per byte. */
+static size_t qs8_transpose_tap(size_t nr, size_t kr, size_t kc, const int8_t *col0, size_t sn, int8_t *w,
+                                __m128i *sum, __m128i *magnitude) {
+  const size_t group_stride = nr * kr;
+  size_t k = 0;
+  for (; k + 16 <= kc; k += 16, w += 16 * nr) {
+    if (kr == 4) {
+      for (size_t j = 0; j < nr; j += 4) {
+        const int8_t *c = col0 + j * sn + k;
+        const __m128i c0 = _mm_loadu_si128((const __m128i *)c), c1 = _mm_loadu_si128((const __m128i *)(c + sn));
+        const __m128i c2 = _mm_loadu_si128((const __m128i *)(c + 2 * sn));
+        const __m128i c3 = _mm_loadu_si128((const __m128i *)(c + 3 * sn));
+        qs8_sse2_sums(c0, &sum[j], &magnitude[j]);
+        qs8_sse2_sums(c1, &sum[j + 1], &magnitude[j + 1]);
+        qs8_sse2_sums(c2, &sum[j + 2], &magnitude[j + 2]);
+        qs8_sse2_sums(c3, &sum[j + 3], &magnitude[j + 3]);
+        const __m128i t0 = _mm_unpacklo_epi32(c0, c1), t1 = _mm_unpacklo_epi32(c2, c3);
+        const __m128i t2 = _mm_unpackhi_epi32(c0, c1), t3 = _mm_unpackhi_epi32(c2, c3);
+        int8_t *d = w + j * 4;
+        _mm_storeu_si128((__m128i *)d, _mm_unpacklo_epi64(t0, t1));
+        _mm_storeu_si128((__m128i *)(d + group_stride), _mm_unpackhi_epi64(t0, t1));
+        _mm_storeu_si128((__m128i *)(d + 2 * group_stride), _mm_unpacklo_epi64(t2, t3));
+        _mm_storeu_si128((__m128i *)(d + 3 * group_stride), _mm_unpackhi_epi64(t2, t3));
+      }
+    } else {
+      for (size_t j = 0; j < nr; j += 2) {
+        const int8_t *c = col0 + j * sn + k;
+        const __m128i c0 = _mm_loadu_si128((const __m128i *)c), c1 = _mm_loadu_si128((const __m128i *)(c + sn));
+        qs8_sse2_sums(c0, &sum[j], &magnitude[j]);
+        qs8_sse2_sums(c1, &sum[j + 1], &magnitude[j + 1]);
+        int8_t *d = w + j * 8;
+        _mm_storeu_si128((__m128i *)d, _mm_unpacklo_epi64(c0, c1));
+        _mm_storeu_si128((__m128i *)(d + group_stride), _mm_unpackhi_epi64(c0, c1));
       }
     }
-    w += ks * tap_stride;
-    for (size_t j = 0; j < nr; j++) {
-      const uint32_t bv = (j < cols && bias) ? (uint32_t)bias[n0 + j] : 0u;
-      b[j] = bv - (uint32_t)a_zero * b[j];
+  }
+  return k;
+}
+
+/* Folds a column's psadbw lanes over kn bytes into the scalar sums. */
+static void qs8_sse2_fold(__m128i sum, __m128i magnitude, size_t kn, uint32_t *s, uint64_t *m) {
+  uint64_t lanes[2];
+  _mm_storeu_si128((__m128i *)lanes, sum);
+  *s += (uint32_t)(lanes[0] + lanes[1] - 128u * (uint64_t)kn);
+  _mm_storeu_si128((__m128i *)lanes, magnitude);
+  *m += lanes[0] + lanes[1];
+}
+#endif
+
+int tr_gemm_pack_qs8(size_t n, size_t ks, size_t kc, size_t nr, size_t kr, tr_gemm_qs8_requant rq,
+                     const int8_t *src, size_t sn, size_t st, size_t sk, const int32_t *bias, int32_t a_zero,
+                     const tr_gemm_qmul *qmul, const double *scale, void *packed) {
+  const size_t kcp = round_up(kc, kr);
+  uint8_t *out = (uint8_t *)packed;
+  int bounded = 1;
+  for (size_t n0 = 0; n0 < n; n0 += nr) {
+    const size_t cols = n - n0 < nr ? n - n0 : nr;
+    int8_t *w = (int8_t *)(out + nr * sizeof(int32_t));
+    /* column by column, so each source row is read once, in order (its sums while it is in
+     * L1); the block being written stays in cache */
+    const size_t group_stride = nr * kr, tap_stride = kcp / kr * group_stride;
+    if (cols < nr) memset(w, 0, ks * tap_stride);
+    /* k below kdone of every tap is packed (and summed into sums[] / magnitudes[]) already */
+    size_t kdone = 0;
+    uint32_t sums[TR_PACK_MAX_NR];
+    uint64_t magnitudes[TR_PACK_MAX_NR];
+#if defined(TR_PACK_SSE2)
+    if (sk == 1 && sn != 1 && cols == nr && nr <= TR_PACK_MAX_NR &&
+        ((kr == 4 && nr % 4 == 0) || (kr == 8 && nr % 2 == 0)) && kc >= 16) {
+      __m128i lane_sum[TR_PACK_MAX_NR], lane_magnitude[TR_PACK_MAX_NR];
+      for (size_t j = 0; j < nr; j++) lane_sum[j] = lane_magnitude[j] = _mm_setzero_si128();
+      for (size_t t = 0; t < ks; t++)
+        kdone = qs8_transpose_tap(nr, kr, kc, src + n0 * sn + t * st, sn, w + t * tap_stride, lane_sum,
+                                  lane_magnitude);
+      for (size_t j = 0; j < nr; j++) {
+        sums[j] = 0, magnitudes[j] = 0;
+        qs8_sse2_fold(lane_sum[j], lane_magnitude[j], ks * kdone, &sums[j], &magnitudes[j]);
+      }
     }
-    uint8_t *tail = (uint8_t *)w;
+#endif
+    for (size_t j = 0; j < cols; j++) {
+      uint32_t sum = kdone ? sums[j] : 0;
+      uint64_t magnitude = kdone ? magnitudes[j] : 0;
+      for (size_t t = 0; t < ks; t++) {
+        const int8_t *row = src + (n0 + j) * sn + t * st;
+        qs8_row_sums(row + kdone * sk, kc - kdone, sk, &sum, &magnitude);
+        int8_t *dst = w + t * tap_stride + j * kr + kdone * nr;
+        size_t k0 = kdone;
+        if (sk == 1) { /* whole groups of the usual sizes: fixed-size copies, no tests */
+          const size_t whole = kc / kr * kr;
+          if (kr == 4)
+            for (; k0 < whole; k0 += 4, dst += group_stride) memcpy(dst, row + k0, 4);
+          else if (kr == 8)
+            for (; k0 < whole; k0 += 8, dst += group_stride) memcpy(dst, row + k0, 8);
+        }
+        for (; k0 < kcp; k0 += kr, dst += group_stride) qs8_copy_group(dst, row, k0, kc, kr, sk);
+      }
+      /* the bias slot holds bias - a_zero * sum (wrapping 32-bit arithmetic, like the
+       * accumulators it joins) */
+      const int32_t bv = bias ? bias[n0 + j] : 0;
+      const uint32_t folded = (uint32_t)bv - (uint32_t)a_zero * sum;
+      memcpy(out + j * sizeof(int32_t), &folded, sizeof(folded));
+      if ((uint64_t)(bv < 0 ? -(int64_t)bv : bv) + 255u * magnitude >= (1ull << 30)) bounded = 0;
+    }
+    for (size_t j = cols; j < nr; j++) memset(out + j * sizeof(int32_t), 0, sizeof(int32_t));
+    uint8_t *tail = (uint8_t *)(w + ks * kcp * nr);
     if (rq == TR_GEMM_REQUANT_DOUBLE) {
       for (size_t j = 0; j < nr; j++) {
         const double v = n0 + j < n ? scale[n0 + j] : 0.0;
@@ -113,4 +256,5 @@ void tr_gemm_pack_qs8(size_t n, size_t ks, size_t kc, size_t nr, size_t kr, tr_g
     }
     out += qs8_block_bytes(ks, kc, nr, kr, rq);
   }
+  return bounded;
 }

@@ -127,10 +127,12 @@ typedef struct {
 } tr_gemm_qmul;
 
 size_t tr_gemm_packed_size_qs8(size_t n, size_t ks, size_t kc, size_t nr, size_t kr, tr_gemm_qs8_requant rq);
-/* qmul (Q31) or scale (double) per channel, by rq; a_zero = input zero point + a_xor. */
-void tr_gemm_pack_qs8(size_t n, size_t ks, size_t kc, size_t nr, size_t kr, tr_gemm_qs8_requant rq,
-                      const int8_t *src, size_t sn, size_t st, size_t sk, const int32_t *bias, int32_t a_zero,
-                      const tr_gemm_qmul *qmul, const double *scale, void *packed);
+/* qmul (Q31) or scale (double) per channel, by rq; a_zero = input zero point + a_xor. Returns
+ * nonzero if |bias| + 255 * sum |w| < 2^30 for every channel: then no accumulator of inputs
+ * within 255 of the zero point leaves [-2^30, 2^30) (tr_gemm_qs8_params.acc_bounded). */
+int tr_gemm_pack_qs8(size_t n, size_t ks, size_t kc, size_t nr, size_t kr, tr_gemm_qs8_requant rq,
+                     const int8_t *src, size_t sn, size_t st, size_t sk, const int32_t *bias, int32_t a_zero,
+                     const tr_gemm_qmul *qmul, const double *scale, void *packed);
 
 /* --- kernels --- */
 #define TR_GEMM_F32_DECL(MR, NR, ISA)                                                                      \

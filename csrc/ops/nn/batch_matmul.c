@@ -33,7 +33,7 @@ typedef struct {
   tr_gemm_qs8_config qk;
   int32_t mr, nr, kr;
   int64_t nlhs, nrhs;        /* distinct lhs / rhs matrices */
-  void *pw;                  /* nrhs packed matrices */
+  void *pw;                  /* nrhs packed matrices (the plan's) */
   size_t pw_mat, pw_block;   /* bytes per packed matrix, per block of nr columns */
   tr_gemm_qmul *qmul;        /* the per-tensor multiplier, once per column */
   void *lhs_t;               /* adj_x: lhs transposed to [M][K] */
@@ -44,7 +44,6 @@ typedef struct {
 static void bmm_release(tr_node *n) {
   bmm_state *s = (bmm_state *)n->state;
   if (s) {
-    free(s->pw);
     free(s->qmul);
     free(s->lhs_t);
     free(s->row_bias);
@@ -82,7 +81,7 @@ static tr_status bmm_gemm_prepare(tr_node *n, bmm_state *s) {
       if (!s->row_bias) return tr_fail(n, "out of memory");
     }
   }
-  s->pw = malloc(s->pw_mat * (size_t)s->nrhs + 1);
+  s->pw = tr_node_alloc_packed(n, s->pw_mat * (size_t)s->nrhs + 1);
   if (!s->pw) return tr_fail(n, "out of memory");
   if (s->adj_x) {
     s->lhs_t = malloc((size_t)tr_num_elements(l) * esize + 1);

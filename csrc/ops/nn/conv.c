@@ -44,9 +44,9 @@ typedef struct {
   tr_gemm_qs8_config qk;
   int32_t mr, nr, kr;
   size_t ks, kc;
-  void *pw;                 /* packed weights, groups x pw_group bytes */
+  void *pw;                 /* packed weights, groups x pw_group bytes (the plan's) */
   size_t pw_group, pw_block; /* bytes per group, per block of nr columns */
-  const void **ind;         /* indirection: [row tile][tap][mr] input pixel pointers */
+  const void **ind;         /* indirection: [row tile][tap][mr] input pixel pointers (the plan's) */
   uintptr_t ind_base;       /* the input address the pointers were built for */
   void *zero;               /* the padding row */
   int64_t M, mtiles, ntiles, nc;
@@ -63,8 +63,6 @@ static void conv_release(tr_node *n) {
     free(s->hscale);
     free(s->hzp);
     free(s->cscale);
-    free(s->pw);
-    free((void *)s->ind);
     free(s->zero);
   }
   free(s);
@@ -97,23 +95,9 @@ static void pack_weights(conv_state *s, const tr_tensor *filter) {
 
 enum { CONV_DIRECT = 0, CONV_INDIRECT = 1 };
 
-/* Whether |bias + sum (x - zero point) w| < 2^30 for every output channel and any input: the
- * input terms are at most 255 in magnitude. */
-static int conv_acc_bounded(const conv_state *s, const tr_tensor *filter, const tr_tensor *bias, size_t sn) {
-  const int8_t *w = (const int8_t *)filter->data;
-  for (int32_t oc = 0; oc < s->OC; oc++) {
-    int64_t bound = bias ? llabs((long long)((const int32_t *)bias->data)[oc]) : 0;
-    int64_t sum = 0;
-    for (size_t i = 0; i < sn; i++) sum += abs(w[(size_t)oc * sn + i]);
-    bound += 255 * sum;
-    if (bound >= (1ll << 30)) return 0;
-  }
-  return 1;
-}
-
 static void conv_gemm_pack(conv_state *s, const tr_tensor *filter, const tr_tensor *bias) {
   const size_t sn = (size_t)s->KH * s->KW * s->ICg;
-  if (s->kind != NN_F32) s->acc_bounded = conv_acc_bounded(s, filter, bias, sn);
+  int bounded = 1;
   for (int32_t g = 0; g < s->groups; g++) {
     void *dst = (char *)s->pw + (size_t)g * s->pw_group;
     const size_t first = (size_t)g * s->OCg;
@@ -121,34 +105,45 @@ static void conv_gemm_pack(conv_state *s, const tr_tensor *filter, const tr_tens
       tr_gemm_pack_f32((size_t)s->OCg, s->ks, s->kc, (size_t)s->nr, (const float *)filter->data + first * sn, sn,
                        (size_t)s->ICg, 1, bias ? (const float *)bias->data + first : NULL, dst);
     } else {
-      tr_gemm_pack_qs8((size_t)s->OCg, s->ks, s->kc, (size_t)s->nr, (size_t)s->kr, TR_GEMM_REQUANT_Q31,
-                       (const int8_t *)filter->data + first * sn, sn, (size_t)s->ICg, 1,
-                       bias ? (const int32_t *)bias->data + first : NULL, s->in_zp + s->qk.a_xor,
-                       (const tr_gemm_qmul *)(s->qm + first), NULL, dst);
+      /* the packer sums every weight's magnitude anyway: it tells whether the accumulators
+       * stay within the range the short requantization needs */
+      bounded &= tr_gemm_pack_qs8((size_t)s->OCg, s->ks, s->kc, (size_t)s->nr, (size_t)s->kr, TR_GEMM_REQUANT_Q31,
+                                  (const int8_t *)filter->data + first * sn, sn, (size_t)s->ICg, 1,
+                                  bias ? (const int32_t *)bias->data + first : NULL, s->in_zp + s->qk.a_xor,
+                                  (const tr_gemm_qmul *)(s->qm + first), NULL, dst) != 0;
     }
   }
+  if (s->kind != NN_F32) s->acc_bounded = bounded;
   s->packed = 1;
 }
 
 /* Row tile mb, tap t, row r -> the input pixel it reads, or the zero row. Rows past M repeat
- * the last one. */
+ * the last one. The output pixel (b, oy, ox) and the tap (fy, fx) advance as counters: a
+ * division per (row, tap) dominated prepare. */
 static void conv_gemm_indirection(conv_state *s, const tr_tensor *in, size_t esize) {
-  const int64_t per_image = (int64_t)s->OH * s->OW;
   const char *base = (const char *)in->data;
+  const size_t pixel = (size_t)s->IC * esize;
   s->ind_base = (uintptr_t)base;
-  /* the divisions once per row, not once per (row, tap): they dominated prepare */
+  int32_t b = 0, oy = 0, ox = 0;
+  int64_t m = 0;
   for (int64_t mb = 0; mb < s->mtiles; mb++)
-    for (int32_t r = 0; r < s->mr; r++) {
-      int64_t m = mb * s->mr + r;
-      if (m >= s->M) m = s->M - 1;
-      const int32_t b = (int32_t)(m / per_image), oy = (int32_t)(m % per_image / s->OW), ox = (int32_t)(m % s->OW);
-      for (size_t t = 0; t < s->ks; t++) {
-        const int32_t fy = (int32_t)t / s->KW, fx = (int32_t)t % s->KW;
-        const int32_t iy = oy * s->sh - s->pt + fy * s->dh, ix = ox * s->sw - s->pl + fx * s->dw;
-        const void *p = s->zero;
-        if (iy >= 0 && iy < s->H && ix >= 0 && ix < s->W)
-          p = base + (((size_t)b * s->H + iy) * s->W + ix) * s->IC * esize;
-        s->ind[((size_t)mb * s->ks + t) * s->mr + r] = p;
+    for (int32_t r = 0; r < s->mr; r++, m++) {
+      const char *image = base + (size_t)b * s->H * s->W * pixel;
+      const void **dst = s->ind + (size_t)mb * s->ks * s->mr + (size_t)r;
+      const int32_t ix0 = ox * s->sw - s->pl, iy0 = oy * s->sh - s->pt;
+      for (int32_t fy = 0; fy < s->KH; fy++) {
+        const int32_t iy = iy0 + fy * s->dh;
+        const int row_inside = iy >= 0 && iy < s->H;
+        const char *row = image + (size_t)(row_inside ? iy : 0) * s->W * pixel;
+        for (int32_t fx = 0; fx < s->KW; fx++, dst += s->mr) {
+          const int32_t ix = ix0 + fx * s->dw;
+          *dst = (row_inside && ix >= 0 && ix < s->W) ? (const void *)(row + (size_t)ix * pixel) : s->zero;
+        }
+      }
+      if (m + 1 >= s->M) continue; /* the rows past M repeat row M - 1 */
+      if (++ox == s->OW) {
+        ox = 0;
+        if (++oy == s->OH) oy = 0, b++;
       }
     }
 }
@@ -193,7 +188,7 @@ static tr_status conv_gemm_prepare(tr_node *n, conv_state *s) {
     s->pw_block = tr_gemm_packed_size_qs8((size_t)s->nr, s->ks, s->kc, (size_t)s->nr, (size_t)s->kr,
                                           TR_GEMM_REQUANT_Q31);
   }
-  s->pw = malloc(s->pw_group * (size_t)s->groups + 1);
+  s->pw = tr_node_alloc_packed(n, s->pw_group * (size_t)s->groups + 1);
   if (!s->pw) return tr_fail(n, "out of memory");
   nn_gemm_tiles(s->M, s->OCg, s->mr, s->nr, s->pw_block / (size_t)s->nr, tr_num_threads(n), &s->nc, &s->mtiles,
                 &s->ntiles);
@@ -201,7 +196,7 @@ static tr_status conv_gemm_prepare(tr_node *n, conv_state *s) {
     s->zero = malloc((size_t)s->ICg * esize + 1);
     if (!s->zero) return tr_fail(n, "out of memory");
     memset(s->zero, f32 ? 0 : s->in_zp, (size_t)s->ICg * esize);
-    s->ind = (const void **)malloc((size_t)s->mtiles * s->ks * (size_t)s->mr * sizeof(void *));
+    s->ind = (const void **)tr_node_alloc_packed(n, (size_t)s->mtiles * s->ks * (size_t)s->mr * sizeof(void *));
     if (!s->ind) return tr_fail(n, "out of memory");
     conv_gemm_indirection(s, in, esize);
   }

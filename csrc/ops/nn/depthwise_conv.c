@@ -34,7 +34,7 @@ typedef struct {
   size_t block_bytes;          /* packed bytes per tile of channels */
   tr_dwconv_config cfg;
   tr_dwconv_qs8_fn q8fn;
-  void *packed, *zero;
+  void *packed, *zero; /* packed: the plan's */
   tr_dwconv_f32_params fparams;
   tr_dwconv_qs8_params qparams;
 } dw_state;
@@ -47,7 +47,6 @@ static void dw_release(tr_node *n) {
     free(s->hscale);
     free(s->hzp);
     free(s->cscale);
-    free(s->packed);
     free(s->zero);
   }
   free(s);
@@ -73,7 +72,7 @@ static tr_status dw_prepare_fast(tr_node *n, dw_state *s) {
   if (!s->zero) return tr_fail(n, "out of memory");
   if (s->kind == NN_F32) {
     memset(s->zero, 0, C * 4 + 64);
-    s->packed = dw_alloc(tr_dwconv_packed_size_f32(C, s->KH, s->KW, s->cfg.f32_ct) * sizeof(float));
+    s->packed = tr_node_alloc_packed(n, tr_dwconv_packed_size_f32(C, s->KH, s->KW, s->cfg.f32_ct) * sizeof(float));
     if (!s->packed) return tr_fail(n, "out of memory");
     tr_dwconv_pack_f32(C, s->KH, s->KW, s->cfg.f32_ct, (const float *)filter->data,
                        bias ? (const float *)bias->data : NULL, (float *)s->packed);
@@ -82,7 +81,7 @@ static tr_status dw_prepare_fast(tr_node *n, dw_state *s) {
   } else {
     tr_qmul *qm = (tr_qmul *)calloc(C + 1, sizeof(tr_qmul));
     tr_dwconv_qmul *dq = (tr_dwconv_qmul *)calloc(C + 1, sizeof(tr_dwconv_qmul));
-    s->packed = dw_alloc(tr_dwconv_packed_size_qs8(C, s->KH, s->KW, &s->cfg.q8_layout));
+    s->packed = tr_node_alloc_packed(n, tr_dwconv_packed_size_qs8(C, s->KH, s->KW, &s->cfg.q8_layout));
     if (!qm || !dq || !s->packed) {
       free(qm);
       free(dq);

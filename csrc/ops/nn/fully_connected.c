@@ -38,7 +38,7 @@ typedef struct {
   tr_gemm_f32_config fk;
   tr_gemm_qs8_config qk;
   int32_t mr, nr;
-  void *pw;        /* packed weights */
+  void *pw;        /* packed weights (the plan's) */
   size_t pw_block; /* bytes per block of nr columns */
   int64_t nc, mtiles, ntiles;
 } fc_state;
@@ -53,7 +53,6 @@ static void fc_release(tr_node *n) {
     free(s->hscale);
     free(s->hzp);
     free(s->cscale);
-    free(s->pw);
   }
   free(s);
 }
@@ -93,7 +92,7 @@ static tr_status fc_gemm_prepare(tr_node *n, fc_state *s) {
     s->pw_block = tr_gemm_packed_size_qs8((size_t)s->nr, 1, (size_t)s->K, (size_t)s->nr, (size_t)s->qk.kr,
                                           TR_GEMM_REQUANT_DOUBLE);
   }
-  s->pw = malloc(total + 1);
+  s->pw = tr_node_alloc_packed(n, total + 1);
   if (!s->pw) return tr_fail(n, "out of memory");
   nn_gemm_tiles(s->M, s->N, s->mr, s->nr, s->pw_block / (size_t)s->nr, tr_num_threads(n), &s->nc, &s->mtiles,
                 &s->ntiles);

@@ -39,8 +39,8 @@ typedef struct {
   struct tc_phase *phases;   /* stride_h * stride_w */
   struct tc_tile *tiles;     /* row tiles of every phase */
   int64_t ntiles, nc, nblocks;
-  void *pw;                  /* every phase's packed weights */
-  const void **ind;          /* per row tile: [tap][mr] input pixel pointers */
+  void *pw;                  /* every phase's packed weights (the plan's) */
+  const void **ind;          /* per row tile: [tap][mr] input pixel pointers (the plan's) */
   uintptr_t ind_base;
   void *zero;
 } tc_state;
@@ -69,8 +69,6 @@ static void tc_release(tr_node *n) {
       for (int32_t p = 0; p < s->sh * s->sw; p++) free(s->phases[p].fy);
     free(s->phases);
     free(s->tiles);
-    free(s->pw);
-    free((void *)s->ind);
     free(s->zero);
   }
   free(s);
@@ -166,9 +164,9 @@ static tr_status tc_gemm_prepare(tr_node *n, tc_state *s) {
       ind_total += (size_t)s->B * rows * per_row * ph->ks * s->mr;
     }
   s->ntiles = tiles;
-  s->pw = malloc(pw_total + 1);
+  s->pw = tr_node_alloc_packed(n, pw_total + 1);
   s->tiles = (tc_tile *)malloc((size_t)tiles * sizeof(tc_tile) + 1);
-  s->ind = (const void **)malloc(ind_total * sizeof(void *) + 1);
+  s->ind = (const void **)tr_node_alloc_packed(n, ind_total * sizeof(void *) + 1);
   if (!s->pw || !s->tiles || !s->ind) return tr_fail(n, "out of memory");
   /* the row tiles and their pointers */
   const char *base = (const char *)in->data;
