@@ -103,8 +103,9 @@ const char *tr_plan_error(const tr_plan *plan) { return plan->error; }
 /* One released standard region is kept for the next plan: loading a model again, or another
  * allocate_tensors, then packs into memory that is already faulted in instead of paying the
  * faults and the kernel's zeroing again. At most one region (what its last plan touched of
- * TR_PACKED_REGION bytes) stays resident once every plan is gone. Packers write every byte of
- * what they are given, so old contents do not matter. */
+ * TR_PACKED_REGION bytes) stays mapped once every plan is gone, and its pages are given to the
+ * kernel to take back (MADV_FREE) whenever it needs memory more than we do. Packers write every
+ * byte of what they are given, so old contents, or pages that come back zeroed, do not matter. */
 static pthread_mutex_t spare_lock = PTHREAD_MUTEX_INITIALIZER;
 static tr_packed_region *spare_region;
 #endif
@@ -112,6 +113,9 @@ static tr_packed_region *spare_region;
 #if !defined(TR_PACKED_MALLOC)
 static void region_release(tr_packed_region *r) {
   if (r->size == TR_PACKED_REGION) {
+#if defined(MADV_FREE)
+    if (r->used) madvise(r->base, r->used, MADV_FREE);
+#endif
     pthread_mutex_lock(&spare_lock);
     const int keep = spare_region == NULL;
     if (keep) {
