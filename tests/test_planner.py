@@ -155,3 +155,36 @@ def test_add_node_converts_parameters_as_int_and_float():
     buffers[1][:] = [1, 1, -5, 0]
     plan.invoke(0)
     assert buffers[3].tolist() == [2.0, -0.5, -1.0, -2.0]
+
+
+def test_constants_the_file_misaligns_are_copied_aligned_and_the_others_are_not():
+    from types import SimpleNamespace
+    from tflite_rt.ops._base import TENSOR_TYPES
+    raw = np.zeros(1024, np.uint8)
+    raw[:] = np.random.default_rng(3).integers(0, 256, raw.size)
+    base = (-_core.address(raw)) % _planner.ALIGNMENT   # raw[base] is ALIGNMENT-aligned
+
+    def spec(type_name, start, nbytes, shape, sparsity=None):
+        return SimpleNamespace(data=raw[base + start:base + start + nbytes], type=TENSOR_TYPES[type_name],
+                               shape=shape, sparsity=sparsity)
+
+    specs = [spec("INT8", 1, 37, (37,)),                 # misaligned for a byte type too (>= 16 bytes)
+             spec("FLOAT32", 64, 16, (2, 2)),            # aligned: used where it is
+             SimpleNamespace(data=None, type=TENSOR_TYPES["FLOAT32"], shape=(3,), sparsity=None),
+             spec("FLOAT32", 130, 24, (2, 3)),
+             spec("INT32", 262, 12, (2, 2), sparsity=object()),   # sparse: its stored values, flat
+             spec("INT32", 301, 0, (0,)),
+             spec("INT8", 401, 5, (5,))]                 # under 16 bytes: any address will do
+    values = _planner._const_values(specs)
+    assert values[2] is None
+    for s, v in zip(specs, values):
+        if s.data is None:
+            continue
+        dtype = np.dtype(v.dtype).newbyteorder("<")
+        np.testing.assert_array_equal(v.reshape(-1), s.data.view(dtype))
+        assert v.shape == (s.shape if s.sparsity is None else (len(s.data) // dtype.itemsize,))
+    for i in (1, 6):
+        assert np.shares_memory(values[i], raw)
+    for i in (0, 3, 4):   # (an empty array's address means nothing)
+        assert not np.shares_memory(values[i], raw)
+        assert _core.address(values[i]) % _planner.ALIGNMENT == 0

@@ -49,19 +49,39 @@ def _aligned_empty(nbytes, zeroed=True):
     return raw[start:start + nbytes]
 
 
-def _const_value(spec):
-    """The constant held by a tensor's buffer, as an aligned numpy array of its shape."""
-    if spec.data is None:
-        return None
-    if spec.type == STRING:
-        return np.asarray(spec.data)
-    dtype = _LITTLE_ENDIAN[spec.type]
-    data = spec.data
-    if _core.address(data) % max(dtype.itemsize, 16 if len(data) >= 16 else 1):
-        copy = _aligned_empty(len(data), zeroed=False)   # every byte is written next
-        copy[:] = data
-        data = copy
-    values = data.view(dtype)
+def _const_values(specs):
+    """The constants held by these tensors' buffers, as aligned numpy arrays of their shapes
+    (None for a tensor without one). A buffer the file does not align enough for its type is
+    copied: all such copies share one allocation, each on an ALIGNMENT boundary of its own."""
+    values = [None] * len(specs)
+    misaligned = []   # (position, dtype) of the buffers to copy
+    for position, spec in enumerate(specs):
+        data = spec.data
+        if data is None:
+            continue
+        if spec.type == STRING:
+            values[position] = np.asarray(data)
+            continue
+        dtype = _LITTLE_ENDIAN[spec.type]
+        if _core.address(data) % max(dtype.itemsize, 16 if len(data) >= 16 else 1):
+            misaligned.append((position, dtype))
+        else:
+            values[position] = _shaped(spec, data.view(dtype))
+    if misaligned:
+        starts, total = [], 0
+        for position, _dtype in misaligned:
+            starts.append(total)
+            total += -(-len(specs[position].data) // ALIGNMENT) * ALIGNMENT
+        copies = _aligned_empty(total, zeroed=False)   # every byte a constant uses is written next
+        for (position, dtype), start in zip(misaligned, starts):
+            data = specs[position].data
+            copy = copies[start:start + len(data)]
+            copy[:] = data
+            values[position] = _shaped(specs[position], copy.view(dtype))
+    return values
+
+
+def _shaped(spec, values):
     # a sparse constant holds only its kept values, in storage order (see ops/quant.py DENSIFY)
     return values if spec.sparsity is not None else values.reshape(spec.shape)
 
@@ -114,12 +134,12 @@ class Planner:
         for sg in model.subgraphs:
             first_id, sg_index = len(tensors), sg.index
             # positional arguments, in TensorInfo's order: this runs once per tensor
+            specs = sg.tensors
             local = [TensorInfo(first_id + i, spec.index, sg_index, spec.name, spec.type, spec.shape,
                                 spec.shape_signature or spec.shape, spec.scales, spec.zero_points,
-                                spec.quantized_dimension,
-                                None if spec.data is None else _const_value(spec),
-                                spec.is_variable, spec.sparsity, spec.buffer)
-                     for i, spec in enumerate(sg.tensors)]
+                                spec.quantized_dimension, const, spec.is_variable, spec.sparsity,
+                                spec.buffer)
+                     for i, (spec, const) in enumerate(zip(specs, _const_values(specs)))]
             tensors.extend(local)
             self.by_subgraph.append(local)
             if not self.has_sparse:
