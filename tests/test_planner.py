@@ -188,3 +188,20 @@ def test_constants_the_file_misaligns_are_copied_aligned_and_the_others_are_not(
     for i in (0, 3, 4):   # (an empty array's address means nothing)
         assert not np.shares_memory(values[i], raw)
         assert _core.address(values[i]) % _planner.ALIGNMENT == 0
+
+
+@pytest.mark.parametrize("shape, message", [
+    ((1,) * 9, "output 0 would have rank 9; at most 8 is supported"),
+    ((4, -1, 2), "output 0 would have dimension -1 (must be in [0, 2**31))"),
+    ((2, 1 << 31), "output 0 would have dimension 2147483648 (must be in [0, 2**31))"),
+    ((1 << 20, 1 << 17, 3), "output 0 of shape [1048576, 131072, 3] is too large"),  # > 2**40 bytes
+])
+def test_an_output_shape_out_of_bounds_is_refused_by_name(shape, message):
+    from tflite_rt.ops._base import F32, ModelError
+    out = TensorInfo(id=0, index=0, subgraph=0, name="y", type=F32, shape=(1,))
+    node = Node("ADD", BUILTIN_CODES["ADD"], 5, 0, [], [out], None, None)
+    with pytest.raises(ModelError, match=r"^ADD \(subgraph 0, node 5\): " + __import__("re").escape(message) + "$"):
+        node.set_output_shape(0, shape)
+    assert out.shape == (1,)
+    node.set_output_shape(0, np.array([1 << 20, 1 << 17, 2]))   # 2**40 bytes of floats: allowed
+    assert out.shape == (1 << 20, 1 << 17, 2) and all(type(d) is int for d in out.shape)

@@ -46,6 +46,9 @@ NUMPY_TYPES = {
     TENSOR_TYPES["VARIANT"]: np.dtype(np.int32),
 }
 
+# bytes per element as set_output_shape bounds it: at least 1 (strings count 1 per element)
+_ITEMSIZE_AT_LEAST_1 = {code: max(dtype.itemsize, 1) for code, dtype in NUMPY_TYPES.items()}
+
 F32, F16, I32, I64, I8, U8, I16, BOOL, STRING = (TENSOR_TYPES[n] for n in (
     "FLOAT32", "FLOAT16", "INT32", "INT64", "INT8", "UINT8", "INT16", "BOOL", "STRING"))
 
@@ -289,12 +292,16 @@ class Node:
         shape = tuple(map(int, shape))
         if len(shape) > MAX_RANK:
             self.fail("output %d would have rank %d; at most %d is supported", i, len(shape), MAX_RANK)
-        if shape and not (min(shape) >= 0 and max(shape) < 1 << 31):
-            for d in shape:
-                if not 0 <= d < 1 << 31:
-                    self.fail("output %d would have dimension %d (must be in [0, 2**31))", i, d)
+        count = 1   # math.prod(shape), in the same pass as the checks
+        for d in shape:
+            if not 0 <= d < 1 << 31:
+                self.fail("output %d would have dimension %d (must be in [0, 2**31))", i, d)
+            count *= d
         out = self.outputs[i]
-        if math.prod(shape) * max(NUMPY_TYPES.get(out.type).itemsize, 1) > 2 ** 40:
+        itemsize = _ITEMSIZE_AT_LEAST_1.get(out.type)
+        if itemsize is None:   # no numpy type: fails here as it always has
+            itemsize = max(NUMPY_TYPES.get(out.type).itemsize, 1)
+        if count * itemsize > 2 ** 40:
             self.fail("output %d of shape %s is too large", i, list(shape))
         out.shape = shape
 
