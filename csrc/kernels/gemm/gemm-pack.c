@@ -158,10 +158,13 @@ typedef struct {
 
 static inline qs8_lanes qs8_lanes_zero(void) { return (qs8_lanes){_mm_setzero_si128(), _mm_setzero_si128()}; }
 
-static inline void qs8_lanes_add(qs8_lanes *l, __m128i v) {
-  const __m128i zero = _mm_setzero_si128(), negative = _mm_cmpgt_epi8(zero, v);
+static inline void qs8_lanes_add(qs8_lanes *l, __m128i v, int magnitudes) {
+  const __m128i zero = _mm_setzero_si128();
   l->sum = _mm_add_epi64(l->sum, _mm_sad_epu8(_mm_xor_si128(v, _mm_set1_epi8((char)0x80)), zero));
-  l->magnitude = _mm_add_epi64(l->magnitude, _mm_sad_epu8(_mm_sub_epi8(_mm_xor_si128(v, negative), negative), zero));
+  if (magnitudes) {
+    const __m128i negative = _mm_cmpgt_epi8(zero, v);
+    l->magnitude = _mm_add_epi64(l->magnitude, _mm_sad_epu8(_mm_sub_epi8(_mm_xor_si128(v, negative), negative), zero));
+  }
 }
 
 /* Folds the lanes, kn bytes in all, into the scalar sums. */
@@ -184,10 +187,11 @@ typedef struct {
 
 static inline qs8_lanes qs8_lanes_zero(void) { return (qs8_lanes){vdupq_n_s64(0), vdupq_n_u64(0)}; }
 
-static inline void qs8_lanes_add(qs8_lanes *l, int8x16_t v) {
+static inline void qs8_lanes_add(qs8_lanes *l, int8x16_t v, int magnitudes) {
   l->sum = vpadalq_s32(l->sum, vpaddlq_s16(vpaddlq_s8(v)));
   /* |-128| wraps to -128 in int8, which read unsigned is 128 */
-  l->magnitude = vpadalq_u32(l->magnitude, vpaddlq_u16(vpaddlq_u8(vreinterpretq_u8_s8(vabsq_s8(v)))));
+  if (magnitudes)
+    l->magnitude = vpadalq_u32(l->magnitude, vpaddlq_u16(vpaddlq_u8(vreinterpretq_u8_s8(vabsq_s8(v)))));
 }
 
 static void qs8_lanes_fold(qs8_lanes l, size_t kn, uint32_t *s, uint64_t *m) {
@@ -203,9 +207,11 @@ typedef int8x16_t qs8_bytes;
 
 /* One tap of a full block of nr columns (KR = 4: nr a multiple of 4; KR = 8: of 2), k from 0
  * while 16 remain: 4 x 4 tiles of 4-byte groups (2 x 2 of 8-byte ones), with each column's
- * sums. Returns the k it stopped at. */
-static size_t qs8_transpose_tap(size_t nr, size_t kr, size_t kc, const int8_t *col0, size_t sn, int8_t *w,
-                                qs8_lanes *lanes) {
+ * sums (the magnitudes only if asked). Returns the k it stopped at. Inlined with magnitudes a
+ * constant, so each variant has only the work it needs. */
+static inline __attribute__((always_inline)) size_t qs8_transpose_tap(size_t nr, size_t kr, size_t kc,
+                                                                      const int8_t *col0, size_t sn, int8_t *w,
+                                                                      qs8_lanes *lanes, int magnitudes) {
   const size_t group_stride = nr * kr;
   size_t k = 0;
   for (; k + 16 <= kc; k += 16, w += 16 * nr) {
@@ -213,10 +219,10 @@ static size_t qs8_transpose_tap(size_t nr, size_t kr, size_t kc, const int8_t *c
       for (size_t j = 0; j < nr; j += 4) {
         const int8_t *c = col0 + j * sn + k;
         const qs8_bytes c0 = QS8_LOAD(c), c1 = QS8_LOAD(c + sn), c2 = QS8_LOAD(c + 2 * sn), c3 = QS8_LOAD(c + 3 * sn);
-        qs8_lanes_add(&lanes[j], c0);
-        qs8_lanes_add(&lanes[j + 1], c1);
-        qs8_lanes_add(&lanes[j + 2], c2);
-        qs8_lanes_add(&lanes[j + 3], c3);
+        qs8_lanes_add(&lanes[j], c0, magnitudes);
+        qs8_lanes_add(&lanes[j + 1], c1, magnitudes);
+        qs8_lanes_add(&lanes[j + 2], c2, magnitudes);
+        qs8_lanes_add(&lanes[j + 3], c3, magnitudes);
         int8_t *d = w + j * 4;
 #if defined(TR_PACK_SSE2)
         const __m128i t0 = _mm_unpacklo_epi32(c0, c1), t1 = _mm_unpacklo_epi32(c2, c3);
@@ -240,8 +246,8 @@ static size_t qs8_transpose_tap(size_t nr, size_t kr, size_t kc, const int8_t *c
       for (size_t j = 0; j < nr; j += 2) {
         const int8_t *c = col0 + j * sn + k;
         const qs8_bytes c0 = QS8_LOAD(c), c1 = QS8_LOAD(c + sn);
-        qs8_lanes_add(&lanes[j], c0);
-        qs8_lanes_add(&lanes[j + 1], c1);
+        qs8_lanes_add(&lanes[j], c0, magnitudes);
+        qs8_lanes_add(&lanes[j + 1], c1, magnitudes);
         int8_t *d = w + j * 8;
 #if defined(TR_PACK_SSE2)
         QS8_STORE(d, _mm_unpacklo_epi64(c0, c1));
@@ -279,8 +285,19 @@ int tr_gemm_pack_qs8(size_t n, size_t ks, size_t kc, size_t nr, size_t kr, tr_ge
         ((kr == 4 && nr % 4 == 0) || (kr == 8 && nr % 2 == 0)) && kc >= 16) {
       qs8_lanes lanes[TR_PACK_MAX_NR];
       for (size_t j = 0; j < nr; j++) lanes[j] = qs8_lanes_zero();
-      for (size_t t = 0; t < ks; t++)
-        kdone = qs8_transpose_tap(nr, kr, kc, src + n0 * sn + t * st, sn, w + t * tap_stride, lanes);
+      /* the magnitudes only decide the bound below: when even weights of -128 everywhere keep
+       * every column of the block within it, they cannot change it and are not summed */
+      uint64_t largest_bias = 0;
+      for (size_t j = 0; j < cols && bias; j++) {
+        const uint64_t b = (uint64_t)(bias[n0 + j] < 0 ? -(int64_t)bias[n0 + j] : bias[n0 + j]);
+        largest_bias = b > largest_bias ? b : largest_bias;
+      }
+      const int need_magnitudes = largest_bias + 255u * 128u * (uint64_t)ks * (uint64_t)kc >= (1ull << 30);
+      for (size_t t = 0; t < ks; t++) {
+        const int8_t *col0 = src + n0 * sn + t * st;
+        if (need_magnitudes) kdone = qs8_transpose_tap(nr, kr, kc, col0, sn, w + t * tap_stride, lanes, 1);
+        else kdone = qs8_transpose_tap(nr, kr, kc, col0, sn, w + t * tap_stride, lanes, 0);
+      }
       for (size_t j = 0; j < nr; j++) {
         sums[j] = 0, magnitudes[j] = 0;
         qs8_lanes_fold(lanes[j], ks * kdone, &sums[j], &magnitudes[j]);
