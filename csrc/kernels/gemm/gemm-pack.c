@@ -177,6 +177,7 @@ static void qs8_lanes_fold(qs8_lanes l, size_t kn, uint32_t *s, uint64_t *m) {
 }
 
 typedef __m128i qs8_bytes;
+#define QS8_ZERO() _mm_setzero_si128()
 #define QS8_LOAD(p) _mm_loadu_si128((const __m128i *)(p))
 #define QS8_STORE(p, v) _mm_storeu_si128((__m128i *)(p), (v))
 #else
@@ -201,24 +202,34 @@ static void qs8_lanes_fold(qs8_lanes l, size_t kn, uint32_t *s, uint64_t *m) {
 }
 
 typedef int8x16_t qs8_bytes;
+#define QS8_ZERO() vdupq_n_s8(0)
 #define QS8_LOAD(p) vld1q_s8((const int8_t *)(p))
 #define QS8_STORE(p, v) vst1q_s8((int8_t *)(p), (v))
 #endif
 
-/* One tap of a full block of nr columns (KR = 4: nr a multiple of 4; KR = 8: of 2), k from 0
- * while 16 remain: 4 x 4 tiles of 4-byte groups (2 x 2 of 8-byte ones), with each column's
- * sums (the magnitudes only if asked). Returns the k it stopped at. Inlined with magnitudes a
- * constant, so each variant has only the work it needs. */
-static inline __attribute__((always_inline)) size_t qs8_transpose_tap(size_t nr, size_t kr, size_t kc,
-                                                                      const int8_t *col0, size_t sn, int8_t *w,
-                                                                      qs8_lanes *lanes, int magnitudes) {
+/* One tap of the cols columns of a block of nr (KR = 4: nr a multiple of 4; KR = 8: of 2), k
+ * from 0 while 16 remain: 4 x 4 tiles of 4-byte groups (2 x 2 of 8-byte ones), with each
+ * column's sums (the magnitudes only if asked). Columns past cols in the last tile read as
+ * zeros. Returns the k it stopped at. Inlined with magnitudes a constant, so each variant has
+ * only the work it needs. */
+static inline __attribute__((always_inline)) size_t qs8_transpose_tap(size_t nr, size_t cols, size_t kr,
+                                                                      size_t kc, const int8_t *col0, size_t sn,
+                                                                      int8_t *w, qs8_lanes *lanes,
+                                                                      int magnitudes) {
   const size_t group_stride = nr * kr;
   size_t k = 0;
   for (; k + 16 <= kc; k += 16, w += 16 * nr) {
     if (kr == 4) {
-      for (size_t j = 0; j < nr; j += 4) {
+      for (size_t j = 0; j < cols; j += 4) {
         const int8_t *c = col0 + j * sn + k;
-        const qs8_bytes c0 = QS8_LOAD(c), c1 = QS8_LOAD(c + sn), c2 = QS8_LOAD(c + 2 * sn), c3 = QS8_LOAD(c + 3 * sn);
+        qs8_bytes c0 = QS8_LOAD(c), c1, c2, c3;
+        if (j + 4 <= cols) {
+          c1 = QS8_LOAD(c + sn), c2 = QS8_LOAD(c + 2 * sn), c3 = QS8_LOAD(c + 3 * sn);
+        } else {
+          c1 = j + 1 < cols ? QS8_LOAD(c + sn) : QS8_ZERO();
+          c2 = j + 2 < cols ? QS8_LOAD(c + 2 * sn) : QS8_ZERO();
+          c3 = QS8_ZERO();
+        }
         qs8_lanes_add(&lanes[j], c0, magnitudes);
         qs8_lanes_add(&lanes[j + 1], c1, magnitudes);
         qs8_lanes_add(&lanes[j + 2], c2, magnitudes);
@@ -243,9 +254,9 @@ static inline __attribute__((always_inline)) size_t qs8_transpose_tap(size_t nr,
 #endif
       }
     } else {
-      for (size_t j = 0; j < nr; j += 2) {
+      for (size_t j = 0; j < cols; j += 2) {
         const int8_t *c = col0 + j * sn + k;
-        const qs8_bytes c0 = QS8_LOAD(c), c1 = QS8_LOAD(c + sn);
+        const qs8_bytes c0 = QS8_LOAD(c), c1 = j + 1 < cols ? QS8_LOAD(c + sn) : QS8_ZERO();
         qs8_lanes_add(&lanes[j], c0, magnitudes);
         qs8_lanes_add(&lanes[j + 1], c1, magnitudes);
         int8_t *d = w + j * 8;
@@ -281,7 +292,7 @@ int tr_gemm_pack_qs8(size_t n, size_t ks, size_t kc, size_t nr, size_t kr, tr_ge
     uint32_t sums[TR_PACK_MAX_NR];
     uint64_t magnitudes[TR_PACK_MAX_NR];
 #if defined(TR_PACK_SIMD)
-    if (sk == 1 && sn != 1 && cols == nr && nr <= TR_PACK_MAX_NR &&
+    if (sk == 1 && sn != 1 && nr <= TR_PACK_MAX_NR &&
         ((kr == 4 && nr % 4 == 0) || (kr == 8 && nr % 2 == 0)) && kc >= 16) {
       qs8_lanes lanes[TR_PACK_MAX_NR];
       for (size_t j = 0; j < nr; j++) lanes[j] = qs8_lanes_zero();
@@ -295,8 +306,8 @@ int tr_gemm_pack_qs8(size_t n, size_t ks, size_t kc, size_t nr, size_t kr, tr_ge
       const int need_magnitudes = largest_bias + 255u * 128u * (uint64_t)ks * (uint64_t)kc >= (1ull << 30);
       for (size_t t = 0; t < ks; t++) {
         const int8_t *col0 = src + n0 * sn + t * st;
-        if (need_magnitudes) kdone = qs8_transpose_tap(nr, kr, kc, col0, sn, w + t * tap_stride, lanes, 1);
-        else kdone = qs8_transpose_tap(nr, kr, kc, col0, sn, w + t * tap_stride, lanes, 0);
+        if (need_magnitudes) kdone = qs8_transpose_tap(nr, cols, kr, kc, col0, sn, w + t * tap_stride, lanes, 1);
+        else kdone = qs8_transpose_tap(nr, cols, kr, kc, col0, sn, w + t * tap_stride, lanes, 0);
       }
       for (size_t j = 0; j < nr; j++) {
         sums[j] = 0, magnitudes[j] = 0;
