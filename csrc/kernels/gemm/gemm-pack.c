@@ -43,12 +43,27 @@ size_t tr_gemm_packed_size_f32(size_t n, size_t ks, size_t kc, size_t nr) {
 }
 
 #if defined(TR_PACK_SIMD)
+/* The next block's columns, nr * sn contiguous elements of an OHWI filter, are read a line at a
+ * time while this block is transposed, so that they are in cache when its turn comes: the
+ * transposes read nr columns at once, a pattern the hardware prefetchers follow poorly from
+ * memory. The step per call makes one pass over the next block take one pass over this one. */
+typedef struct {
+  uintptr_t next, end; /* addresses, as they run past the filter */
+} pack_ahead;
+
+static inline void pack_prefetch(pack_ahead *a, size_t step) {
+  if (a->next < a->end) __builtin_prefetch((const void *)a->next);
+  a->next += step;
+}
+
 /* One tap of a full block of nr (a multiple of 4) columns, k from 0 while 4 remain: the packed
  * rows w[k][nr] from 4 x 4 tiles. Returns the k it stopped at. */
-static size_t f32_transpose_tap(size_t nr, size_t kc, const float *col0, size_t sn, float *out) {
+static size_t f32_transpose_tap(size_t nr, size_t kc, const float *col0, size_t sn, float *out,
+                                pack_ahead *ahead) {
   size_t k = 0;
   for (; k + 4 <= kc; k += 4, out += 4 * nr)
     for (size_t j = 0; j < nr; j += 4) {
+      pack_prefetch(ahead, 64);
       const float *c = col0 + j * sn + k;
 #if defined(TR_PACK_SSE2)
       __m128 r0 = _mm_loadu_ps(c), r1 = _mm_loadu_ps(c + sn), r2 = _mm_loadu_ps(c + 2 * sn);
@@ -77,12 +92,15 @@ void tr_gemm_pack_f32(size_t n, size_t ks, size_t kc, size_t nr, const float *sr
   float *out = (float *)packed;
   for (size_t n0 = 0; n0 < n; n0 += nr) {
     const size_t cols = n - n0 < nr ? n - n0 : nr;
+#if defined(TR_PACK_SIMD)
+    pack_ahead ahead = {(uintptr_t)src + (n0 + nr) * sn * sizeof(float), (uintptr_t)src + n * sn * sizeof(float)};
+#endif
     for (size_t j = 0; j < nr; j++) *out++ = (j < cols && bias) ? bias[n0 + j] : 0.0f;
     for (size_t t = 0; t < ks; t++)
       for (size_t k = 0; k < kc; k++) {
 #if defined(TR_PACK_SIMD)
         if (k == 0 && sk == 1 && sn != 1 && cols == nr && nr % 4 == 0) {
-          k = f32_transpose_tap(nr, kc, src + n0 * sn + t * st, sn, out);
+          k = f32_transpose_tap(nr, kc, src + n0 * sn + t * st, sn, out, &ahead);
           out += k * nr;
           if (k == kc) break;
         }
@@ -215,12 +233,13 @@ typedef int8x16_t qs8_bytes;
 static inline __attribute__((always_inline)) size_t qs8_transpose_tap(size_t nr, size_t cols, size_t kr,
                                                                       size_t kc, const int8_t *col0, size_t sn,
                                                                       int8_t *w, qs8_lanes *lanes,
-                                                                      int magnitudes) {
+                                                                      int magnitudes, pack_ahead *ahead) {
   const size_t group_stride = nr * kr;
   size_t k = 0;
   for (; k + 16 <= kc; k += 16, w += 16 * nr) {
     if (kr == 4) {
       for (size_t j = 0; j < cols; j += 4) {
+        pack_prefetch(ahead, 64);
         const int8_t *c = col0 + j * sn + k;
         qs8_bytes c0 = QS8_LOAD(c), c1, c2, c3;
         if (j + 4 <= cols) {
@@ -255,6 +274,7 @@ static inline __attribute__((always_inline)) size_t qs8_transpose_tap(size_t nr,
       }
     } else {
       for (size_t j = 0; j < cols; j += 2) {
+        pack_prefetch(ahead, 32);
         const int8_t *c = col0 + j * sn + k;
         const qs8_bytes c0 = QS8_LOAD(c), c1 = j + 1 < cols ? QS8_LOAD(c + sn) : QS8_ZERO();
         qs8_lanes_add(&lanes[j], c0, magnitudes);
@@ -304,10 +324,12 @@ int tr_gemm_pack_qs8(size_t n, size_t ks, size_t kc, size_t nr, size_t kr, tr_ge
         largest_bias = b > largest_bias ? b : largest_bias;
       }
       const int need_magnitudes = largest_bias + 255u * 128u * (uint64_t)ks * (uint64_t)kc >= (1ull << 30);
+      pack_ahead ahead = {(uintptr_t)src + (n0 + nr) * sn, (uintptr_t)src + n * sn};
       for (size_t t = 0; t < ks; t++) {
         const int8_t *col0 = src + n0 * sn + t * st;
-        if (need_magnitudes) kdone = qs8_transpose_tap(nr, cols, kr, kc, col0, sn, w + t * tap_stride, lanes, 1);
-        else kdone = qs8_transpose_tap(nr, cols, kr, kc, col0, sn, w + t * tap_stride, lanes, 0);
+        if (need_magnitudes)
+          kdone = qs8_transpose_tap(nr, cols, kr, kc, col0, sn, w + t * tap_stride, lanes, 1, &ahead);
+        else kdone = qs8_transpose_tap(nr, cols, kr, kc, col0, sn, w + t * tap_stride, lanes, 0, &ahead);
       }
       for (size_t j = 0; j < nr; j++) {
         sums[j] = 0, magnitudes[j] = 0;
