@@ -329,6 +329,6 @@ int main(int argc, char **argv) {
     printf("%d FAILED\n", failures);
     return 1;
   }
-  printf("ALL OK (%d cases)\n", iterations);
+  printf("ALL OK (%d cases, %s transposes)\n", iterations, tr_gemm_pack_transposes());
   return 0;
 }

@@ -6,6 +6,7 @@ several taps, every source stride pattern the ops use, and the accumulator-bound
 packer returns.
 """
 import os
+import platform
 import shutil
 import subprocess
 import tempfile
@@ -16,18 +17,38 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 
 
+KERNELS = os.path.join(ROOT, "csrc", "kernels")
+SOURCES = [os.path.join(HERE, "pack_harness.c"), os.path.join(KERNELS, "gemm", "gemm-pack.c"),
+           os.path.join(KERNELS, "dwconv", "dwconv-pack.c")]
+CROSS = os.environ.get("CROSS_CC", "aarch64-linux-gnu-gcc")
+
+
+def _build_and_run(compiler, flags, runner):
+    with tempfile.TemporaryDirectory() as tmp:
+        exe = os.path.join(tmp, "pack_harness")
+        subprocess.run([compiler, "-std=c11", "-O2", "-Wall", "-D_GNU_SOURCE", "-I" + os.path.join(ROOT, "csrc")]
+                       + flags + SOURCES + ["-o", exe], check=True)
+        result = subprocess.run(runner + [exe, "1500"], capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "ALL OK" in result.stdout
+    return result.stdout
+
+
 @pytest.mark.skipif(not shutil.which("cc"), reason="needs a C compiler")
 @pytest.mark.parametrize("variant", [[], ["-DTR_PACK_PORTABLE"]], ids=["default", "portable"])
 def test_packers_match_reference_layouts(variant):
     """The default build (in-register transposes where the baseline ISA has them) and the
     portable loops alone."""
-    kernels = os.path.join(ROOT, "csrc", "kernels")
-    sources = [os.path.join(HERE, "pack_harness.c"), os.path.join(kernels, "gemm", "gemm-pack.c"),
-               os.path.join(kernels, "dwconv", "dwconv-pack.c")]
-    with tempfile.TemporaryDirectory() as tmp:
-        exe = os.path.join(tmp, "pack_harness")
-        subprocess.run(["cc", "-std=c11", "-O2", "-Wall", "-D_GNU_SOURCE", "-I" + os.path.join(ROOT, "csrc")]
-                       + variant + sources + ["-o", exe], check=True)
-        result = subprocess.run([exe, "1500"], capture_output=True, text=True)
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "ALL OK" in result.stdout
+    out = _build_and_run("cc", variant, [])
+    if variant:
+        assert "portable transposes" in out
+    elif platform.machine().lower() in ("x86_64", "amd64"):
+        assert "sse2 transposes" in out
+
+
+@pytest.mark.skipif(shutil.which(CROSS) is None, reason=f"{CROSS} not installed (gcc-aarch64-linux-gnu)")
+@pytest.mark.skipif(shutil.which("qemu-aarch64") is None, reason="qemu-aarch64 not installed (qemu-user)")
+def test_packers_match_reference_layouts_on_aarch64():
+    """The NEON transposes, cross-compiled and run under qemu-aarch64."""
+    out = _build_and_run(CROSS, ["-static"], ["qemu-aarch64"])
+    assert "neon transposes" in out

@@ -91,6 +91,9 @@ tr_status tr_fail(tr_node *node, const char *fmt, ...)
  * NULL when out of memory. */
 void *tr_node_alloc_packed(tr_node *node, size_t bytes);
 
+/* The nearest earlier node of the same subgraph that writes t (already prepared: nodes are
+ * prepared in order), or NULL. Lets an op reuse what its producer's prepare worked out. */
+const tr_node *tr_node_producer(const tr_node *node, const tr_tensor *t);
 /* Runs one subgraph of the node's plan (for WHILE / IF / CALL_ONCE). */
 tr_status tr_run_subgraph(tr_node *node, int32_t subgraph);
 /* The tensors of a subgraph's signature, for control-flow ops to copy into and out of. */

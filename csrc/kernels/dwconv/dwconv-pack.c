@@ -123,6 +123,30 @@ void tr_dwconv_pack_qs8(size_t channels, int32_t kh, int32_t kw, const tr_dwconv
         row[t] = ((k % (size_t)kh) * (size_t)kw + k / (size_t)kh) * channels + c0;
         real += k < taps;
       }
+      if (!weights_unsigned && real == group && live == (size_t)ct && ct <= DW_MAX_CT && group >= 1 && group <= 4) {
+        /* the usual case (int8, a whole tile, every tap of the group inside the filter): plain
+         * copies, without the tests the edges need per weight */
+        const int8_t *w = (const int8_t *)weights;
+        if (group == 4) {
+          int8_t *o = (int8_t *)out;
+          for (int32_t j = 0; j < ct; j++, o += 4) {
+            const size_t slot = (size_t)slot_table[j];
+            o[0] = w[row[0] + slot], o[1] = w[row[1] + slot], o[2] = w[row[2] + slot], o[3] = w[row[3] + slot];
+          }
+        } else if (group == 2) {
+          int16_t *o = (int16_t *)out;
+          for (int32_t j = 0; j < ct; j++, o += 2) {
+            const size_t slot = (size_t)slot_table[j];
+            o[0] = w[row[0] + slot], o[1] = w[row[1] + slot];
+          }
+        } else {
+          int16_t *o = (int16_t *)out;
+          for (int32_t j = 0; j < ct; j++, o += group)
+            for (int32_t t = 0; t < group; t++) o[t] = w[row[t] + (size_t)slot_table[j]];
+        }
+        out += (size_t)ct * (size_t)group * elem_size(group);
+        continue;
+      }
       for (int32_t j = 0; j < ct; j++) {
         const size_t slot = (size_t)SLOT(j);
         const int live_channel = slot < live;

@@ -2,12 +2,13 @@
  * prepare (or per invoke for weights that are not constant).
  *
  * Packing a filter whose columns are contiguous along k (OHWI, sk = 1) is a blocked transpose.
- * Where SSE2 is part of the baseline (every x86-64), the whole 4 x 4 tiles of 32-bit elements
- * (floats, or KR = 4 groups of int8; KR = 8 groups go 2 x 2) are transposed in registers:
- * one 16-byte load per column and one 16-byte store per packed row, instead of an element at
- * a time from nr columns a row apart, which is what made packing slow. The portable loops
- * pack everything else, and everything when TR_PACK_PORTABLE is defined (the tests build both
- * and compare them with a reference packer). */
+ * Where SSE2 (every x86-64) or NEON (every aarch64) is part of the baseline, the whole 4 x 4
+ * tiles of 32-bit elements (floats, or KR = 4 groups of int8; KR = 8 groups go 2 x 2) are
+ * transposed in registers: one 16-byte load per column and one 16-byte store per packed row,
+ * instead of an element at a time from nr columns a row apart, which is what made packing
+ * slow. The portable loops pack everything else, and everything when TR_PACK_PORTABLE is
+ * defined (the tests build both, natively and for aarch64, and compare them with a reference
+ * packer). */
 #include <string.h>
 
 #include "kernels/gemm/gemm.h"
@@ -15,7 +16,22 @@
 #if defined(__SSE2__) && !defined(TR_PACK_PORTABLE)
 #include <emmintrin.h>
 #define TR_PACK_SSE2 1
+#define TR_PACK_SIMD 1
+#elif defined(__aarch64__) && !defined(TR_PACK_PORTABLE)
+#include <arm_neon.h>
+#define TR_PACK_NEON 1
+#define TR_PACK_SIMD 1
 #endif
+
+const char *tr_gemm_pack_transposes(void) {
+#if defined(TR_PACK_SSE2)
+  return "sse2";
+#elif defined(TR_PACK_NEON)
+  return "neon";
+#else
+  return "portable";
+#endif
+}
 
 /* The widest column tile of any qs8 kernel, for the per-column sums of a block. */
 #define TR_PACK_MAX_NR 64
@@ -26,14 +42,30 @@ size_t tr_gemm_packed_size_f32(size_t n, size_t ks, size_t kc, size_t nr) {
   return round_up(n, nr) * (1 + ks * kc) * sizeof(float);
 }
 
-#if defined(TR_PACK_SSE2)
+#if defined(TR_PACK_SIMD)
+/* The next block's columns, nr * sn contiguous elements of an OHWI filter, are read a line at a
+ * time while this block is transposed, so that they are in cache when its turn comes: the
+ * transposes read nr columns at once, a pattern the hardware prefetchers follow poorly from
+ * memory. The step per call makes one pass over the next block take one pass over this one. */
+typedef struct {
+  uintptr_t next, end; /* addresses, as they run past the filter */
+} pack_ahead;
+
+static inline void pack_prefetch(pack_ahead *a, size_t step) {
+  if (a->next < a->end) __builtin_prefetch((const void *)a->next);
+  a->next += step;
+}
+
 /* One tap of a full block of nr (a multiple of 4) columns, k from 0 while 4 remain: the packed
  * rows w[k][nr] from 4 x 4 tiles. Returns the k it stopped at. */
-static size_t f32_transpose_tap(size_t nr, size_t kc, const float *col0, size_t sn, float *out) {
+static size_t f32_transpose_tap(size_t nr, size_t kc, const float *col0, size_t sn, float *out,
+                                pack_ahead *ahead) {
   size_t k = 0;
   for (; k + 4 <= kc; k += 4, out += 4 * nr)
     for (size_t j = 0; j < nr; j += 4) {
+      pack_prefetch(ahead, 64);
       const float *c = col0 + j * sn + k;
+#if defined(TR_PACK_SSE2)
       __m128 r0 = _mm_loadu_ps(c), r1 = _mm_loadu_ps(c + sn), r2 = _mm_loadu_ps(c + 2 * sn);
       __m128 r3 = _mm_loadu_ps(c + 3 * sn);
       _MM_TRANSPOSE4_PS(r0, r1, r2, r3);
@@ -41,6 +73,15 @@ static size_t f32_transpose_tap(size_t nr, size_t kc, const float *col0, size_t 
       _mm_storeu_ps(out + nr + j, r1);
       _mm_storeu_ps(out + 2 * nr + j, r2);
       _mm_storeu_ps(out + 3 * nr + j, r3);
+#else
+      /* trn pairs columns 0/1 and 2/3 per k; the halves then combine into whole rows */
+      const float32x4x2_t t01 = vtrnq_f32(vld1q_f32(c), vld1q_f32(c + sn));
+      const float32x4x2_t t23 = vtrnq_f32(vld1q_f32(c + 2 * sn), vld1q_f32(c + 3 * sn));
+      vst1q_f32(out + j, vcombine_f32(vget_low_f32(t01.val[0]), vget_low_f32(t23.val[0])));
+      vst1q_f32(out + nr + j, vcombine_f32(vget_low_f32(t01.val[1]), vget_low_f32(t23.val[1])));
+      vst1q_f32(out + 2 * nr + j, vcombine_f32(vget_high_f32(t01.val[0]), vget_high_f32(t23.val[0])));
+      vst1q_f32(out + 3 * nr + j, vcombine_f32(vget_high_f32(t01.val[1]), vget_high_f32(t23.val[1])));
+#endif
     }
   return k;
 }
@@ -51,12 +92,15 @@ void tr_gemm_pack_f32(size_t n, size_t ks, size_t kc, size_t nr, const float *sr
   float *out = (float *)packed;
   for (size_t n0 = 0; n0 < n; n0 += nr) {
     const size_t cols = n - n0 < nr ? n - n0 : nr;
+#if defined(TR_PACK_SIMD)
+    pack_ahead ahead = {(uintptr_t)src + (n0 + nr) * sn * sizeof(float), (uintptr_t)src + n * sn * sizeof(float)};
+#endif
     for (size_t j = 0; j < nr; j++) *out++ = (j < cols && bias) ? bias[n0 + j] : 0.0f;
     for (size_t t = 0; t < ks; t++)
       for (size_t k = 0; k < kc; k++) {
-#if defined(TR_PACK_SSE2)
+#if defined(TR_PACK_SIMD)
         if (k == 0 && sk == 1 && sn != 1 && cols == nr && nr % 4 == 0) {
-          k = f32_transpose_tap(nr, kc, src + n0 * sn + t * st, sn, out);
+          k = f32_transpose_tap(nr, kc, src + n0 * sn + t * st, sn, out, &ahead);
           out += k * nr;
           if (k == kc) break;
         }
@@ -121,64 +165,132 @@ static inline void qs8_copy_group(int8_t *w, const int8_t *col, size_t k0, size_
   for (size_t i = 0; i < kr; i++) w[i] = k0 + i < kc ? col[(k0 + i) * sk] : 0;
 }
 
+#if defined(TR_PACK_SIMD)
+/* A column's running sums over whole 16-byte loads, in 64-bit lanes so no length overflows
+ * them: the signed sum (on SSE2 offset by 128 per byte, psadbw summing unsigned bytes) and the
+ * sum of magnitudes. */
 #if defined(TR_PACK_SSE2)
-/* Sums of the 16 bytes of v as (signed sum, sum of magnitudes), added to the two 64-bit lanes
- * of sum and magnitude: psadbw sums unsigned bytes, so the signed ones are offset by 128. */
-static inline void qs8_sse2_sums(__m128i v, __m128i *sum, __m128i *magnitude) {
-  const __m128i zero = _mm_setzero_si128(), negative = _mm_cmpgt_epi8(zero, v);
-  *sum = _mm_add_epi64(*sum, _mm_sad_epu8(_mm_xor_si128(v, _mm_set1_epi8((char)0x80)), zero));
-  *magnitude = _mm_add_epi64(*magnitude, _mm_sad_epu8(_mm_sub_epi8(_mm_xor_si128(v, negative), negative), zero));
+typedef struct {
+  __m128i sum, magnitude;
+} qs8_lanes;
+
+static inline qs8_lanes qs8_lanes_zero(void) { return (qs8_lanes){_mm_setzero_si128(), _mm_setzero_si128()}; }
+
+static inline void qs8_lanes_add(qs8_lanes *l, __m128i v, int magnitudes) {
+  const __m128i zero = _mm_setzero_si128();
+  l->sum = _mm_add_epi64(l->sum, _mm_sad_epu8(_mm_xor_si128(v, _mm_set1_epi8((char)0x80)), zero));
+  if (magnitudes) {
+    const __m128i negative = _mm_cmpgt_epi8(zero, v);
+    l->magnitude = _mm_add_epi64(l->magnitude, _mm_sad_epu8(_mm_sub_epi8(_mm_xor_si128(v, negative), negative), zero));
+  }
 }
 
-/* One tap of a full block of nr columns (KR = 4: nr a multiple of 4; KR = 8: of 2), k from 0
- * while 16 remain: 4 x 4 tiles of 4-byte groups (2 x 2 of 8-byte ones), with each column's
- * sums. Returns the k it stopped at; sum and magnitude hold the psadbw lanes per column, the
- * sum still offset by 128 per byte. */
-static size_t qs8_transpose_tap(size_t nr, size_t kr, size_t kc, const int8_t *col0, size_t sn, int8_t *w,
-                                __m128i *sum, __m128i *magnitude) {
+/* Folds the lanes, kn bytes in all, into the scalar sums. */
+static void qs8_lanes_fold(qs8_lanes l, size_t kn, uint32_t *s, uint64_t *m) {
+  uint64_t lanes[2];
+  _mm_storeu_si128((__m128i *)lanes, l.sum);
+  *s += (uint32_t)(lanes[0] + lanes[1] - 128u * (uint64_t)kn);
+  _mm_storeu_si128((__m128i *)lanes, l.magnitude);
+  *m += lanes[0] + lanes[1];
+}
+
+typedef __m128i qs8_bytes;
+#define QS8_ZERO() _mm_setzero_si128()
+#define QS8_LOAD(p) _mm_loadu_si128((const __m128i *)(p))
+#define QS8_STORE(p, v) _mm_storeu_si128((__m128i *)(p), (v))
+#else
+typedef struct {
+  int64x2_t sum;
+  uint64x2_t magnitude;
+} qs8_lanes;
+
+static inline qs8_lanes qs8_lanes_zero(void) { return (qs8_lanes){vdupq_n_s64(0), vdupq_n_u64(0)}; }
+
+static inline void qs8_lanes_add(qs8_lanes *l, int8x16_t v, int magnitudes) {
+  l->sum = vpadalq_s32(l->sum, vpaddlq_s16(vpaddlq_s8(v)));
+  /* |-128| wraps to -128 in int8, which read unsigned is 128 */
+  if (magnitudes)
+    l->magnitude = vpadalq_u32(l->magnitude, vpaddlq_u16(vpaddlq_u8(vreinterpretq_u8_s8(vabsq_s8(v)))));
+}
+
+static void qs8_lanes_fold(qs8_lanes l, size_t kn, uint32_t *s, uint64_t *m) {
+  (void)kn;
+  *s += (uint32_t)(uint64_t)vaddvq_s64(l.sum);
+  *m += vaddvq_u64(l.magnitude);
+}
+
+typedef int8x16_t qs8_bytes;
+#define QS8_ZERO() vdupq_n_s8(0)
+#define QS8_LOAD(p) vld1q_s8((const int8_t *)(p))
+#define QS8_STORE(p, v) vst1q_s8((int8_t *)(p), (v))
+#endif
+
+/* One tap of the cols columns of a block of nr (KR = 4: nr a multiple of 4; KR = 8: of 2), k
+ * from 0 while 16 remain: 4 x 4 tiles of 4-byte groups (2 x 2 of 8-byte ones), with each
+ * column's sums (the magnitudes only if asked). Columns past cols in the last tile read as
+ * zeros. Returns the k it stopped at. Inlined with magnitudes a constant, so each variant has
+ * only the work it needs. */
+static inline __attribute__((always_inline)) size_t qs8_transpose_tap(size_t nr, size_t cols, size_t kr,
+                                                                      size_t kc, const int8_t *col0, size_t sn,
+                                                                      int8_t *w, qs8_lanes *lanes,
+                                                                      int magnitudes, pack_ahead *ahead) {
   const size_t group_stride = nr * kr;
   size_t k = 0;
   for (; k + 16 <= kc; k += 16, w += 16 * nr) {
     if (kr == 4) {
-      for (size_t j = 0; j < nr; j += 4) {
+      for (size_t j = 0; j < cols; j += 4) {
+        pack_prefetch(ahead, 64);
         const int8_t *c = col0 + j * sn + k;
-        const __m128i c0 = _mm_loadu_si128((const __m128i *)c), c1 = _mm_loadu_si128((const __m128i *)(c + sn));
-        const __m128i c2 = _mm_loadu_si128((const __m128i *)(c + 2 * sn));
-        const __m128i c3 = _mm_loadu_si128((const __m128i *)(c + 3 * sn));
-        qs8_sse2_sums(c0, &sum[j], &magnitude[j]);
-        qs8_sse2_sums(c1, &sum[j + 1], &magnitude[j + 1]);
-        qs8_sse2_sums(c2, &sum[j + 2], &magnitude[j + 2]);
-        qs8_sse2_sums(c3, &sum[j + 3], &magnitude[j + 3]);
+        qs8_bytes c0 = QS8_LOAD(c), c1, c2, c3;
+        if (j + 4 <= cols) {
+          c1 = QS8_LOAD(c + sn), c2 = QS8_LOAD(c + 2 * sn), c3 = QS8_LOAD(c + 3 * sn);
+        } else {
+          c1 = j + 1 < cols ? QS8_LOAD(c + sn) : QS8_ZERO();
+          c2 = j + 2 < cols ? QS8_LOAD(c + 2 * sn) : QS8_ZERO();
+          c3 = QS8_ZERO();
+        }
+        qs8_lanes_add(&lanes[j], c0, magnitudes);
+        qs8_lanes_add(&lanes[j + 1], c1, magnitudes);
+        qs8_lanes_add(&lanes[j + 2], c2, magnitudes);
+        qs8_lanes_add(&lanes[j + 3], c3, magnitudes);
+        int8_t *d = w + j * 4;
+#if defined(TR_PACK_SSE2)
         const __m128i t0 = _mm_unpacklo_epi32(c0, c1), t1 = _mm_unpacklo_epi32(c2, c3);
         const __m128i t2 = _mm_unpackhi_epi32(c0, c1), t3 = _mm_unpackhi_epi32(c2, c3);
-        int8_t *d = w + j * 4;
-        _mm_storeu_si128((__m128i *)d, _mm_unpacklo_epi64(t0, t1));
-        _mm_storeu_si128((__m128i *)(d + group_stride), _mm_unpackhi_epi64(t0, t1));
-        _mm_storeu_si128((__m128i *)(d + 2 * group_stride), _mm_unpacklo_epi64(t2, t3));
-        _mm_storeu_si128((__m128i *)(d + 3 * group_stride), _mm_unpackhi_epi64(t2, t3));
+        QS8_STORE(d, _mm_unpacklo_epi64(t0, t1));
+        QS8_STORE(d + group_stride, _mm_unpackhi_epi64(t0, t1));
+        QS8_STORE(d + 2 * group_stride, _mm_unpacklo_epi64(t2, t3));
+        QS8_STORE(d + 3 * group_stride, _mm_unpackhi_epi64(t2, t3));
+#else
+        const uint32x4x2_t t01 = vtrnq_u32(vreinterpretq_u32_s8(c0), vreinterpretq_u32_s8(c1));
+        const uint32x4x2_t t23 = vtrnq_u32(vreinterpretq_u32_s8(c2), vreinterpretq_u32_s8(c3));
+        vst1q_u32((uint32_t *)d, vcombine_u32(vget_low_u32(t01.val[0]), vget_low_u32(t23.val[0])));
+        vst1q_u32((uint32_t *)(d + group_stride), vcombine_u32(vget_low_u32(t01.val[1]), vget_low_u32(t23.val[1])));
+        vst1q_u32((uint32_t *)(d + 2 * group_stride),
+                  vcombine_u32(vget_high_u32(t01.val[0]), vget_high_u32(t23.val[0])));
+        vst1q_u32((uint32_t *)(d + 3 * group_stride),
+                  vcombine_u32(vget_high_u32(t01.val[1]), vget_high_u32(t23.val[1])));
+#endif
       }
     } else {
-      for (size_t j = 0; j < nr; j += 2) {
+      for (size_t j = 0; j < cols; j += 2) {
+        pack_prefetch(ahead, 32);
         const int8_t *c = col0 + j * sn + k;
-        const __m128i c0 = _mm_loadu_si128((const __m128i *)c), c1 = _mm_loadu_si128((const __m128i *)(c + sn));
-        qs8_sse2_sums(c0, &sum[j], &magnitude[j]);
-        qs8_sse2_sums(c1, &sum[j + 1], &magnitude[j + 1]);
+        const qs8_bytes c0 = QS8_LOAD(c), c1 = j + 1 < cols ? QS8_LOAD(c + sn) : QS8_ZERO();
+        qs8_lanes_add(&lanes[j], c0, magnitudes);
+        qs8_lanes_add(&lanes[j + 1], c1, magnitudes);
         int8_t *d = w + j * 8;
-        _mm_storeu_si128((__m128i *)d, _mm_unpacklo_epi64(c0, c1));
-        _mm_storeu_si128((__m128i *)(d + group_stride), _mm_unpackhi_epi64(c0, c1));
+#if defined(TR_PACK_SSE2)
+        QS8_STORE(d, _mm_unpacklo_epi64(c0, c1));
+        QS8_STORE(d + group_stride, _mm_unpackhi_epi64(c0, c1));
+#else
+        QS8_STORE(d, vcombine_s8(vget_low_s8(c0), vget_low_s8(c1)));
+        QS8_STORE(d + group_stride, vcombine_s8(vget_high_s8(c0), vget_high_s8(c1)));
+#endif
       }
     }
   }
   return k;
-}
-
-/* Folds a column's psadbw lanes over kn bytes into the scalar sums. */
-static void qs8_sse2_fold(__m128i sum, __m128i magnitude, size_t kn, uint32_t *s, uint64_t *m) {
-  uint64_t lanes[2];
-  _mm_storeu_si128((__m128i *)lanes, sum);
-  *s += (uint32_t)(lanes[0] + lanes[1] - 128u * (uint64_t)kn);
-  _mm_storeu_si128((__m128i *)lanes, magnitude);
-  *m += lanes[0] + lanes[1];
 }
 #endif
 
@@ -199,17 +311,29 @@ int tr_gemm_pack_qs8(size_t n, size_t ks, size_t kc, size_t nr, size_t kr, tr_ge
     size_t kdone = 0;
     uint32_t sums[TR_PACK_MAX_NR];
     uint64_t magnitudes[TR_PACK_MAX_NR];
-#if defined(TR_PACK_SSE2)
-    if (sk == 1 && sn != 1 && cols == nr && nr <= TR_PACK_MAX_NR &&
+#if defined(TR_PACK_SIMD)
+    if (sk == 1 && sn != 1 && nr <= TR_PACK_MAX_NR &&
         ((kr == 4 && nr % 4 == 0) || (kr == 8 && nr % 2 == 0)) && kc >= 16) {
-      __m128i lane_sum[TR_PACK_MAX_NR], lane_magnitude[TR_PACK_MAX_NR];
-      for (size_t j = 0; j < nr; j++) lane_sum[j] = lane_magnitude[j] = _mm_setzero_si128();
-      for (size_t t = 0; t < ks; t++)
-        kdone = qs8_transpose_tap(nr, kr, kc, src + n0 * sn + t * st, sn, w + t * tap_stride, lane_sum,
-                                  lane_magnitude);
+      qs8_lanes lanes[TR_PACK_MAX_NR];
+      for (size_t j = 0; j < nr; j++) lanes[j] = qs8_lanes_zero();
+      /* the magnitudes only decide the bound below: when even weights of -128 everywhere keep
+       * every column of the block within it, they cannot change it and are not summed */
+      uint64_t largest_bias = 0;
+      for (size_t j = 0; j < cols && bias; j++) {
+        const uint64_t b = (uint64_t)(bias[n0 + j] < 0 ? -(int64_t)bias[n0 + j] : bias[n0 + j]);
+        largest_bias = b > largest_bias ? b : largest_bias;
+      }
+      const int need_magnitudes = largest_bias + 255u * 128u * (uint64_t)ks * (uint64_t)kc >= (1ull << 30);
+      pack_ahead ahead = {(uintptr_t)src + (n0 + nr) * sn, (uintptr_t)src + n * sn};
+      for (size_t t = 0; t < ks; t++) {
+        const int8_t *col0 = src + n0 * sn + t * st;
+        if (need_magnitudes)
+          kdone = qs8_transpose_tap(nr, cols, kr, kc, col0, sn, w + t * tap_stride, lanes, 1, &ahead);
+        else kdone = qs8_transpose_tap(nr, cols, kr, kc, col0, sn, w + t * tap_stride, lanes, 0, &ahead);
+      }
       for (size_t j = 0; j < nr; j++) {
         sums[j] = 0, magnitudes[j] = 0;
-        qs8_sse2_fold(lane_sum[j], lane_magnitude[j], ks * kdone, &sums[j], &magnitudes[j]);
+        qs8_lanes_fold(lanes[j], ks * kdone, &sums[j], &magnitudes[j]);
       }
     }
 #endif

@@ -133,6 +133,9 @@ size_t tr_gemm_packed_size_qs8(size_t n, size_t ks, size_t kc, size_t nr, size_t
 int tr_gemm_pack_qs8(size_t n, size_t ks, size_t kc, size_t nr, size_t kr, tr_gemm_qs8_requant rq,
                      const int8_t *src, size_t sn, size_t st, size_t sk, const int32_t *bias, int32_t a_zero,
                      const tr_gemm_qmul *qmul, const double *scale, void *packed);
+/* Which in-register transposes the packers were built with: "sse2", "neon" or "portable"
+ * (the tests check that the one they meant to cover is the one that ran). */
+const char *tr_gemm_pack_transposes(void);
 
 /* --- kernels --- */
 #define TR_GEMM_F32_DECL(MR, NR, ISA)                                                                      \

@@ -428,10 +428,15 @@ static tr_status mul_div_prepare(tr_node *n, int div) {
 
 extern const tr_op tr_elem_op_logistic;
 
-/* x * LOGISTIC(x) as a table indexed by x's byte: LOGISTIC's prepare, run on the very tensors
- * it read and wrote, gives its table; the product of each x with its sigmoid follows. */
-static tr_status mul_sigmoid_prepare(tr_node *n, int x_input, const tr_qparams *q) {
-  tr_tensor *x = n->inputs[x_input], *sig = n->inputs[1 - x_input];
+/* LOGISTIC's table from x to sig: the one the LOGISTIC node that wrote sig from x built already
+ * (the same function of the same tensors' parameters), else LOGISTIC's prepare run on them. */
+static tr_status sigmoid_table(tr_node *n, tr_tensor *x, tr_tensor *sig, uint8_t table[256]) {
+  const tr_node *p = tr_node_producer(n, sig);
+  if (p && p->op == &tr_elem_op_logistic && p->ninputs == 1 && p->noutputs == 1 && p->inputs[0] == x &&
+      p->outputs[0] == sig && p->state) {
+    memcpy(table, ((const tr_elem_state *)p->state)->lut, 256);
+    return TR_OK;
+  }
   tr_node logistic = *n;
   logistic.op = &tr_elem_op_logistic;
   logistic.ninputs = logistic.noutputs = 1;
@@ -440,9 +445,17 @@ static tr_status mul_sigmoid_prepare(tr_node *n, int x_input, const tr_qparams *
   logistic.nip = logistic.nfp = 0;
   logistic.state = NULL;
   tr_status st = tr_elem_op_logistic.prepare(&logistic);
-  uint8_t sigmoid[256];
-  if (st == TR_OK) memcpy(sigmoid, ((const tr_elem_state *)logistic.state)->lut, sizeof(sigmoid));
+  if (st == TR_OK) memcpy(table, ((const tr_elem_state *)logistic.state)->lut, 256);
   free(logistic.state);
+  return st;
+}
+
+/* x * LOGISTIC(x) as a table indexed by x's byte: LOGISTIC's table from x to sig, then the
+ * product of each x with its sigmoid. */
+static tr_status mul_sigmoid_prepare(tr_node *n, int x_input, const tr_qparams *q) {
+  tr_tensor *x = n->inputs[x_input], *sig = n->inputs[1 - x_input];
+  uint8_t sigmoid[256];
+  tr_status st = sigmoid_table(n, x, sig, sigmoid);
   if (st != TR_OK) return st;
   st = tr_elem_setup_unary(n, tr_elem_lut8, q);
   if (st != TR_OK) return st;

@@ -123,6 +123,8 @@ static void conv_gemm_pack(conv_state *s, const tr_tensor *filter, const tr_tens
 static void conv_gemm_indirection(conv_state *s, const tr_tensor *in, size_t esize) {
   const char *base = (const char *)in->data;
   const size_t pixel = (size_t)s->IC * esize;
+  const size_t tap_row = (size_t)s->dh * s->W * pixel, tap_col = (size_t)s->dw * pixel;
+  const int64_t last_dy = (int64_t)(s->KH - 1) * s->dh, last_dx = (int64_t)(s->KW - 1) * s->dw;
   s->ind_base = (uintptr_t)base;
   int32_t b = 0, oy = 0, ox = 0;
   int64_t m = 0;
@@ -131,13 +133,22 @@ static void conv_gemm_indirection(conv_state *s, const tr_tensor *in, size_t esi
       const char *image = base + (size_t)b * s->H * s->W * pixel;
       const void **dst = s->ind + (size_t)mb * s->ks * s->mr + (size_t)r;
       const int32_t ix0 = ox * s->sw - s->pl, iy0 = oy * s->sh - s->pt;
-      for (int32_t fy = 0; fy < s->KH; fy++) {
-        const int32_t iy = iy0 + fy * s->dh;
-        const int row_inside = iy >= 0 && iy < s->H;
-        const char *row = image + (size_t)(row_inside ? iy : 0) * s->W * pixel;
-        for (int32_t fx = 0; fx < s->KW; fx++, dst += s->mr) {
-          const int32_t ix = ix0 + fx * s->dw;
-          *dst = (row_inside && ix >= 0 && ix < s->W) ? (const void *)(row + (size_t)ix * pixel) : s->zero;
+      if (iy0 >= 0 && iy0 + last_dy < s->H && ix0 >= 0 && ix0 + last_dx < s->W) {
+        /* every tap inside the image (most pixels): no tests per tap */
+        const char *row = image + ((size_t)iy0 * s->W + (size_t)ix0) * pixel;
+        for (int32_t fy = 0; fy < s->KH; fy++, row += tap_row) {
+          const char *tap = row;
+          for (int32_t fx = 0; fx < s->KW; fx++, dst += s->mr, tap += tap_col) *dst = tap;
+        }
+      } else {
+        for (int32_t fy = 0; fy < s->KH; fy++) {
+          const int32_t iy = iy0 + fy * s->dh;
+          const int row_inside = iy >= 0 && iy < s->H;
+          const char *row = image + (size_t)(row_inside ? iy : 0) * s->W * pixel;
+          for (int32_t fx = 0; fx < s->KW; fx++, dst += s->mr) {
+            const int32_t ix = ix0 + fx * s->dw;
+            *dst = (row_inside && ix >= 0 && ix < s->W) ? (const void *)(row + (size_t)ix * pixel) : s->zero;
+          }
         }
       }
       if (m + 1 >= s->M) continue; /* the rows past M repeat row M - 1 */

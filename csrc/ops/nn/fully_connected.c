@@ -160,14 +160,13 @@ static tr_status fc_prepare(tr_node *n) {
     s->wf = (float *)malloc(wcount * sizeof(float) + 1);
     return s->wf ? TR_OK : tr_fail(n, "out of memory");
   }
-  s->wq = (int16_t *)malloc(wcount * sizeof(int16_t) + 1);
-  if (!s->wq) return tr_fail(n, "out of memory");
   if (s->kind == NN_HYBRID) {
+    s->wq = (int16_t *)malloc(wcount * sizeof(int16_t) + 1);
     s->hq = (int8_t *)malloc((size_t)s->M * s->K + 1);
     s->hscale = (float *)calloc((size_t)s->M + 1, sizeof(float));
     s->hzp = (int32_t *)calloc((size_t)s->M + 1, sizeof(int32_t));
     s->cscale = (float *)calloc((size_t)s->N + 1, sizeof(float));
-    if (!s->hq || !s->hscale || !s->hzp || !s->cscale) return tr_fail(n, "out of memory");
+    if (!s->wq || !s->hq || !s->hscale || !s->hzp || !s->cscale) return tr_fail(n, "out of memory");
     for (int32_t c = 0; c < s->N; c++) s->cscale[c] = nn_channel_scale(filter, c);
     return TR_OK;
   }
@@ -179,12 +178,10 @@ static tr_status fc_prepare(tr_node *n) {
     s->eff[c] = (double)in->scale * (double)nn_channel_scale(filter, c) / (double)out->scale;
   tr_activation_range_quantized(s->act, out->type, out->scale, out->zero_point, &s->act_lo, &s->act_hi);
   /* int8 weights with a zero point would not fit int8 once it is subtracted: portable path */
-  if (s->kind == NN_I8 && filter->zero_point == 0 && s->M > 0 && s->N > 0) {
-    free(s->wq);
-    s->wq = NULL;
-    return fc_gemm_prepare(n, s);
-  }
-  return TR_OK;
+  if (s->kind == NN_I8 && filter->zero_point == 0 && s->M > 0 && s->N > 0) return fc_gemm_prepare(n, s);
+  /* the portable path's weights, allocated only now: the GEMM path never reads them */
+  s->wq = (int16_t *)malloc(wcount * sizeof(int16_t) + 1);
+  return s->wq ? TR_OK : tr_fail(n, "out of memory");
 }
 
 static inline int32_t fc_requant(double acc, double eff) {
