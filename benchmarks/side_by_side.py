@@ -30,6 +30,9 @@ import time
 import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+from _timing import median_ms  # noqa: E402
 RUNTIMES = {"ours": "tflite_rt.interpreter", "litert": "ai_edge_litert.interpreter"}
 
 
@@ -67,15 +70,6 @@ def make(module, path, threads, load_clock=time.perf_counter):
 CLOCKS = {"wall": time.perf_counter, "cpu": time.thread_time}
 
 
-def time_runs(it, runs):
-    times = []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        it.invoke()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times) * 1e3
-
-
 def compare(modules, path, threads, rounds, runs, loads, load_clock):
     """{runtime: {"ms", "load", "first"}}: medians over alternating rounds."""
     keys = list(modules)
@@ -91,7 +85,7 @@ def compare(modules, path, threads, rounds, runs, loads, load_clock):
     latency = {k: [] for k in keys}
     for _ in range(rounds):
         for k in keys:
-            latency[k].append(time_runs(its[k], runs))
+            latency[k].append(median_ms(its[k], runs))
     return {k: {"ms": statistics.median(latency[k]), "load": statistics.median(load[k]),
                 "first": statistics.median(first[k])} for k in keys}
 
