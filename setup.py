@@ -134,5 +134,13 @@ specs = Extension(
     define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
 )
 
-setup(ext_modules=cythonize([core, reader, specs], language_level=3),
+# The planner's TensorInfo and Node, which every op's prepare uses many times over.
+nodes = Extension(
+    "tflite_rt.ops._node",
+    sources=["tflite_rt/ops/_node.pyx"],
+    extra_compile_args=base_args(),
+    extra_link_args=link_args(),
+)
+
+setup(ext_modules=cythonize([core, reader, specs, nodes], language_level=3),
       cmdclass={"build_ext": BuildWithIsaKernels})

@@ -1,4 +1,6 @@
 """The arena planner and the plan's tensor table: placement, lifetimes, quantization arrays."""
+import mmap
+
 import numpy as np
 import pytest
 
@@ -155,6 +157,94 @@ def test_add_node_converts_parameters_as_int_and_float():
     buffers[1][:] = [1, 1, -5, 0]
     plan.invoke(0)
     assert buffers[3].tolist() == [2.0, -0.5, -1.0, -2.0]
+
+
+def test_add_nodes_converts_like_add_node_and_drops_pages_after_their_node():
+    from types import SimpleNamespace
+    add, leaky_relu = BUILTIN_CODES["ADD"], BUILTIN_CODES["LEAKY_RELU"]
+    plan = _core.Plan(5, 1, 1)
+    buffers = [np.zeros(4, np.float32) for _ in range(5)]
+    for i, b in enumerate(buffers):
+        plan.set_tensor(i, 0, (4,), _core.address(b), 16)
+    plan.set_subgraph(0, 3, [0, 1], [4])
+    t = [SimpleNamespace(id=i) for i in range(5)]
+
+    def node(code, inputs, outputs, ip=(), fp=(), extra=()):
+        return SimpleNamespace(code=code, inputs=inputs, extra_inputs=list(extra), outputs=outputs,
+                               ip=list(ip), fp=list(fp))
+
+    with pytest.raises(ValueError):
+        plan.add_nodes(0, [node(add, [t[0], t[1]], [t[2]], ["x"])], [None])
+    with pytest.raises(TypeError):
+        plan.add_nodes(0, [node(add, [t[0], t[1]], [t[2]], [0, 1], [object()])], [None])
+    # private anonymous memory reads back as zeros once dropped, so the drop is seen
+    page = mmap.PAGESIZE
+    pages = mmap.mmap(-1, 3 * page, flags=mmap.MAP_PRIVATE)
+    pages[:] = b"\x01" * len(pages)
+    base = _core.address(np.frombuffer(pages, np.uint8))
+    # the second input of the first node comes from extra_inputs, as the planner adds them
+    nodes = [node(add, [t[0]], [t[2]], [np.int64(0), True], extra=[t[1]]),
+             node(leaky_relu, [t[2]], [t[3]], fp=[np.float32(0.5)]),
+             node(add, [t[3], t[3]], [t[4]])]
+    plan.add_nodes(0, nodes, [None, (base + page, page), None])
+    assert pages[:page] == b"\x01" * page
+    assert pages[page:2 * page] == bytes(page)
+    assert pages[2 * page:] == b"\x01" * page
+    buffers[0][:] = [1, -2, 3, -4]
+    buffers[1][:] = [1, 1, -5, 0]
+    plan.invoke(0)
+    assert buffers[4].tolist() == [4.0, -1.0, -2.0, -4.0]
+
+
+def _fc_model(path, also_added):
+    """A model with a 512 KiB FULLY_CONNECTED filter; with also_added, an ADD reads it too."""
+    from tflite_rt.builder import ModelBuilder
+    rng = np.random.default_rng(1)
+    b = ModelBuilder()
+    x = b.input("x", [2, 512])
+    w = b.constant("w", rng.standard_normal((256, 512)).astype(np.float32))
+    y = b.tensor("y", [2, 256])
+    b.op("FULLY_CONNECTED", [x, w], [y])
+    b.output(y)
+    if also_added:
+        z = b.tensor("z", [256, 512])
+        b.op("ADD", [w, w], [z])
+        b.output(z)
+    with open(path, "wb") as f:
+        f.write(b.build())
+
+
+@pytest.mark.parametrize("also_added", [False, True])
+def test_packed_filters_give_back_their_file_pages_unless_something_else_reads_them(tmp_path, also_added):
+    from tflite_rt import model as model_module
+    from tflite_rt.interpreter import Interpreter
+    path = str(tmp_path / "fc.tflite")
+    _fc_model(path, also_added)
+    loaded = model_module.load(model_module.read_model_file(path))
+    planner = _planner.Planner(loaded, {}, 1)
+    planner.plan_entry(0)
+    sg = planner.subgraphs[0]
+    releases = _planner._PackedPages(loaded.raw, planner).releases(sg)
+    assert len(releases) == len(sg.nodes)
+    if also_added:
+        assert releases == [None] * len(sg.nodes)
+    else:
+        filter_start = _core.address(sg.nodes[0].inputs[1].const)
+        start, nbytes = releases[0]
+        assert start % mmap.PAGESIZE == 0 and nbytes % mmap.PAGESIZE == 0
+        assert filter_start <= start and start + nbytes <= filter_start + 256 * 512 * 4
+        assert nbytes >= 256 * 512 * 4 - 2 * mmap.PAGESIZE
+    # the dropped pages come back from the file: results and the filter's values are unchanged
+    it = Interpreter(model_path=path)
+    it.allocate_tensors()
+    x = np.random.default_rng(2).standard_normal((2, 512)).astype(np.float32)
+    it.set_tensor(it.get_input_details()[0]["index"], x)
+    it.invoke()
+    w = next(d for d in it.get_tensor_details() if d["name"] == "w")
+    weights = it.get_tensor(w["index"])
+    np.testing.assert_allclose(it.get_tensor(it.get_output_details()[0]["index"]), x @ weights.T,
+                               rtol=1e-5, atol=1e-4)
+    np.testing.assert_array_equal(weights, np.random.default_rng(1).standard_normal((256, 512)).astype(np.float32))
 
 
 def test_constants_the_file_misaligns_are_copied_aligned_and_the_others_are_not():

@@ -4,13 +4,29 @@ alive (`_keep`), and `invoke()` runs with the GIL released."""
 import numpy as np
 
 cimport numpy as cnp
-from cpython.mem cimport PyMem_Free, PyMem_Malloc
+from cpython.mem cimport PyMem_Free, PyMem_Malloc, PyMem_Realloc
 from libc.stdint cimport int32_t, int64_t, uintptr_t
 from libc.stdlib cimport qsort
 
 from tflite_rt cimport _capi
 
 cnp.import_array()
+
+
+cdef extern from *:
+    """
+    #if defined(__unix__) || defined(__APPLE__)
+    #include <sys/mman.h>
+    #endif
+    static void _release_pages(void *address, size_t nbytes) {
+    #if defined(MADV_DONTNEED)
+      madvise(address, nbytes, MADV_DONTNEED);
+    #else
+      (void)address, (void)nbytes;
+    #endif
+    }
+    """
+    void _release_pages(void *address, size_t nbytes)
 
 
 class CoreError(RuntimeError):
@@ -60,6 +76,47 @@ cdef class _Floats:
 
     def __dealloc__(self):
         PyMem_Free(self.data)
+
+
+cdef class _Scratch:
+    """A C buffer reused across calls, grown as needed."""
+    cdef void *data
+    cdef size_t size
+
+    def __dealloc__(self):
+        PyMem_Free(self.data)
+
+    cdef reserve(self, size_t size):
+        cdef void *grown
+        if size > self.size:
+            grown = PyMem_Realloc(self.data, size)
+            if grown is NULL:
+                raise MemoryError()
+            self.data, self.size = grown, size
+
+
+cdef inline void _tensor_ids(object tensors, int32_t *out) except *:
+    """Ids of TensorInfos, -1 for an absent (None) one."""
+    cdef Py_ssize_t i
+    for i in range(len(tensors)):
+        t = tensors[i]
+        out[i] = -1 if t is None else t.id
+
+
+cdef inline void _fill_ints(object values, int32_t *out) except *:
+    """As _Int32s with coerce: a value that is not an int goes through int() first."""
+    cdef Py_ssize_t i
+    for i in range(len(values)):
+        value = values[i]
+        if type(value) is not int:
+            value = int(value)
+        out[i] = value
+
+
+cdef inline void _fill_floats(object values, float *out) except *:
+    cdef Py_ssize_t i
+    for i in range(len(values)):
+        out[i] = <float>values[i]
 
 
 cdef inline bint _is_vector(object values, int typenum):
@@ -140,6 +197,37 @@ cdef class Plan:
         if _capi.tr_plan_add_node(self._plan, subgraph, builtin_code, ins.n, ins.data, outs.n,
                                   outs.data, ipa.n, ipa.data, fpa.n, fpa.data) != _capi.TR_OK:
             self._raise()
+
+    def add_nodes(self, int subgraph, nodes, releases):
+        """Adds a planned subgraph's nodes in order, as add_node would one by one (inputs then
+        extra_inputs, None as -1; ip through int(), fp through float()). After node i, when
+        releases[i] is (address, nbytes), the file pages there are dropped (MADV_DONTNEED):
+        see _planner._PackedPages. Raises CoreError for the first node C refuses."""
+        cdef _Scratch ints = _Scratch(), floats = _Scratch()
+        cdef int32_t nin, nout, nip, nfp
+        cdef Py_ssize_t i
+        for i in range(len(nodes)):
+            node = nodes[i]
+            inputs, extra, outputs, ip, fp = node.inputs, node.extra_inputs, node.outputs, node.ip, node.fp
+            nin = <int32_t>(len(inputs) + len(extra))
+            nout = <int32_t>len(outputs)
+            nip = <int32_t>len(ip)
+            nfp = <int32_t>len(fp)
+            ints.reserve((nin + nout + nip + 3) * sizeof(int32_t))
+            floats.reserve((nfp + 1) * sizeof(float))
+            _tensor_ids(inputs, <int32_t *>ints.data)
+            _tensor_ids(extra, <int32_t *>ints.data + len(inputs))
+            _tensor_ids(outputs, <int32_t *>ints.data + nin)
+            _fill_ints(ip, <int32_t *>ints.data + nin + nout)
+            _fill_floats(fp, <float *>floats.data)
+            if _capi.tr_plan_add_node(self._plan, subgraph, node.code, nin, <int32_t *>ints.data,
+                                      nout, <int32_t *>ints.data + nin, nip,
+                                      <int32_t *>ints.data + nin + nout, nfp,
+                                      <float *>floats.data) != _capi.TR_OK:
+                self._raise()
+            release = releases[i]
+            if release is not None:
+                _release_pages(<void *><uintptr_t>release[0], <size_t>release[1])
 
     def invoke(self, int subgraph=0):
         cdef _capi.tr_status status

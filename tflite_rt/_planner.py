@@ -20,6 +20,7 @@ from . import ops as _ops
 from .builder import encode_strings
 from .model import paused_gc
 from .ops._base import NUMPY_TYPES, ModelError, Node, TensorInfo
+from .ops._node import tensor_infos
 from .ops.elementwise import note_logistic
 
 ALIGNMENT = 64
@@ -133,13 +134,8 @@ class Planner:
         tensors = self.tensors
         for sg in model.subgraphs:
             first_id, sg_index = len(tensors), sg.index
-            # positional arguments, in TensorInfo's order: this runs once per tensor
             specs = sg.tensors
-            local = [TensorInfo(first_id + i, spec.index, sg_index, spec.name, spec.type, spec.shape,
-                                spec.shape_signature or spec.shape, spec.scales, spec.zero_points,
-                                spec.quantized_dimension, const, spec.is_variable, spec.sparsity,
-                                spec.buffer)
-                     for i, (spec, const) in enumerate(zip(specs, _const_values(specs)))]
+            local = tensor_infos(first_id, sg_index, specs, _const_values(specs))
             tensors.extend(local)
             self.by_subgraph.append(local)
             if not self.has_sparse:
@@ -166,18 +162,19 @@ class Planner:
         sg.planning = True
         tensors = self.by_subgraph[sg.index]
         nodes = sg.nodes
+        check_sparse = self.has_sparse
         for spec in sg.spec.operators:
             name = spec.op_name
-            prepare = _ops.registered(name)
             node = Node(name, spec.code, spec.index, sg.index,
                         [tensors[i] if i >= 0 else None for i in spec.inputs],
                         [tensors[i] for i in spec.outputs], spec.options, self,
                         [tensors[i] for i in spec.intermediates] if spec.intermediates else ())
-            if spec.custom_code is not None and name == "CUSTOM":
-                node.fail("custom op %r is not supported", spec.custom_code)
+            prepare = _ops.registered(name)
             if prepare is None or not _core.builtin_supported(spec.code):
+                if spec.custom_code is not None and name == "CUSTOM":
+                    node.fail("custom op %r is not supported", spec.custom_code)
                 node.fail("tflite_rt has no kernel for this op")
-            if self.has_sparse and name != "DENSIFY":
+            if check_sparse and name != "DENSIFY":
                 for t in node.inputs:
                     if t is not None and t.sparsity is not None and t.const is not None:
                         node.fail("takes the sparse constant %r, which only DENSIFY can read", t.name)
@@ -225,7 +222,7 @@ class Planner:
         info = TensorInfo(id=len(self.tensors), index=-1, subgraph=-1, name=name, type=like.type,
                           shape=like.shape, shape_signature=like.shape, scales=like.scales,
                           zero_points=like.zero_points, quantized_dimension=like.quantized_dimension,
-                          const=None, is_variable=True, sparsity=None, buffer=0)
+                          constant=None, is_variable=True, sparsity=None, buffer=0)
         self.tensors.append(info)
         self.extra_tensors.append(info)
         return info
@@ -463,17 +460,12 @@ def _allocate(model, input_shapes, num_threads, preserve_all_tensors, variables,
             plan.set_subgraph(sg.index, 0, [], [])
     packed_pages = _PackedPages(model.raw, planner)
     for sg in planner.subgraphs:
-        for node in sg.nodes:
-            ins = [-1 if t is None else t.id for t in node.inputs]
-            if node.extra_inputs:
-                ins += [-1 if t is None else t.id for t in node.extra_inputs]
-            try:
-                # plan.add_node takes ip through int() and fp through float(), as C needs them
-                plan.add_node(sg.index, node.code, ins, [t.id for t in node.outputs], node.ip,
-                              node.fp)
-            except _core.CoreError as e:
-                raise ModelError(str(e)) from None
-            packed_pages.packed(node)
+        if not sg.nodes:
+            continue
+        try:
+            plan.add_nodes(sg.index, sg.nodes, packed_pages.releases(sg))
+        except _core.CoreError as e:
+            raise ModelError(str(e)) from None
     # Nodes point back at the planner only while planning: without that cycle a dropped
     # interpreter, and the model under it, is freed at once instead of by the cyclic collector.
     for sg in planner.subgraphs:
@@ -498,43 +490,41 @@ class _PackedPages:
     nothing but packing ops read, and only in runs of _MIN_RELEASE or more."""
 
     def __init__(self, raw, planner):
-        self.raw = None
-        self.uses = {}   # tensor id -> packing uses not yet prepared
+        self.after = {}   # (subgraph, node position) -> (address, nbytes) of pages to drop
         if not isinstance(raw, mmap.mmap) or not hasattr(mmap, "MADV_DONTNEED") or not len(raw):
             return
-        self.raw = raw
-        self.base = _core.address(np.frombuffer(raw, np.uint8))
+        base = _core.address(np.frombuffer(raw, np.uint8))
+        last_use = {}     # tensor id -> (subgraph, position) of its last packing use
         other_uses = set()
         for sg in planner.subgraphs:
-            for node in sg.nodes:
+            for position, node in enumerate(sg.nodes):
+                packs = node.name in _PACKING_OPS
                 for i, t in enumerate(node.inputs):
                     if t is None or t.const is None:
                         continue
-                    if node.name in _PACKING_OPS and i == 1:
-                        self.uses[t.id] = self.uses.get(t.id, 0) + 1
+                    if packs and i == 1:
+                        last_use[t.id] = (sg.index, position, t)
                     else:
                         other_uses.add(t.id)
-        for tid in other_uses:
-            self.uses.pop(tid, None)
+        for tid, (sg_index, position, t) in last_use.items():
+            if tid in other_uses:
+                continue
+            start = _core.address(t.const) - base
+            end = start + t.const.nbytes
+            if start < 0 or end > len(raw):
+                continue   # an aligned copy, not the file's pages
+            first = -(-start // mmap.PAGESIZE) * mmap.PAGESIZE
+            last = end // mmap.PAGESIZE * mmap.PAGESIZE
+            if last - first >= _MIN_RELEASE:
+                self.after[sg_index, position] = (base + first, last - first)
 
-    def packed(self, node):
-        if self.raw is None or node.name not in _PACKING_OPS:
-            return
-        t = node.inputs[1]
-        if t is None or t.id not in self.uses:
-            return
-        self.uses[t.id] -= 1
-        if self.uses[t.id]:
-            return
-        del self.uses[t.id]
-        start = _core.address(t.const) - self.base
-        end = start + t.const.nbytes
-        if start < 0 or end > len(self.raw):
-            return   # an aligned copy, not the file's pages
-        first = -(-start // mmap.PAGESIZE) * mmap.PAGESIZE
-        last = end // mmap.PAGESIZE * mmap.PAGESIZE
-        if last - first >= _MIN_RELEASE:
-            self.raw.madvise(mmap.MADV_DONTNEED, first, last - first)
+    def releases(self, sg):
+        """Per node of sg, in order: None, or the (address, nbytes) to drop once it is prepared."""
+        releases = [None] * len(sg.nodes)
+        for (sg_index, position), pages in self.after.items():
+            if sg_index == sg.index:
+                releases[position] = pages
+        return releases
 
 
 def reset_variable(t, store):

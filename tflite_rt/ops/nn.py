@@ -128,10 +128,13 @@ def _padding(node):
 
 
 def _strides(node, *names):
-    values = [int(node.opt(n, 1)) for n in names]
-    for name, v in zip(names, values):
+    """Options (strides or dilations) that default to 1 and must be positive."""
+    values = []
+    for name in names:
+        v = int(node.opt(name, 1))
         if v <= 0:
             node.fail("%s must be positive, got %d", name, v)
+        values.append(v)
     return values
 
 

@@ -269,7 +269,7 @@ def _planner_constant(node, value, like):
     info = TensorInfo(id=len(planner.tensors), index=-1, subgraph=-1, name=like.name + "/dense",
                       type=like.type, shape=tuple(value.shape), shape_signature=tuple(value.shape),
                       scales=None, zero_points=None, quantized_dimension=0,
-                      const=np.ascontiguousarray(value), is_variable=False, sparsity=None, buffer=0)
+                      constant=np.ascontiguousarray(value), is_variable=False, sparsity=None, buffer=0)
     planner.tensors.append(info)
     return info
 

@@ -1,0 +1,271 @@
+# cython: boundscheck=False, wraparound=False
+"""The planner's tensors and nodes, compiled.
+
+Every op's prepare reads tensors and calls the node's checks many times (some 70 calls per
+op), and the planner makes a TensorInfo per tensor and a Node per operator at every
+allocate_tensors(): as extension types their construction and their methods cost a fraction of
+what the same Python classes did. The ops themselves stay in Python (tflite_rt/ops/*.py)."""
+cimport cython
+
+import math
+
+import numpy as np
+
+from .. import _schema
+
+TENSOR_TYPES = _schema.ENUMS["TensorType"][1]
+TYPE_NAMES = {code: name for name, code in TENSOR_TYPES.items()}
+MAX_RANK = 8  # TR_MAX_DIMS in csrc/runtime/node.h
+
+# TensorType code -> numpy dtype (None: the runtime cannot hold values of that type)
+NUMPY_TYPES = {
+    TENSOR_TYPES["FLOAT32"]: np.dtype(np.float32),
+    TENSOR_TYPES["FLOAT16"]: np.dtype(np.float16),
+    TENSOR_TYPES["FLOAT64"]: np.dtype(np.float64),
+    TENSOR_TYPES["INT8"]: np.dtype(np.int8),
+    TENSOR_TYPES["UINT8"]: np.dtype(np.uint8),
+    TENSOR_TYPES["INT16"]: np.dtype(np.int16),
+    TENSOR_TYPES["UINT16"]: np.dtype(np.uint16),
+    TENSOR_TYPES["INT32"]: np.dtype(np.int32),
+    TENSOR_TYPES["UINT32"]: np.dtype(np.uint32),
+    TENSOR_TYPES["INT64"]: np.dtype(np.int64),
+    TENSOR_TYPES["UINT64"]: np.dtype(np.uint64),
+    TENSOR_TYPES["BOOL"]: np.dtype(np.bool_),
+    TENSOR_TYPES["COMPLEX64"]: np.dtype(np.complex64),
+    TENSOR_TYPES["COMPLEX128"]: np.dtype(np.complex128),
+    TENSOR_TYPES["STRING"]: np.dtype(np.object_),
+    TENSOR_TYPES["RESOURCE"]: np.dtype(np.int32),
+    TENSOR_TYPES["VARIANT"]: np.dtype(np.int32),
+}
+
+# bytes per element as set_output_shape bounds it: at least 1 (strings count 1 per element)
+cdef dict _ITEMSIZE_AT_LEAST_1 = {code: max(dtype.itemsize, 1) for code, dtype in NUMPY_TYPES.items()}
+
+
+class ModelError(ValueError):
+    """The model is invalid or uses something this runtime does not support."""
+
+
+def element_count(shape):
+    """The number of elements of a shape, in Python ints (a numpy reduction costs more)."""
+    return int(math.prod(shape))
+
+
+# A TensorInfo refers to nothing that could refer back to it (arrays, tuples, names), so the
+# cyclic collector need not track the hundreds a model has.
+@cython.no_gc
+cdef class TensorInfo:
+    """A tensor as the planner sees it: its final shape, type, quantization and constant value.
+
+    `quantized`, `scale` and `zero_point` are read many times per op and worked out once here:
+    a tensor's quantization does not change after it is made."""
+
+    cdef public object id, index, subgraph, name, type, shape, shape_signature, scales
+    cdef public object zero_points, quantized_dimension, is_variable, sparsity, buffer
+    cdef public object folded, quantized, scale, zero_point
+    # `const` (a property below): the word is Cython's own, so neither attribute nor argument
+    cdef object constant
+
+    def __init__(self, id=None, index=None, subgraph=None, name=None, type=None, shape=None,
+                 shape_signature=None, scales=None, zero_points=None, quantized_dimension=None,
+                 constant=None, is_variable=None, sparsity=None, buffer=None, folded=None):
+        self.id = id
+        self.index = index
+        self.subgraph = subgraph
+        self.name = name
+        self.type = type
+        self.shape = shape
+        self.shape_signature = shape_signature
+        self.scales = scales
+        self.zero_points = zero_points
+        self.quantized_dimension = quantized_dimension
+        self.constant = constant
+        self.is_variable = is_variable
+        self.sparsity = sparsity
+        self.buffer = buffer
+        self.folded = folded
+        if scales is not None and len(scales):
+            self.quantized = True
+            self.scale = float(scales[0])
+        else:
+            self.quantized = False
+            self.scale = 0.0
+        self.zero_point = int(zero_points[0]) if zero_points is not None and len(zero_points) else 0
+
+    @property
+    def const(self):
+        """The constant's value (numpy array of the tensor's shape), or None."""
+        return self.constant
+
+    @const.setter
+    def const(self, value):
+        self.constant = value
+
+    @property
+    def dtype(self):
+        return NUMPY_TYPES.get(self.type)
+
+    @property
+    def type_name(self):
+        return TYPE_NAMES.get(self.type, str(self.type))
+
+    @property
+    def rank(self):
+        return len(self.shape)
+
+    @property
+    def size(self):
+        return element_count(self.shape)
+
+    def __repr__(self):
+        return "tensor %d %r (%s%s)" % (self.index, self.name, self.type_name, list(self.shape))
+
+
+def tensor_infos(first_id, subgraph, specs, consts):
+    """TensorInfos of a subgraph's tensor specs (model.TensorSpec), ids from first_id on, with
+    their constants' values (None where there is none)."""
+    cdef Py_ssize_t i, n = len(specs)
+    cdef list out = [None] * n
+    for i in range(n):
+        spec = specs[i]
+        out[i] = TensorInfo(first_id + i, spec.index, subgraph, spec.name, spec.type, spec.shape,
+                            spec.shape_signature or spec.shape, spec.scales, spec.zero_points,
+                            spec.quantized_dimension, consts[i], spec.is_variable, spec.sparsity,
+                            spec.buffer)
+    return out
+
+
+cdef object _NO_TYPE = object()
+
+
+cdef class Node:
+    """One operator during planning."""
+
+    cdef public object name, code, index, subgraph, inputs, outputs, intermediates, options
+    cdef public object planner, ip, fp, kernel, extra_inputs
+
+    def __init__(self, name, code, index, subgraph, inputs, outputs, options, planner,
+                 intermediates=()):
+        self.name = name
+        self.code = code
+        self.index = index
+        self.subgraph = subgraph
+        self.inputs = inputs            # list of TensorInfo, None for an absent optional input
+        self.outputs = outputs          # list of TensorInfo
+        self.intermediates = list(intermediates)
+        self.options = options          # the decoded *Options table, or None
+        self.planner = planner
+        self.ip = []
+        self.fp = []
+        self.kernel = None              # set by prepare when it picks a kernel variant to report
+        self.extra_inputs = []          # tensors the planner adds for the kernel (e.g. variables)
+
+    # -- reporting -------------------------------------------------------------------------
+    def fail(self, msg, *args):
+        raise ModelError("%s (subgraph %d, node %d): %s" % (
+            self.name, self.subgraph, self.index, msg % args if args else msg))
+
+    # -- options ---------------------------------------------------------------------------
+    def opt(self, name, default=None):
+        value = getattr(self.options, name, None)   # options None has no such attribute either
+        return default if value is None else value
+
+    def activation(self):
+        act = int(self.opt("fused_activation_function", 0))
+        if act not in (0, 1, 2, 3, 4, 5):
+            self.fail("unknown fused activation %d", act)
+        return act
+
+    # -- inputs ----------------------------------------------------------------------------
+    def check_counts(self, min_inputs, max_inputs=None, outputs=1):
+        max_inputs = min_inputs if max_inputs is None else max_inputs
+        if not min_inputs <= len(self.inputs) <= max_inputs:
+            want = str(min_inputs) if min_inputs == max_inputs else "%d to %d" % (min_inputs, max_inputs)
+            self.fail("takes %s inputs, the model gives %d", want, len(self.inputs))
+        allowed_outputs = (outputs,) if type(outputs) is int else tuple(outputs)
+        if len(self.outputs) not in allowed_outputs:
+            self.fail("has %d outputs, expected %s", len(self.outputs),
+                      " or ".join(str(n) for n in allowed_outputs))
+        if None in self.inputs[:min_inputs]:
+            self.fail("input %d is required but absent", self.inputs.index(None))
+
+    def input(self, i):
+        if i >= len(self.inputs) or self.inputs[i] is None:
+            self.fail("input %d is required but absent", i)
+        return self.inputs[i]
+
+    def optional_input(self, i):
+        return self.inputs[i] if i < len(self.inputs) else None
+
+    def const(self, i):
+        """The value of input i if it is a constant (numpy array with the tensor's shape)."""
+        t = self.optional_input(i)
+        return None if t is None else t.const
+
+    def value(self, i):
+        """Input i's value if known at plan time: a constant, or a small integer tensor the
+        planner computed from constants and shapes (see _folding.py). Use it for shape
+        inference only: at run time the tensor's memory holds the value, not before."""
+        t = self.optional_input(i)
+        if t is None:
+            return None
+        return t.const if t.const is not None else t.folded
+
+    def need_const(self, i, what):
+        value = self.const(i)
+        if value is None:
+            self.fail("%s (input %d) must be a constant tensor; data-dependent shapes are not supported",
+                      what, i)
+        return value
+
+    def check_type(self, t, allowed, what=None):
+        if t.type == allowed:
+            return
+        allowed = (allowed,) if isinstance(allowed, int) else tuple(allowed)
+        if t.type not in allowed:
+            self.fail("%s has type %s; supported: %s", what or repr(t), t.type_name,
+                      ", ".join(TYPE_NAMES.get(a, str(a)) for a in allowed))
+
+    def check_same_type(self, *tensors):
+        first = _NO_TYPE
+        for t in tensors:
+            if t is None:
+                continue
+            if first is _NO_TYPE:
+                first = t.type
+            elif t.type != first:
+                self.fail("operand types differ: %s", ", ".join(t.type_name for t in tensors if t is not None))
+
+    def check_rank(self, t, lo, hi=None, what=None):
+        hi = lo if hi is None else hi
+        if not lo <= t.rank <= hi:
+            self.fail("%s must have rank %s, has %d", what or repr(t),
+                      lo if lo == hi else "%d..%d" % (lo, hi), t.rank)
+
+    def axis(self, axis, rank, what="axis"):
+        axis = int(axis)
+        if not -rank <= axis < max(rank, 1):
+            self.fail("%s %d is out of range for rank %d", what, axis, rank)
+        return axis + rank if axis < 0 else axis
+
+    # -- outputs ---------------------------------------------------------------------------
+    def set_output_shape(self, i, shape):
+        shape = tuple(map(int, shape))
+        if len(shape) > MAX_RANK:
+            self.fail("output %d would have rank %d; at most %d is supported", i, len(shape), MAX_RANK)
+        count = 1   # math.prod(shape), in the same pass as the checks
+        for d in shape:
+            if not 0 <= d < 1 << 31:
+                self.fail("output %d would have dimension %d (must be in [0, 2**31))", i, d)
+            count *= d
+        out = self.outputs[i]
+        itemsize = _ITEMSIZE_AT_LEAST_1.get(out.type)
+        if itemsize is None:   # no numpy type: fails here as it always has
+            itemsize = max(NUMPY_TYPES.get(out.type).itemsize, 1)
+        if count * itemsize > 1 << 40:
+            self.fail("output %d of shape %s is too large", i, list(shape))
+        out.shape = shape
+
+    def plan_subgraph(self, index, input_shapes):
+        """Plans subgraph `index` for these input shapes; returns its output TensorInfos."""
+        return self.planner.plan_subgraph_for(self, index, input_shapes)
