@@ -134,13 +134,11 @@ specs = Extension(
     define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
 )
 
-# The planner's TensorInfo and Node, which every op's prepare uses many times over.
-nodes = Extension(
-    "tflite_rt.ops._node",
-    sources=["tflite_rt/ops/_node.pyx"],
-    extra_compile_args=base_args(),
-    extra_link_args=link_args(),
-)
+# The planner's TensorInfo and Node, which every op's prepare uses many times over, and the
+# prepare of the convolutions and matrix products, the ops most models have most of.
+planning = [Extension(name, sources=[source], extra_compile_args=base_args(), extra_link_args=link_args())
+            for name, source in (("tflite_rt.ops._node", "tflite_rt/ops/_node.pyx"),
+                                 ("tflite_rt.ops.nn", "tflite_rt/ops/nn.pyx"))]
 
-setup(ext_modules=cythonize([core, reader, specs, nodes], language_level=3),
+setup(ext_modules=cythonize([core, reader, specs] + planning, language_level=3),
       cmdclass={"build_ext": BuildWithIsaKernels})

@@ -9,7 +9,6 @@
    once (weight packing, multipliers).
 """
 import functools
-import math
 import mmap
 import os
 
@@ -20,7 +19,7 @@ from . import ops as _ops
 from .builder import encode_strings
 from .model import paused_gc
 from .ops._base import NUMPY_TYPES, ModelError, Node, TensorInfo
-from .ops._node import tensor_infos
+from .ops import _node
 from .ops.elementwise import note_logistic
 
 ALIGNMENT = 64
@@ -135,7 +134,7 @@ class Planner:
         for sg in model.subgraphs:
             first_id, sg_index = len(tensors), sg.index
             specs = sg.tensors
-            local = tensor_infos(first_id, sg_index, specs, _const_values(specs))
+            local = _node.tensor_infos(first_id, sg_index, specs, _const_values(specs))
             tensors.extend(local)
             self.by_subgraph.append(local)
             if not self.has_sparse:
@@ -243,39 +242,12 @@ def _string_roots(planner):
     return roots
 
 
-_ITEMSIZE = {code: dtype.itemsize for code, dtype in NUMPY_TYPES.items()}
-
-
-def nbytes_of(t):
-    if t.type == STRING:
-        return len(t.const) if t.const is not None else 0
-    return int(math.prod(t.shape)) * _ITEMSIZE[t.type]
-
-
 def lifetimes(sg, tensors_of_sg):
-    """{tensor id: (first step, last step)} for the arena tensors of a planned subgraph.
+    """{tensor id: (first step, last step)} for the arena tensors of a planned subgraph (the
+    loop is compiled: ops/_node.pyx).
 
     Subgraph inputs and outputs live from before the first step (-1) to after the last (n)."""
-    n = len(sg.nodes)
-    life = {}
-    for ends in (sg.spec.inputs, sg.spec.outputs):
-        for i in ends:
-            t = tensors_of_sg[i]
-            if t.const is None and not t.is_variable and t.subgraph >= 0:
-                life[t.id] = (-1, n)
-    # steps only grow, so a tensor's span starts where it is first met and ends where it is
-    # last met
-    for step, node in enumerate(sg.nodes):
-        for group in (node.inputs, node.outputs, node.intermediates):
-            for t in group:
-                if t is None or t.const is not None or t.is_variable or t.subgraph < 0:
-                    continue
-                span = life.get(t.id)
-                if span is None:
-                    life[t.id] = (step, step)
-                elif span[1] < step:
-                    life[t.id] = (span[0], step)
-    return life
+    return _node.lifetimes(sg.nodes, tensors_of_sg, sg.spec.inputs, sg.spec.outputs)
 
 
 def greedy_offsets(items):
@@ -369,7 +341,7 @@ def _allocate(model, input_shapes, num_threads, preserve_all_tensors, variables,
 
     # Memory: one region per planned subgraph, one arena in all.
     tensors = planner.tensors
-    sizes = [nbytes_of(t) for t in tensors]   # by tensor id
+    sizes = _node.tensor_nbytes(tensors)   # by tensor id
     items_by_sg = []
     naive = 0
     for sg in planner.subgraphs:

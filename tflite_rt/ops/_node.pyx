@@ -38,6 +38,8 @@ NUMPY_TYPES = {
     TENSOR_TYPES["VARIANT"]: np.dtype(np.int32),
 }
 
+cdef object _STRING = TENSOR_TYPES["STRING"]
+cdef dict _ITEMSIZE = {code: dtype.itemsize for code, dtype in NUMPY_TYPES.items()}
 # bytes per element as set_output_shape bounds it: at least 1 (strings count 1 per element)
 cdef dict _ITEMSIZE_AT_LEAST_1 = {code: max(dtype.itemsize, 1) for code, dtype in NUMPY_TYPES.items()}
 
@@ -54,17 +56,11 @@ def element_count(shape):
 # A TensorInfo refers to nothing that could refer back to it (arrays, tuples, names), so the
 # cyclic collector need not track the hundreds a model has.
 @cython.no_gc
-cdef class TensorInfo:
+cdef class TensorInfo:   # its fields: _node.pxd
     """A tensor as the planner sees it: its final shape, type, quantization and constant value.
 
     `quantized`, `scale` and `zero_point` are read many times per op and worked out once here:
     a tensor's quantization does not change after it is made."""
-
-    cdef public object id, index, subgraph, name, type, shape, shape_signature, scales
-    cdef public object zero_points, quantized_dimension, is_variable, sparsity, buffer
-    cdef public object folded, quantized, scale, zero_point
-    # `const` (a property below): the word is Cython's own, so neither attribute nor argument
-    cdef object constant
 
     def __init__(self, id=None, index=None, subgraph=None, name=None, type=None, shape=None,
                  shape_signature=None, scales=None, zero_points=None, quantized_dimension=None,
@@ -135,14 +131,62 @@ def tensor_infos(first_id, subgraph, specs, consts):
     return out
 
 
+def tensor_nbytes(tensors):
+    """Bytes of each tensor's data, in order: elements times item size; for a string tensor its
+    encoded bytes when it is a constant, else 0."""
+    cdef TensorInfo t
+    cdef Py_ssize_t i, n = len(tensors)
+    cdef list out = [0] * n
+    for i in range(n):
+        t = <TensorInfo?>tensors[i]
+        if t.type == _STRING:
+            out[i] = len(t.constant) if t.constant is not None else 0
+        else:
+            count = 1
+            for d in t.shape:
+                count *= d
+            out[i] = int(count) * _ITEMSIZE[t.type]
+    return out
+
+
+def lifetimes(nodes, tensors_of_sg, inputs, outputs):
+    """{tensor id: (first step, last step)} of the arena tensors of a planned subgraph: its
+    nodes in order, its TensorInfos by local index, the local indices of its inputs and outputs.
+
+    Inputs and outputs live from before the first step (-1) to after the last (len(nodes))."""
+    cdef TensorInfo t
+    cdef Node node
+    cdef Py_ssize_t step, num_nodes = len(nodes)
+    cdef dict life = {}
+    for ends in (inputs, outputs):
+        for i in ends:
+            t = <TensorInfo?>tensors_of_sg[i]
+            if t.constant is None and not t.is_variable and t.subgraph >= 0:
+                life[t.id] = (-1, num_nodes)
+    # steps only grow, so a tensor's span starts where it is first met and ends where it is
+    # last met
+    for step in range(num_nodes):
+        node = <Node?>nodes[step]
+        for group in (node.inputs, node.outputs, node.intermediates):
+            for member in group:
+                if member is None:
+                    continue
+                t = <TensorInfo?>member
+                if t.constant is not None or t.is_variable or t.subgraph < 0:
+                    continue
+                span = life.get(t.id)
+                if span is None:
+                    life[t.id] = (step, step)
+                elif (<tuple>span)[1] < step:
+                    life[t.id] = ((<tuple>span)[0], step)
+    return life
+
+
 cdef object _NO_TYPE = object()
 
 
-cdef class Node:
+cdef class Node:   # its fields: _node.pxd
     """One operator during planning."""
-
-    cdef public object name, code, index, subgraph, inputs, outputs, intermediates, options
-    cdef public object planner, ip, fp, kernel, extra_inputs
 
     def __init__(self, name, code, index, subgraph, inputs, outputs, options, planner,
                  intermediates=()):

@@ -1,19 +1,25 @@
 """Python side of the nn ops: convolutions, fully connected, batch matmul, pooling.
 
 Each prepare checks the node, sets the output shape and fills node.ip / node.fp with the
-layout documented at the top of the matching csrc/ops/nn/*.c file."""
+layout documented at the top of the matching csrc/ops/nn/*.c file.
+
+Compiled, as the other ops are not: most models are mostly convolutions, and typed access to
+the node and its tensors makes their prepare several times cheaper. It reads as the Python it
+is; the helpers are cdef functions and take typed nodes and tensors."""
 import math
 
 import numpy as np
 
 from ._base import F32, I8, I16, I32, I64, PADDING, U8, op, same_padding, scale_bounds
 
+from ._node cimport Node, TensorInfo
+
 # Kernel variants (NN_* in csrc/ops/nn/nn_common.h).
 K_F32, K_I8, K_U8, K_I16, K_HYBRID = 0, 1, 2, 3, 4
 _ACT_NAMES = {0: "NONE", 1: "RELU", 2: "RELU_N1_TO_1", 3: "RELU6", 4: "TANH", 5: "SIGN_BIT"}
 
 
-def _clamp_activation(node):
+cdef _clamp_activation(Node node):
     """Fused activations that a kernel applies as a clamp (TANH / SIGN_BIT are not)."""
     act = node.activation()
     if act not in (0, 1, 2, 3):
@@ -21,7 +27,7 @@ def _clamp_activation(node):
     return act
 
 
-def _check_quantized(node, t, what):
+cdef _check_quantized(Node node, TensorInfo t, what):
     if not t.quantized:
         node.fail("%s must be quantized (it has no scale)", what)
     # minimum and maximum propagate NaN, so the two bounds see every non-finite value
@@ -30,7 +36,7 @@ def _check_quantized(node, t, what):
         node.fail("%s has a non-positive or non-finite scale", what)
 
 
-def _check_filter_scales(node, w, channels, axis, what="filter"):
+cdef _check_filter_scales(Node node, TensorInfo w, channels, axis, what="filter"):
     """A quantized filter: one scale, or one per output channel along `axis`."""
     _check_quantized(node, w, what)
     n = len(w.scales)
@@ -42,7 +48,7 @@ def _check_filter_scales(node, w, channels, axis, what="filter"):
     return n
 
 
-def _per_channel_differs(node, w):
+cdef bint _per_channel_differs(Node node, TensorInfo w) except -1:
     if not w.quantized:
         return False
     if len(w.scales) == 1:
@@ -51,13 +57,14 @@ def _per_channel_differs(node, w):
     return bool(least != greatest)
 
 
-def _nonzero_zero_point(t):
+cdef bint _nonzero_zero_point(TensorInfo t) except -1:
     """Whether any of t's zero points is not 0 (absent zero points count as not 0)."""
     zps = t.zero_points
     return zps is None or bool(np.count_nonzero(zps))
 
 
-def _kind(node, x, w, bias, out, channels, axis, allow_hybrid=True):
+cdef _kind(Node node, TensorInfo x, TensorInfo w, TensorInfo bias, TensorInfo out, channels, axis,
+           bint allow_hybrid=True):
     """The kernel variant for (input, filter, bias, output) types, checked as TFLite does."""
     if x.type == F32 and w.type == F32:
         node.check_type(out, F32, "output")
@@ -105,7 +112,7 @@ def _kind(node, x, w, bias, out, channels, axis, allow_hybrid=True):
     node.fail("unsupported combination: input %s, filter %s", x.type_name, w.type_name)
 
 
-def _bias32(node, kind, bias):
+cdef _bias32(Node node, kind, TensorInfo bias):
     """Whether an int16x8 op accumulates and requantizes in 32 bits: an int32 bias, or no
     bias with quantized_bias_type INT32 (TFLite's default for int16 activations is int64)."""
     if kind != K_I16:
@@ -115,19 +122,19 @@ def _bias32(node, kind, bias):
     return int(int(node.opt("quantized_bias_type", 0)) == I32)
 
 
-def _check_bias(node, bias, channels):
+cdef _check_bias(Node node, TensorInfo bias, channels):
     if bias is not None and bias.size != channels:
         node.fail("bias has %d elements, expected %d", bias.size, channels)
 
 
-def _padding(node):
+cdef _padding(Node node):
     padding = int(node.opt("padding", 0))
     if padding not in PADDING.values():
         node.fail("unknown padding %d", padding)
     return padding
 
 
-def _strides(node, *names):
+cdef list _strides(Node node, names):
     """Options (strides or dilations) that default to 1 and must be positive."""
     values = []
     for name in names:
@@ -138,7 +145,7 @@ def _strides(node, *names):
     return values
 
 
-def _conv_operands(node):
+cdef tuple _conv_operands(Node node):
     """(input, filter, output, bias or None) of a node check_counts(2, 3) has seen, the input
     and filter of rank 4."""
     inputs = node.inputs
@@ -150,12 +157,12 @@ def _conv_operands(node):
     return x, w, node.outputs[0], inputs[2] if len(inputs) > 2 else None
 
 
-def _conv_window(node, h, w, kh, kw):
+cdef tuple _conv_window(Node node, h, w, kh, kw):
     """(activation, stride_h, stride_w, dilation_h, dilation_w, pad_top, pad_left, out_h,
     out_w) of a 2-D convolution over an h x w input with a kh x kw filter."""
     act = _clamp_activation(node)
-    sh, sw = _strides(node, "stride_h", "stride_w")
-    dh, dw = _strides(node, "dilation_h_factor", "dilation_w_factor")
+    sh, sw = _strides(node, ("stride_h", "stride_w"))
+    dh, dw = _strides(node, ("dilation_h_factor", "dilation_w_factor"))
     padding = _padding(node)
     oh, pt = same_padding(node, h, kh, sh, dh, padding)
     ow, pl = same_padding(node, w, kw, sw, dw, padding)
@@ -166,6 +173,7 @@ def _conv_window(node, h, w, kh, kw):
 #      filter_is_const, hybrid_per_channel, int16x8_in_32_bits, bias_is_const]   (csrc/ops/nn/conv.c)
 @op("CONV_2D")
 def conv_2d(node):
+    cdef TensorInfo x, w, out, bias
     node.check_counts(2, 3)
     x, w, out, bias = _conv_operands(node)
     batch, h, wd, ic = x.shape
@@ -189,6 +197,7 @@ def conv_2d(node):
 #      depth_multiplier, filter_and_bias_const]   (csrc/ops/nn/depthwise_conv.c)
 @op("DEPTHWISE_CONV_2D")
 def depthwise_conv_2d(node):
+    cdef TensorInfo x, w, out, bias
     node.check_counts(2, 3)
     x, w, out, bias = _conv_operands(node)
     batch, h, wd, ic = x.shape
@@ -212,6 +221,7 @@ def depthwise_conv_2d(node):
 #     (csrc/ops/nn/fully_connected.c)
 @op("FULLY_CONNECTED")
 def fully_connected(node):
+    cdef TensorInfo x, w, out, bias
     node.check_counts(2, 3, outputs=(1,))
     x, w, out = node.input(0), node.input(1), node.outputs[0]
     bias = node.optional_input(2)
@@ -256,7 +266,7 @@ def pool_2d(node):
         _check_quantized(node, out, "output")
     kind = {F32: K_F32, I8: K_I8, U8: K_U8, I16: K_I16}[x.type]
     act = _clamp_activation(node)
-    sh, sw = _strides(node, "stride_h", "stride_w")
+    sh, sw = _strides(node, ("stride_h", "stride_w"))
     fh, fw = int(node.opt("filter_height", 0)), int(node.opt("filter_width", 0))
     if fh <= 0 or fw <= 0:
         node.fail("filter size must be positive, got %dx%d", fh, fw)
@@ -342,7 +352,7 @@ def transpose_conv(node):
     _check_bias(node, bias, oc)
     kind = _kind(node, x, w, bias, out, oc, 0, allow_hybrid=False)
     act = _clamp_activation(node)
-    sh, sw = _strides(node, "stride_h", "stride_w")
+    sh, sw = _strides(node, ("stride_h", "stride_w"))
     for name, v in (("stride_h", sh), ("stride_w", sw)):
         if v > 32767:   # as TFLite, which keeps strides in int16
             node.fail("%s must be at most 32767, got %d", name, v)
@@ -373,8 +383,8 @@ def conv_3d(node):
         node.fail("filter takes %d input channels, the input has %d", fic, ic)
     _check_bias(node, bias, oc)
     act = _clamp_activation(node)
-    sd, sh, sw = _strides(node, "stride_d", "stride_h", "stride_w")
-    dd, dh, dw = _strides(node, "dilation_d_factor", "dilation_h_factor", "dilation_w_factor")
+    sd, sh, sw = _strides(node, ("stride_d", "stride_h", "stride_w"))
+    dd, dh, dw = _strides(node, ("dilation_d_factor", "dilation_h_factor", "dilation_w_factor"))
     padding = _padding(node)
     od, pd = same_padding(node, d, kd, sd, dd, padding)
     oh, ph = same_padding(node, h, kh, sh, dh, padding)
