@@ -22,6 +22,9 @@ from libc.string cimport memcpy, memset
 
 cnp.import_array()
 
+cdef extern from "Python.h":
+    void PyObject_GC_UnTrack(void *op)
+
 cdef extern from "numpy/arrayobject.h":
     object PyArray_NewFromDescr(type subtype, cnp.dtype descr, int nd, cnp.npy_intp *dims,
                                 cnp.npy_intp *strides, void *data, int flags, object obj)
@@ -340,6 +343,9 @@ cdef class _Reader:
         out = self.schema.new_table(self.schema.table_class, <PyObject *>_NO_ARGS, NULL)
         out._type = t.name
         out.__dict__ = values
+        # A decoded tree has no cycles (no table is referenced twice), so the cyclic collector
+        # need never look at its tables: untracked, the hundreds a model keeps cost it nothing.
+        PyObject_GC_UnTrack(<PyObject *>out)
         return out
 
     cdef LeanTable lean_table(self, _Type t, int64_t pos, int64_t vtable, uint16_t vt_len,

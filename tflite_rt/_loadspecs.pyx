@@ -14,6 +14,8 @@ cimport numpy as cnp
 from cpython.dict cimport PyDict_GetItem
 from cpython.list cimport PyList_GET_ITEM, PyList_GET_SIZE
 from cpython.object cimport PyObject
+from cpython.ref cimport Py_INCREF
+from cpython.tuple cimport PyTuple_New, PyTuple_SET_ITEM
 from libc.math cimport isfinite
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t, uint64_t
 from libc.string cimport memcpy
@@ -21,6 +23,9 @@ from libc.string cimport memcpy
 from tflite_rt._fbreader cimport LeanTable
 
 cnp.import_array()
+
+cdef extern from "Python.h":
+    void PyObject_GC_UnTrack(void *op)
 
 
 # Specs refer only to values, tables and arrays, never back to a spec, so they cannot be part of a
@@ -222,11 +227,17 @@ cdef inline int32_t _int_at(_Ints v, Py_ssize_t k):
 
 
 cdef tuple _int_tuple(_Ints v):
+    """The vector as a tuple of ints, untracked: the collector would untrack it at its next pass
+    anyway (ints cannot form cycles), after looking at it once."""
     cdef Py_ssize_t k
-    out = [None] * v.length
+    cdef object item
+    cdef tuple out = PyTuple_New(v.length)
     for k in range(v.length):
-        out[k] = _int_at(v, k)
-    return tuple(out)
+        item = _int_at(v, k)
+        Py_INCREF(item)   # PyTuple_SET_ITEM steals a reference
+        PyTuple_SET_ITEM(out, k, item)
+    PyObject_GC_UnTrack(<PyObject *>out)
+    return out
 
 
 # field slots of the lean Tensor and Operator tables, from the schema
@@ -327,19 +338,17 @@ def tensor_specs(list tables, list buffers, buf):
 
 
 cdef object _ids(LeanTable table, int slot, const uint8_t *data, int64_t lowest, int64_t count):
-    """A list of tensor indices in [lowest, count), or None."""
+    """A tuple of tensor indices in [lowest, count), or None."""
     cdef _Ints v = _ints(table, slot, data)
     cdef Py_ssize_t k
     cdef int32_t i
     if v.length < 0:
-        return []
-    out = [None] * v.length
+        return ()
     for k in range(v.length):
         i = _int_at(v, k)
         if i < lowest or i >= count:
             return None
-        out[k] = i
-    return out
+    return _int_tuple(v)
 
 
 cdef bint _all_finite(object value):

@@ -293,9 +293,9 @@ class _Loader:
             operators.append(OperatorSpec(
                 index=i, opcode_index=int(o.opcode_index), code=code, op_name=BUILTIN_NAMES[code],
                 custom_code=custom, version=version,
-                inputs=check_ids(o.inputs, what + " input", allow_absent=True),
-                outputs=check_ids(o.outputs, what + " output"),
-                intermediates=check_ids(o.intermediates, what + " intermediate"),
+                inputs=tuple(check_ids(o.inputs, what + " input", allow_absent=True)),
+                outputs=tuple(check_ids(o.outputs, what + " output")),
+                intermediates=tuple(check_ids(o.intermediates, what + " intermediate")),
                 options=options, options_type=options_type, custom_options=o.custom_options))
         return SubgraphSpec(index, sg.name or "", tensors, inputs, outputs, operators)
 
