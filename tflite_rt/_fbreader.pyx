@@ -6,9 +6,9 @@ scalar vectors are read-only numpy views into the buffer). Python's per-field st
 and attribute setting cost more than everything else in loading a model; here each table is one
 dict copy plus the fields it actually holds.
 
-Asked to, it reads tables of chosen types lean (`LeanTable`): their scalars and [int] vectors are
-checked exactly as always but left in the buffer, for a caller that reads them in C and would
-only throw the Python objects away."""
+Asked to, it reads tables of chosen types lean (`LeanTable`): their scalars and their int, long
+and float vectors are checked exactly as always but left in the buffer, for a caller that reads
+them in C and would only throw the Python objects away."""
 import numpy as np
 
 cimport numpy as cnp
@@ -70,6 +70,7 @@ cdef class LeanTable:
 cdef class _Field:
     cdef object name
     cdef int type_key_slot       # K_UNION in a lean table: the slot of the member's code, or -1
+    cdef bint in_buffer          # K_VEC_SCALAR in a lean table: left in the buffer
     cdef object length_what      # its name in a message about a vector's length
     cdef int kind
     cdef int scalar
@@ -164,6 +165,9 @@ cdef _make_lean(_Type t, fields):
         if f.kind == K_SCALAR and (f.scalar == S_FLOAT or f.scalar == S_DOUBLE):
             raise ValueError("%s.%s is a float: lean tables hold integers" % (t.name, f.name))
         t.lean_defaults[slot] = int(default) if f.kind == K_SCALAR and default is not None else 0
+        # int, long and float vectors (shapes, indices, scales, zero points) are read in C; byte
+        # vectors (custom options) are handed on as they are
+        f.in_buffer = f.kind == K_VEC_SCALAR and f.scalar in (S_INT, S_LONG, S_FLOAT)
         if f.kind == K_UNION:
             f.type_key_slot = names.index(f.type_key) if f.type_key in names else -1
     t.lean = True
@@ -374,10 +378,10 @@ cdef class _Reader:
             at = pos + field_off
             if f.kind == K_SCALAR:
                 out.value[slot] = self.scalar_bits(f.scalar, at, f.name)
-            elif f.kind == K_VEC_SCALAR and f.scalar == S_INT:
+            elif f.in_buffer:
                 target = self.uoffset(at, f.name)
                 length = self.u32(target, f.length_what)
-                self.check(target + 4, length * 4, f.name)
+                self.check(target + 4, length * SCALAR_SIZE[f.scalar], f.name)
                 self.spend(1)
                 out.value[slot], out.length[slot] = target + 4, length
             elif f.kind == K_UNION:

@@ -33,16 +33,15 @@ cdef extern from "Python.h":
 @cython.no_gc
 cdef class TensorSpec:
     cdef public object index, name, type, shape, shape_signature, buffer, data, scales, zero_points
-    cdef public object quantized_dimension, is_variable, sparsity, has_rank, quantization
+    cdef public object quantized_dimension, is_variable, sparsity, has_rank
 
     def __init__(self, index=None, name=None, type=None, shape=None, shape_signature=None,
                  buffer=None, data=None, scales=None, zero_points=None, quantized_dimension=None,
-                 is_variable=None, sparsity=None, has_rank=None, quantization=None):
+                 is_variable=None, sparsity=None, has_rank=None):
         self.index, self.name, self.type, self.shape = index, name, type, shape
         self.shape_signature, self.buffer, self.data = shape_signature, buffer, data
         self.scales, self.zero_points, self.quantized_dimension = scales, zero_points, quantized_dimension
         self.is_variable, self.sparsity, self.has_rank = is_variable, sparsity, has_rank
-        self.quantization = quantization
 
 
 @cython.no_gc
@@ -101,17 +100,6 @@ cdef inline object _field(dict fields, str name):
     return <object>value
 
 
-cdef inline int _small_int(object value, int64_t *out) except -1:
-    """0 for an int field (None reads as 0, as `int(x or 0)`), 1 for anything else."""
-    if value is None:
-        out[0] = 0
-        return 0
-    if type(value) is not int:
-        return 1
-    out[0] = value
-    return 0
-
-
 cdef inline bint _vector_of(object value, int typenum):
     """Whether `value` is a vector the reader makes: 1-D, contiguous, native order."""
     if not isinstance(value, cnp.ndarray):
@@ -121,10 +109,10 @@ cdef inline bint _vector_of(object value, int typenum):
             and cnp.PyArray_ISCARRAY_RO(arr) and cnp.PyArray_ISNOTSWAPPED(arr))
 
 
-cdef cnp.ndarray _copy_vector(cnp.ndarray source, int typenum, size_t itemsize):
-    cdef cnp.npy_intp n = cnp.PyArray_DIM(source, 0)
+cdef cnp.ndarray _vector_copy(const uint8_t *at, cnp.npy_intp n, int typenum, size_t itemsize):
+    """A new array of the `n` elements at `at` (in the buffer: maybe unaligned)."""
     cdef cnp.ndarray out = cnp.PyArray_EMPTY(1, &n, typenum, 0)
-    memcpy(cnp.PyArray_DATA(out), cnp.PyArray_DATA(source), n * itemsize)
+    memcpy(cnp.PyArray_DATA(out), at, n * itemsize)
     return out
 
 
@@ -165,49 +153,7 @@ cdef bint _all_zero(const int64_t *values, Py_ssize_t n):
     return (a | b | c | d) == 0
 
 
-cdef object _quantized(object q, int type_code, tuple shape, list out):
-    """Appends (scales, zero points, quantized dimension) to `out` when `quantization` in
-    model.py would accept them; returns False when it would not (or might not)."""
-    cdef dict fields = q.__dict__
-    cdef object scale = _field(fields, "scale"), zero_point = _field(fields, "zero_point")
-    cdef cnp.ndarray scales, zero_points
-    cdef cnp.npy_intp n
-    cdef Py_ssize_t k
-    cdef const int64_t *z
-    cdef uint64_t outside
-    cdef int64_t qdim, zp_low = _types[type_code].zp_low, zp_high = _types[type_code].zp_high
-    if not _vector_of(scale, cnp.NPY_FLOAT32):
-        return False
-    n = cnp.PyArray_DIM(<cnp.ndarray>scale, 0)
-    if n == 0:
-        out += [None, None, 0]
-        return True
-    if not _scales_ok(<const uint32_t *>cnp.PyArray_DATA(<cnp.ndarray>scale), n,
-                      _types[type_code].integer):
-        return False
-    if _small_int(_field(fields, "quantized_dimension"), &qdim) or qdim < 0:
-        return False
-    if n > 1 and not (qdim < len(shape) and shape[qdim] == n):
-        return False
-    scales = _copy_vector(<cnp.ndarray>scale, cnp.NPY_FLOAT32, 4)
-    if zero_point is None:
-        zero_points = cnp.PyArray_ZEROS(1, &n, cnp.NPY_INT64, 0)
-    else:
-        if not _vector_of(zero_point, cnp.NPY_INT64) or cnp.PyArray_DIM(<cnp.ndarray>zero_point, 0) != n:
-            return False
-        z = <const int64_t *>cnp.PyArray_DATA(<cnp.ndarray>zero_point)
-        if not _all_zero(z, n):   # the common case, and zero fits every type
-            outside = 0
-            for k in range(n):   # one unsigned compare: below zp_low wraps to a huge value
-                outside |= <uint64_t>z[k] - <uint64_t>zp_low > <uint64_t>zp_high - <uint64_t>zp_low
-            if outside:
-                return False
-        zero_points = _copy_vector(<cnp.ndarray>zero_point, cnp.NPY_INT64, 8)
-    out += [scales, zero_points, qdim]
-    return True
-
-
-# an [int] vector of a lean table, in the buffer (little-endian, maybe unaligned)
+# a vector of a lean table, in the buffer (little-endian, maybe unaligned)
 cdef struct _Ints:
     const uint8_t *at
     Py_ssize_t length     # -1: absent
@@ -245,15 +191,18 @@ cdef int T_SHAPE, T_TYPE, T_BUFFER, T_NAME, T_QUANTIZATION, T_IS_VARIABLE, T_SPA
 cdef int T_SHAPE_SIGNATURE, T_HAS_RANK, T_EXTERNAL_BUFFER
 cdef int O_OPCODE_INDEX, O_INPUTS, O_OUTPUTS, O_OPTIONS, O_CUSTOM_OPTIONS, O_INTERMEDIATES
 cdef int O_OPTIONS_2
+cdef int Q_SCALE, Q_ZERO_POINT, Q_QUANTIZED_DIMENSION
 
 
-def use_slots(tensor_fields, operator_fields):
-    """Names the slots of the Tensor and Operator tables (field names in schema order)."""
+def use_slots(tensor_fields, operator_fields, quantization_fields):
+    """Names the slots of the Tensor, Operator and QuantizationParameters tables (field names
+    in schema order)."""
     global T_SHAPE, T_TYPE, T_BUFFER, T_NAME, T_QUANTIZATION, T_IS_VARIABLE, T_SPARSITY
     global T_SHAPE_SIGNATURE, T_HAS_RANK, T_EXTERNAL_BUFFER
     global O_OPCODE_INDEX, O_INPUTS, O_OUTPUTS, O_OPTIONS, O_CUSTOM_OPTIONS, O_INTERMEDIATES
-    global O_OPTIONS_2
+    global O_OPTIONS_2, Q_SCALE, Q_ZERO_POINT, Q_QUANTIZED_DIMENSION
     t, o = list(tensor_fields).index, list(operator_fields).index
+    q = list(quantization_fields).index
     T_SHAPE, T_TYPE, T_BUFFER, T_NAME = t("shape"), t("type"), t("buffer"), t("name")
     T_QUANTIZATION, T_IS_VARIABLE, T_SPARSITY = t("quantization"), t("is_variable"), t("sparsity")
     T_SHAPE_SIGNATURE, T_HAS_RANK = t("shape_signature"), t("has_rank")
@@ -261,6 +210,47 @@ def use_slots(tensor_fields, operator_fields):
     O_OPCODE_INDEX, O_INPUTS, O_OUTPUTS = o("opcode_index"), o("inputs"), o("outputs")
     O_OPTIONS, O_CUSTOM_OPTIONS = o("builtin_options"), o("custom_options")
     O_INTERMEDIATES, O_OPTIONS_2 = o("intermediates"), o("builtin_options_2")
+    Q_SCALE, Q_ZERO_POINT = q("scale"), q("zero_point")
+    Q_QUANTIZED_DIMENSION = q("quantized_dimension")
+
+
+cdef bint _quantized(LeanTable q, const uint8_t *data, int type_code, tuple shape, list out):
+    """Appends (scales, zero points, quantized dimension) to `out` when `quantization` in
+    model.py would accept them; returns False when it would not (or might not)."""
+    cdef _Ints scale = _ints(q, Q_SCALE, data), zero_point = _ints(q, Q_ZERO_POINT, data)
+    cdef cnp.ndarray scales, zero_points
+    cdef cnp.npy_intp n = scale.length
+    cdef Py_ssize_t k
+    cdef const int64_t *z
+    cdef uint64_t outside
+    cdef int64_t qdim = q.value[Q_QUANTIZED_DIMENSION]
+    cdef int64_t zp_low = _types[type_code].zp_low, zp_high = _types[type_code].zp_high
+    if n <= 0:   # absent or empty: not quantized
+        out += [None, None, 0]
+        return True
+    if qdim < 0:
+        return False
+    if n > 1 and not (qdim < len(shape) and shape[qdim] == n):
+        return False
+    # checked on the copies, which are aligned
+    scales = _vector_copy(scale.at, n, cnp.NPY_FLOAT32, 4)
+    if not _scales_ok(<const uint32_t *>cnp.PyArray_DATA(scales), n, _types[type_code].integer):
+        return False
+    if zero_point.length < 0:
+        zero_points = cnp.PyArray_ZEROS(1, &n, cnp.NPY_INT64, 0)
+    else:
+        if zero_point.length != n:
+            return False
+        zero_points = _vector_copy(zero_point.at, n, cnp.NPY_INT64, 8)
+        z = <const int64_t *>cnp.PyArray_DATA(zero_points)
+        if not _all_zero(z, n):   # the common case, and zero fits every type
+            outside = 0
+            for k in range(n):   # one unsigned compare: below zp_low wraps to a huge value
+                outside |= <uint64_t>z[k] - <uint64_t>zp_low > <uint64_t>zp_high - <uint64_t>zp_low
+            if outside:
+                return False
+    out += [scales, zero_points, qdim]
+    return True
 
 
 cdef object _tensor(LeanTable table, Py_ssize_t index, list buffers, const uint8_t *data):
@@ -308,9 +298,9 @@ cdef object _tensor(LeanTable table, Py_ssize_t index, list buffers, const uint8
         elif size != need:
             return None
     q = table.objects[T_QUANTIZATION]
-    if q is None or q.scale is None:
+    if q is None:
         quantization = [None, None, 0]
-    elif not _quantized(q, type_code, shape, quantization):
+    elif not _quantized(<LeanTable>q, data, type_code, shape, quantization):
         return None
     cdef TensorSpec spec = TensorSpec.__new__(TensorSpec)
     spec.index, spec.name, spec.type, spec.shape = index, table.objects[T_NAME] or "", type_code, shape
@@ -318,7 +308,7 @@ cdef object _tensor(LeanTable table, Py_ssize_t index, list buffers, const uint8
     spec.buffer, spec.data = buffer, data_view
     spec.scales, spec.zero_points, spec.quantized_dimension = quantization
     spec.is_variable, spec.sparsity = table.value[T_IS_VARIABLE] != 0, sparsity
-    spec.has_rank, spec.quantization = table.value[T_HAS_RANK] != 0, q
+    spec.has_rank = table.value[T_HAS_RANK] != 0
     return spec
 
 

@@ -57,7 +57,8 @@ _loadspecs.configure(
     {code: (dt.itemsize, dt.kind in "iu", _ZERO_POINT_RANGE[code])
      for code, dt in NUMPY_TYPES.items()},
     MAX_RANK, _MAX_ELEMENTS, _TINY_F32, _STRING)
-_loadspecs.use_slots([f[0] for f in _schema.TABLES["Tensor"]], [f[0] for f in _schema.TABLES["Operator"]])
+_loadspecs.use_slots(*([f[0] for f in _schema.TABLES[name]]
+                       for name in ("Tensor", "Operator", "QuantizationParameters")))
 
 
 def _quantization_all_valid(tensors):
@@ -350,7 +351,7 @@ class _Loader:
                           shape_signature=signature, buffer=buffer, data=data, scales=scales,
                           zero_points=zero_points, quantized_dimension=qdim,
                           is_variable=bool(t.is_variable), sparsity=t.sparsity,
-                          has_rank=bool(t.has_rank), quantization=q)
+                          has_rank=bool(t.has_rank))
 
     def check_data(self, where, t, type_code, data, shape, count, buffer):
         if t.is_variable:
