@@ -10,4 +10,5 @@ cdef class LeanTable:
     cdef readonly object type_name
     cdef int64_t value[LEAN_MAX_SLOTS]    # a scalar's value (bits, for ulong); a vector's offset
     cdef int64_t length[LEAN_MAX_SLOTS]   # a vector's element count; -1 when absent
-    cdef readonly list objects            # any other field, decoded as `read` decodes it
+    cdef readonly list objects            # any other field, decoded as `read` decodes it (None
+                                          # when none is present)

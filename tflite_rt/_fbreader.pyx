@@ -173,6 +173,17 @@ cdef _make_lean(_Type t, fields):
     t.lean = True
 
 
+cdef inline int _keep(LeanTable table, int nslots, int slot, object value) except -1:
+    """Stores a decoded field; the list for them is made only when a table has one (most
+    quantization tables have none)."""
+    if value is None:
+        return 0
+    if table.objects is None:
+        table.objects = [None] * nslots
+    table.objects[slot] = value
+    return 0
+
+
 cdef class _Reader:
     cdef const uint8_t *data
     cdef int64_t size
@@ -365,7 +376,6 @@ cdef class _Reader:
         memcpy(out.value, t.lean_defaults, sizeof(out.value))
         for slot in range(LEAN_MAX_SLOTS):
             out.length[slot] = -1
-        out.objects = [None] * nslots
         for slot in range(nslots):
             if 4 + 2 * slot >= vt_len:
                 break
@@ -389,9 +399,9 @@ cdef class _Reader:
                 code = out.value[f.type_key_slot] if f.type_key_slot >= 0 else 0
                 member = f.members[code] if 0 < code < len(f.members) else None
                 if member is not None:   # an unknown member is ignored, as in `field`
-                    out.objects[slot] = self.table(member, target, depth + 1)
+                    _keep(out, nslots, slot, self.table(member, target, depth + 1))
             else:
-                out.objects[slot] = self.field(f, at, None, depth)
+                _keep(out, nslots, slot, self.field(f, at, None, depth))
         return out
 
     cdef object field(self, _Field f, int64_t pos, dict values, int depth):

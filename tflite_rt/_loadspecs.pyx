@@ -166,6 +166,11 @@ cdef inline _Ints _ints(LeanTable table, int slot, const uint8_t *data):
     return v
 
 
+cdef inline object _decoded(LeanTable table, int slot):
+    """A field the reader decoded into an object, or None if absent."""
+    return table.objects[slot] if table.objects is not None else None
+
+
 cdef inline int32_t _int_at(_Ints v, Py_ssize_t k):
     cdef int32_t x
     memcpy(&x, v.at + 4 * k, 4)
@@ -286,7 +291,7 @@ cdef object _tensor(LeanTable table, Py_ssize_t index, list buffers, const uint8
     if not 0 <= buffer < max(len(buffers), 1) or table.value[T_EXTERNAL_BUFFER]:
         return None
     data_view = buffers[buffer] if buffers else None
-    sparsity = table.objects[T_SPARSITY]
+    sparsity = _decoded(table, T_SPARSITY)
     if data_view is not None:
         if table.value[T_IS_VARIABLE] or type_code == _string_code:
             return None
@@ -297,13 +302,13 @@ cdef object _tensor(LeanTable table, Py_ssize_t index, list buffers, const uint8
                 return None
         elif size != need:
             return None
-    q = table.objects[T_QUANTIZATION]
+    q = _decoded(table, T_QUANTIZATION)
     if q is None:
         quantization = [None, None, 0]
     elif not _quantized(<LeanTable>q, data, type_code, shape, quantization):
         return None
     cdef TensorSpec spec = TensorSpec.__new__(TensorSpec)
-    spec.index, spec.name, spec.type, spec.shape = index, table.objects[T_NAME] or "", type_code, shape
+    spec.index, spec.name, spec.type, spec.shape = index, _decoded(table, T_NAME) or "", type_code, shape
     spec.shape_signature = _int_tuple(signature) if signature.length >= 0 else None
     spec.buffer, spec.data = buffer, data_view
     spec.scales, spec.zero_points, spec.quantized_dimension = quantization
@@ -375,9 +380,9 @@ def operator_specs(list tables, buf, list opcodes, Py_ssize_t num_tensors, dict 
         if not 0 <= opcode_index < len(opcodes):
             return None
         code, custom, version = opcodes[opcode_index]
-        options = table.objects[O_OPTIONS]
+        options = _decoded(table, O_OPTIONS)
         if options is None:
-            options = table.objects[O_OPTIONS_2]
+            options = _decoded(table, O_OPTIONS_2)
         options_type = None
         if options is not None:
             options_type = options.type_name
@@ -398,7 +403,7 @@ def operator_specs(list tables, buf, list opcodes, Py_ssize_t num_tensors, dict 
         spec.custom_code, spec.version = custom, version
         spec.inputs, spec.outputs, spec.intermediates = inputs, outputs, intermediates
         spec.options, spec.options_type = options, options_type
-        spec.custom_options = table.objects[O_CUSTOM_OPTIONS]
+        spec.custom_options = _decoded(table, O_CUSTOM_OPTIONS)
         out[i] = spec
     return out
 
