@@ -11,10 +11,11 @@ and float vectors are checked exactly as always but left in the buffer, for a ca
 them in C and would only throw the Python objects away."""
 import numpy as np
 
+cimport cython
 cimport numpy as cnp
 from cpython.dict cimport PyDict_Copy, PyDict_SetItem
 from cpython.object cimport PyObject, PyTypeObject, newfunc
-from cpython.ref cimport Py_INCREF
+from cpython.ref cimport Py_INCREF, Py_XDECREF
 from cpython.unicode cimport PyUnicode_DecodeUTF8
 from libc.stdint cimport int8_t, int16_t, int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t
 from libc.stdlib cimport free, malloc
@@ -63,8 +64,14 @@ _DTYPES = tuple(np.dtype(t).newbyteorder("<") for t in (
     np.float32, np.float64))
 
 
+# Its fields hold no Python objects the collector could follow (the decoded ones are plain
+# references), and what it refers to is a tree: nothing to track.
+@cython.no_gc
 cdef class LeanTable:
-    pass
+    def __dealloc__(self):
+        cdef int slot
+        for slot in range(LEAN_MAX_SLOTS):
+            Py_XDECREF(self.decoded[slot])
 
 
 cdef class _Field:
@@ -173,14 +180,12 @@ cdef _make_lean(_Type t, fields):
     t.lean = True
 
 
-cdef inline int _keep(LeanTable table, int nslots, int slot, object value) except -1:
-    """Stores a decoded field; the list for them is made only when a table has one (most
-    quantization tables have none)."""
-    if value is None:
-        return 0
-    if table.objects is None:
-        table.objects = [None] * nslots
-    table.objects[slot] = value
+cdef inline int _keep(LeanTable table, int slot, object value) except -1:
+    """Stores a decoded field (each slot is read once per table)."""
+    if value is not None:
+        Py_INCREF(value)
+        Py_XDECREF(table.decoded[slot])
+        table.decoded[slot] = <PyObject *>value
     return 0
 
 
@@ -399,9 +404,9 @@ cdef class _Reader:
                 code = out.value[f.type_key_slot] if f.type_key_slot >= 0 else 0
                 member = f.members[code] if 0 < code < len(f.members) else None
                 if member is not None:   # an unknown member is ignored, as in `field`
-                    _keep(out, nslots, slot, self.table(member, target, depth + 1))
+                    _keep(out, slot, self.table(member, target, depth + 1))
             else:
-                _keep(out, nslots, slot, self.field(f, at, None, depth))
+                _keep(out, slot, self.field(f, at, None, depth))
         return out
 
     cdef object field(self, _Field f, int64_t pos, dict values, int depth):

@@ -168,7 +168,8 @@ cdef inline _Ints _ints(LeanTable table, int slot, const uint8_t *data):
 
 cdef inline object _decoded(LeanTable table, int slot):
     """A field the reader decoded into an object, or None if absent."""
-    return table.objects[slot] if table.objects is not None else None
+    cdef PyObject *value = table.decoded[slot]
+    return <object>value if value != NULL else None
 
 
 cdef inline int32_t _int_at(_Ints v, Py_ssize_t k):
