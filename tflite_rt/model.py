@@ -134,6 +134,10 @@ def _subgraph_fields(table):
     return tuple(field for field in _SUBGRAPH_FIELDS if field in names)
 
 
+# the options tables that name subgraphs (those of WHILE, IF, CALL_ONCE, ...)
+_CALLING_TABLES = frozenset(name for name in _schema.TABLES if _subgraph_fields(name))
+
+
 class SubgraphSpec:
     def __init__(self, index, name, tensors, inputs, outputs, operators):
         self.index = index
@@ -505,7 +509,7 @@ class _Loader:
         for sg in subgraphs:
             callees = []
             for o in sg.operators:
-                if o.options is None:
+                if o.options_type not in _CALLING_TABLES:   # most ops: one set lookup
                     continue
                 for field in _subgraph_fields(o.options_type):
                     value = getattr(o.options, field, None)
