@@ -175,7 +175,8 @@ def _mutate(root, rng):
     sg = root.subgraphs[0]
     if rng.random() < 0.6:
         field = rng.choice(["type", "shape", "shape_signature", "buffer", "is_variable", "scale",
-                            "zero_point", "quantized_dimension", "external_buffer", "sparsity"])
+                            "zero_point", "quantized_dimension", "external_buffer", "sparsity",
+                            "quantization_extras"])
         # most quantization changes go to the per-channel tensors, where most can go wrong
         t = sg.tensors[int(rng.choice([1, 2])) if field in ("scale", "zero_point") and rng.random() < 0.7
                        else int(rng.integers(len(sg.tensors)))]
@@ -211,6 +212,15 @@ def _mutate(root, rng):
             elif field == "zero_point":
                 q.zero_point = (None if rng.random() < 0.2 else rng.choice(
                     [-40000, -129, -128, 0, 127, 128, 255, 256, 40000], size=n).astype(np.int64))
+            elif field == "quantization_extras":   # fields the checks ignore, or no scales at all
+                extra = rng.choice(["no scale", "min max", "details"])
+                if extra == "no scale":
+                    q.scale = None
+                elif extra == "min max":
+                    q.min, q.max = np.full(n, -1.0, np.float32), np.full(n, 1.0, np.float32)
+                else:
+                    q.details = _flatbuffer.Table("CustomQuantization", custom=np.arange(3, dtype=np.uint8))
+                    q.details_type = _schema.UNIONS["QuantizationDetails"].index("CustomQuantization")
             else:
                 q.quantized_dimension = int(rng.integers(-1, 5))
     else:
