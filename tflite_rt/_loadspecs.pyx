@@ -1,7 +1,8 @@
 # cython: boundscheck=False, wraparound=False, cdivision=True
 """The spec classes of a loaded model, and the compiled half of `model._Loader`: the tensors and
-operators of a subgraph, read lean (`_fbreader.LeanTable`: shapes and tensor indices still in the
-buffer), checked and turned into specs in typed loops.
+operators of a subgraph, read lean (`_fbreader.LeanTable`: shapes, tensor indices, scales and zero
+points still in the buffer), checked and turned into specs in typed loops. Specs, their index and
+shape tuples and the tables they keep are all untracked by the cyclic collector.
 
 The loops only answer "all well" (the specs) or "not sure" (None). On None the loader reads the
 model again into `Table`s and runs its Python checks, which find the first fault and name it; so

@@ -15,7 +15,7 @@ so that nothing malformed reaches C:
   MAX_CALL_DEPTH deep.
 
 The per-tensor and per-operator checks run compiled (`_loadspecs`, over a lean read that leaves
-shapes and tensor indices in the buffer); when those are unsure of anything, the model is read
+shapes, tensor indices, scales and zero points in the buffer); when those are unsure of anything, the model is read
 again in full and the Python checks here decide and name the fault, so both paths accept the
 same models and refuse the rest with the same message.
 
