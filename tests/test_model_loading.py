@@ -286,7 +286,7 @@ def test_compiled_checks_agree_with_python_checks(seed, monkeypatch):
     rng = np.random.default_rng(seed)
     original = _varied_model()
     lean = _flatbuffer.read(original, lean=True)
-    buffers = [b.data if b.data is not None and len(b.data) else None for b in lean.buffers]
+    buffers = model_module._loadspecs.inline_buffers(lean.buffers)
     assert model_module._loadspecs.tensor_specs(lean.subgraphs[0].tensors, buffers, original) is not None
     counts = {"compiled": 0}
     accepted = 0
@@ -428,3 +428,21 @@ def test_a_loaded_model_leaves_the_collector_little_to_look_at():
 
     few, many = tracked_by_a_load(_quantized_chain(4)), tracked_by_a_load(_quantized_chain(300))
     assert few < 40 and many < few + 10   # 300 operators would leave thousands
+
+
+def test_buffers_stored_after_the_flatbuffer_are_read_in_place():
+    """Large models keep their buffers past the FlatBuffer (offset and size): the compiled
+    checks leave those to the full read, which maps them in place."""
+    root = _flatbuffer.read(small_model())
+    weights = root.buffers[1].data.tobytes()
+    root.buffers[1].data, root.buffers[1].offset, root.buffers[1].size = None, 1 << 20, len(weights)
+    head = _flatbuffer.write(root)
+    offset = -(-len(head) // 16) * 16
+    root.buffers[1].offset = offset   # a fixed-width field: the FlatBuffer keeps its length
+    head = _flatbuffer.write(root)
+    assert len(head) <= offset
+    data = head + bytes(offset - len(head)) + weights
+    m = model_module.load(data)
+    w = m.subgraphs[0].tensors[1]
+    assert w.name == "w" and w.data.tobytes() == weights
+    assert np.shares_memory(w.data, np.frombuffer(data, np.uint8))

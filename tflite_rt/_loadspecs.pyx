@@ -12,7 +12,6 @@ import numpy as np
 
 cimport cython
 cimport numpy as cnp
-from cpython.dict cimport PyDict_GetItem
 from cpython.list cimport PyList_GET_ITEM, PyList_GET_SIZE
 from cpython.object cimport PyObject
 from cpython.ref cimport Py_INCREF
@@ -91,14 +90,6 @@ def configure(type_rules, int max_rank, int64_t max_elements, double tiny_scale,
     if <double>tiny != tiny_scale or not tiny > 0:
         raise ValueError("the smallest scale must be a positive float32")
     memcpy(&_tiny_scale_bits, &tiny, 4)
-
-
-cdef inline object _field(dict fields, str name):
-    """A decoded table's field; missing (never, from the reader) reads as not sure."""
-    cdef PyObject *value = PyDict_GetItem(fields, name)
-    if value is NULL:
-        raise KeyError(name)
-    return <object>value
 
 
 cdef inline bint _vector_of(object value, int typenum):
@@ -199,17 +190,18 @@ cdef int T_SHAPE_SIGNATURE, T_HAS_RANK, T_EXTERNAL_BUFFER
 cdef int O_OPCODE_INDEX, O_INPUTS, O_OUTPUTS, O_OPTIONS, O_CUSTOM_OPTIONS, O_INTERMEDIATES
 cdef int O_OPTIONS_2
 cdef int Q_SCALE, Q_ZERO_POINT, Q_QUANTIZED_DIMENSION
+cdef int B_DATA, B_OFFSET
 
 
-def use_slots(tensor_fields, operator_fields, quantization_fields):
-    """Names the slots of the Tensor, Operator and QuantizationParameters tables (field names
-    in schema order)."""
+def use_slots(tensor_fields, operator_fields, quantization_fields, buffer_fields):
+    """Names the slots of the Tensor, Operator, QuantizationParameters and Buffer tables (field
+    names in schema order)."""
     global T_SHAPE, T_TYPE, T_BUFFER, T_NAME, T_QUANTIZATION, T_IS_VARIABLE, T_SPARSITY
     global T_SHAPE_SIGNATURE, T_HAS_RANK, T_EXTERNAL_BUFFER
     global O_OPCODE_INDEX, O_INPUTS, O_OUTPUTS, O_OPTIONS, O_CUSTOM_OPTIONS, O_INTERMEDIATES
-    global O_OPTIONS_2, Q_SCALE, Q_ZERO_POINT, Q_QUANTIZED_DIMENSION
+    global O_OPTIONS_2, Q_SCALE, Q_ZERO_POINT, Q_QUANTIZED_DIMENSION, B_DATA, B_OFFSET
     t, o = list(tensor_fields).index, list(operator_fields).index
-    q = list(quantization_fields).index
+    q, b = list(quantization_fields).index, list(buffer_fields).index
     T_SHAPE, T_TYPE, T_BUFFER, T_NAME = t("shape"), t("type"), t("buffer"), t("name")
     T_QUANTIZATION, T_IS_VARIABLE, T_SPARSITY = t("quantization"), t("is_variable"), t("sparsity")
     T_SHAPE_SIGNATURE, T_HAS_RANK = t("shape_signature"), t("has_rank")
@@ -219,6 +211,7 @@ def use_slots(tensor_fields, operator_fields, quantization_fields):
     O_INTERMEDIATES, O_OPTIONS_2 = o("intermediates"), o("builtin_options_2")
     Q_SCALE, Q_ZERO_POINT = q("scale"), q("zero_point")
     Q_QUANTIZED_DIMENSION = q("quantized_dimension")
+    B_DATA, B_OFFSET = b("data"), b("offset")
 
 
 cdef bint _quantized(LeanTable q, const uint8_t *data, int type_code, tuple shape, list out):
@@ -444,17 +437,17 @@ def dataflow_ok(list inputs, list operators, list tensors):
 
 
 def inline_buffers(list tables):
-    """`_Loader.buffer` of every Buffer table, when all hold their bytes inside the FlatBuffer
-    (a vector, or nothing); None when one points past it (offset), for the loader to check."""
+    """`_Loader.buffer` of every Buffer table (LeanTables), when all hold their bytes inside the
+    FlatBuffer (a vector, or nothing); None when one points past it (offset), for the loader to
+    check."""
     cdef Py_ssize_t n = PyList_GET_SIZE(tables), i
-    cdef dict fields
+    cdef LeanTable table
     out = [None] * n
     for i in range(n):
-        fields = (<object>PyList_GET_ITEM(tables, i)).__dict__
-        offset = _field(fields, "offset")
-        if offset is None or type(offset) is not int or offset != 0:
+        table = <LeanTable>PyList_GET_ITEM(tables, i)
+        if table.value[B_OFFSET] != 0:
             return None
-        data = _field(fields, "data")
+        data = _decoded(table, B_DATA)
         if data is not None and len(data):
             out[i] = data
     return out

@@ -58,7 +58,7 @@ _loadspecs.configure(
      for code, dt in NUMPY_TYPES.items()},
     MAX_RANK, _MAX_ELEMENTS, _TINY_F32, _STRING)
 _loadspecs.use_slots(*([f[0] for f in _schema.TABLES[name]]
-                       for name in ("Tensor", "Operator", "QuantizationParameters")))
+                       for name in ("Tensor", "Operator", "QuantizationParameters", "Buffer")))
 
 
 def _quantization_all_valid(tensors):
@@ -205,7 +205,7 @@ class _Loader:
     def __init__(self, raw, root, lean=False):
         self.raw = raw
         self.root = root
-        self.lean = lean  # tensors and operators are LeanTables, checked by _loadspecs
+        self.lean = lean  # tensors, operators and buffers are LeanTables, checked by _loadspecs
         self.view = memoryview(raw)
 
     def fail(self, msg, *args):
@@ -215,8 +215,11 @@ class _Loader:
         root = self.root
         if root.version is not None and root.version != 3:
             self.fail("schema version %s is not supported (expected 3)", root.version)
-        buffers = _loadspecs.inline_buffers(root.buffers or []) if self.lean else None
-        if buffers is None:
+        if self.lean:   # buffers past the FlatBuffer (offsets) are checked on the full read
+            buffers = _loadspecs.inline_buffers(root.buffers or [])
+            if buffers is None:
+                raise _Unsure()
+        else:
             buffers = [self.buffer(i, b) for i, b in enumerate(root.buffers or [])]
         opcodes = [self.opcode(i, oc) for i, oc in enumerate(root.operator_codes or [])]
         raw_subgraphs = root.subgraphs or []
