@@ -380,7 +380,7 @@ def operator_specs(list tables, buf, list opcodes, Py_ssize_t num_tensors, dict 
             options = _decoded(table, O_OPTIONS_2)
         options_type = None
         if options is not None:
-            options_type = options.type_name
+            options_type = options._type   # `type_name` without its Python property call
             expected = expected_options(code)
             if expected is not None and expected != options_type:
                 return None
