@@ -214,8 +214,8 @@ def use_slots(tensor_fields, operator_fields, quantization_fields, buffer_fields
     B_DATA, B_OFFSET = b("data"), b("offset")
 
 
-cdef bint _quantized(LeanTable q, const uint8_t *data, int type_code, tuple shape, list out):
-    """Appends (scales, zero points, quantized dimension) to `out` when `quantization` in
+cdef bint _quantized(LeanTable q, const uint8_t *data, int type_code, tuple shape, TensorSpec out):
+    """Sets the scales, zero points and quantized dimension of `out` when `quantization` in
     model.py would accept them; returns False when it would not (or might not)."""
     cdef _Ints scale = _ints(q, Q_SCALE, data), zero_point = _ints(q, Q_ZERO_POINT, data)
     cdef cnp.ndarray scales, zero_points
@@ -226,7 +226,6 @@ cdef bint _quantized(LeanTable q, const uint8_t *data, int type_code, tuple shap
     cdef int64_t qdim = q.value[Q_QUANTIZED_DIMENSION]
     cdef int64_t zp_low = _types[type_code].zp_low, zp_high = _types[type_code].zp_high
     if n <= 0:   # absent or empty: not quantized
-        out += [None, None, 0]
         return True
     if qdim < 0:
         return False
@@ -249,7 +248,7 @@ cdef bint _quantized(LeanTable q, const uint8_t *data, int type_code, tuple shap
                 outside |= <uint64_t>z[k] - <uint64_t>zp_low > <uint64_t>zp_high - <uint64_t>zp_low
             if outside:
                 return False
-    out += [scales, zero_points, qdim]
+    out.scales, out.zero_points, out.quantized_dimension = scales, zero_points, qdim
     return True
 
 
@@ -258,7 +257,6 @@ cdef object _tensor(LeanTable table, Py_ssize_t index, list buffers, const uint8
     cdef int64_t count = 1, d, need, size
     cdef Py_ssize_t k
     cdef bint zero = False
-    cdef list quantization = []
     cdef _Ints dims = _ints(table, T_SHAPE, data), signature = _ints(table, T_SHAPE_SIGNATURE, data)
     if not 0 <= type_code < TYPE_CODES or _types[type_code].itemsize == 0:
         return None
@@ -297,16 +295,14 @@ cdef object _tensor(LeanTable table, Py_ssize_t index, list buffers, const uint8
                 return None
         elif size != need:
             return None
+    cdef TensorSpec spec = TensorSpec.__new__(TensorSpec)   # fields None
+    spec.quantized_dimension = 0
     q = _decoded(table, T_QUANTIZATION)
-    if q is None:
-        quantization = [None, None, 0]
-    elif not _quantized(<LeanTable>q, data, type_code, shape, quantization):
+    if q is not None and not _quantized(<LeanTable>q, data, type_code, shape, spec):
         return None
-    cdef TensorSpec spec = TensorSpec.__new__(TensorSpec)
     spec.index, spec.name, spec.type, spec.shape = index, _decoded(table, T_NAME) or "", type_code, shape
     spec.shape_signature = _int_tuple(signature) if signature.length >= 0 else None
     spec.buffer, spec.data = buffer, data_view
-    spec.scales, spec.zero_points, spec.quantized_dimension = quantization
     spec.is_variable, spec.sparsity = table.value[T_IS_VARIABLE] != 0, sparsity
     spec.has_rank = table.value[T_HAS_RANK] != 0
     return spec
