@@ -219,8 +219,9 @@ def _mutate(root, rng):
                 elif extra == "min max":
                     q.min, q.max = np.full(n, -1.0, np.float32), np.full(n, 1.0, np.float32)
                 else:
-                    q.details = _flatbuffer.Table("CustomQuantization", custom=np.arange(3, dtype=np.uint8))
-                    q.details_type = _schema.UNIONS["QuantizationDetails"].index("CustomQuantization")
+                    member = "CustomQuantization"
+                    q.details = _flatbuffer.Table(member, custom=np.arange(3, dtype=np.uint8))
+                    q.details_type = _schema.UNIONS["QuantizationDetails"].index(member)
             else:
                 q.quantized_dimension = int(rng.integers(-1, 5))
     else:

@@ -146,13 +146,13 @@ cdef bint _all_zero(const int64_t *values, Py_ssize_t n):
 
 
 # a vector of a lean table, in the buffer (little-endian, maybe unaligned)
-cdef struct _Ints:
+cdef struct _BufferVector:
     const uint8_t *at
     Py_ssize_t length     # -1: absent
 
 
-cdef inline _Ints _ints(LeanTable table, int slot, const uint8_t *data):
-    cdef _Ints v
+cdef inline _BufferVector _buffer_vector(LeanTable table, int slot, const uint8_t *data):
+    cdef _BufferVector v
     v.length = table.length[slot]
     v.at = data + table.value[slot] if v.length >= 0 else NULL
     return v
@@ -164,13 +164,13 @@ cdef inline object _decoded(LeanTable table, int slot):
     return <object>value if value != NULL else None
 
 
-cdef inline int32_t _int_at(_Ints v, Py_ssize_t k):
+cdef inline int32_t _int_at(_BufferVector v, Py_ssize_t k):
     cdef int32_t x
     memcpy(&x, v.at + 4 * k, 4)
     return x
 
 
-cdef tuple _int_tuple(_Ints v):
+cdef tuple _int_tuple(_BufferVector v):
     """The vector as a tuple of ints, untracked: the collector would untrack it at its next pass
     anyway (ints cannot form cycles), after looking at it once."""
     cdef Py_ssize_t k
@@ -217,7 +217,8 @@ def use_slots(tensor_fields, operator_fields, quantization_fields, buffer_fields
 cdef bint _quantized(LeanTable q, const uint8_t *data, int type_code, tuple shape, TensorSpec out):
     """Sets the scales, zero points and quantized dimension of `out` when `quantization` in
     model.py would accept them; returns False when it would not (or might not)."""
-    cdef _Ints scale = _ints(q, Q_SCALE, data), zero_point = _ints(q, Q_ZERO_POINT, data)
+    cdef _BufferVector scale = _buffer_vector(q, Q_SCALE, data)
+    cdef _BufferVector zero_point = _buffer_vector(q, Q_ZERO_POINT, data)
     cdef cnp.ndarray scales, zero_points
     cdef cnp.npy_intp n = scale.length
     cdef Py_ssize_t k
@@ -257,7 +258,8 @@ cdef object _tensor(LeanTable table, Py_ssize_t index, list buffers, const uint8
     cdef int64_t count = 1, d, need, size
     cdef Py_ssize_t k
     cdef bint zero = False
-    cdef _Ints dims = _ints(table, T_SHAPE, data), signature = _ints(table, T_SHAPE_SIGNATURE, data)
+    cdef _BufferVector dims = _buffer_vector(table, T_SHAPE, data)
+    cdef _BufferVector signature = _buffer_vector(table, T_SHAPE_SIGNATURE, data)
     if not 0 <= type_code < TYPE_CODES or _types[type_code].itemsize == 0:
         return None
     if dims.length > _max_rank:
@@ -300,7 +302,8 @@ cdef object _tensor(LeanTable table, Py_ssize_t index, list buffers, const uint8
     q = _decoded(table, T_QUANTIZATION)
     if q is not None and not _quantized(<LeanTable>q, data, type_code, shape, spec):
         return None
-    spec.index, spec.name, spec.type, spec.shape = index, _decoded(table, T_NAME) or "", type_code, shape
+    spec.index, spec.name = index, _decoded(table, T_NAME) or ""
+    spec.type, spec.shape = type_code, shape
     spec.shape_signature = _int_tuple(signature) if signature.length >= 0 else None
     spec.buffer, spec.data = buffer, data_view
     spec.is_variable, spec.sparsity = table.value[T_IS_VARIABLE] != 0, sparsity
@@ -325,7 +328,7 @@ def tensor_specs(list tables, list buffers, buf):
 
 cdef object _ids(LeanTable table, int slot, const uint8_t *data, int64_t lowest, int64_t count):
     """A tuple of tensor indices in [lowest, count), or None."""
-    cdef _Ints v = _ints(table, slot, data)
+    cdef _BufferVector v = _buffer_vector(table, slot, data)
     cdef Py_ssize_t k
     cdef int32_t i
     if v.length < 0:

@@ -15,9 +15,9 @@ so that nothing malformed reaches C:
   MAX_CALL_DEPTH deep.
 
 The per-tensor and per-operator checks run compiled (`_loadspecs`, over a lean read that leaves
-shapes, tensor indices, scales and zero points in the buffer); when those are unsure of anything, the model is read
-again in full and the Python checks here decide and name the fault, so both paths accept the
-same models and refuse the rest with the same message.
+shapes, tensor indices, scales and zero points in the buffer); when those are unsure of anything,
+the model is read again in full and the Python checks here decide and name the fault, so both
+paths accept the same models and refuse the rest with the same message.
 
 Each refusal is a `ModelError` (a ValueError) naming the subgraph, operator or tensor. Per-op
 checks (axes, strides, counts, dtypes) belong to each op's prepare (tflite_rt/ops/). Weights
