@@ -1,4 +1,6 @@
 """The reader and checks treat a model file as untrusted input."""
+import gc
+
 import numpy as np
 import pytest
 
@@ -173,7 +175,8 @@ def _mutate(root, rng):
     sg = root.subgraphs[0]
     if rng.random() < 0.6:
         field = rng.choice(["type", "shape", "shape_signature", "buffer", "is_variable", "scale",
-                            "zero_point", "quantized_dimension", "external_buffer", "sparsity"])
+                            "zero_point", "quantized_dimension", "external_buffer", "sparsity",
+                            "quantization_extras"])
         # most quantization changes go to the per-channel tensors, where most can go wrong
         t = sg.tensors[int(rng.choice([1, 2])) if field in ("scale", "zero_point") and rng.random() < 0.7
                        else int(rng.integers(len(sg.tensors)))]
@@ -209,6 +212,16 @@ def _mutate(root, rng):
             elif field == "zero_point":
                 q.zero_point = (None if rng.random() < 0.2 else rng.choice(
                     [-40000, -129, -128, 0, 127, 128, 255, 256, 40000], size=n).astype(np.int64))
+            elif field == "quantization_extras":   # fields the checks ignore, or no scales at all
+                extra = rng.choice(["no scale", "min max", "details"])
+                if extra == "no scale":
+                    q.scale = None
+                elif extra == "min max":
+                    q.min, q.max = np.full(n, -1.0, np.float32), np.full(n, 1.0, np.float32)
+                else:
+                    member = "CustomQuantization"
+                    q.details = _flatbuffer.Table(member, custom=np.arange(3, dtype=np.uint8))
+                    q.details_type = _schema.UNIONS["QuantizationDetails"].index(member)
             else:
                 q.quantized_dimension = int(rng.integers(-1, 5))
     else:
@@ -239,7 +252,7 @@ def _load_outcome(data):
                 value = getattr(spec, name)
                 if isinstance(value, np.ndarray):
                     value = (value.dtype.str, value.flags.writeable, value.tolist())
-                elif name in ("quantization", "sparsity", "options"):
+                elif name in ("sparsity", "options"):
                     value = repr(value)
                 out.append((name, type(value).__name__, value))
     return out
@@ -274,7 +287,7 @@ def test_compiled_checks_agree_with_python_checks(seed, monkeypatch):
     rng = np.random.default_rng(seed)
     original = _varied_model()
     lean = _flatbuffer.read(original, lean=True)
-    buffers = [b.data if b.data is not None and len(b.data) else None for b in lean.buffers]
+    buffers = model_module._loadspecs.inline_buffers(lean.buffers)
     assert model_module._loadspecs.tensor_specs(lean.subgraphs[0].tensors, buffers, original) is not None
     counts = {"compiled": 0}
     accepted = 0
@@ -383,3 +396,54 @@ def test_a_table_met_again_among_thousands_is_refused():
     assert len(m.subgraphs[0].tensors) == 5000
     with pytest.raises(ValueError, match="Tensor at offset .* is referenced more than once"):
         model_module.load(_many_tensors_model(5000, repeat_first=True))
+
+
+def _quantized_chain(ops):
+    """`ops` int8 ADDs in a row, each with a quantized constant and options."""
+    b = ModelBuilder()
+    q = {"scale": 0.5, "zero_point": -3}
+    x = b.input("x", [1, 8], np.int8, quantization=q)
+    for i in range(ops):
+        c = b.constant("c%d" % i, np.full((1, 8), i % 100, np.int8), quantization=q)
+        y = b.tensor("y%d" % i, [1, 8], np.int8, quantization=q)
+        b.op("ADD", [x, c], [y], fused_activation_function="RELU")
+        x = y
+    b.output(x)
+    return b.build()
+
+
+def test_a_loaded_model_leaves_the_collector_little_to_look_at():
+    """Specs, their index tuples and shapes, and the tables they keep (options) are untracked
+    by the cyclic collector: the objects a load leaves it do not grow with the model."""
+    def tracked_by_a_load(data):
+        gc.collect()
+        gc.disable()
+        try:
+            before = {id(o) for o in gc.get_objects()}
+            m = model_module.load(data)
+            new = [o for o in gc.get_objects() if id(o) not in before]
+        finally:
+            gc.enable()
+        assert len(m.subgraphs[0].operators) in (4, 300)
+        return len(new)
+
+    few, many = tracked_by_a_load(_quantized_chain(4)), tracked_by_a_load(_quantized_chain(300))
+    assert few < 40 and many < few + 10   # 300 operators would leave thousands
+
+
+def test_buffers_stored_after_the_flatbuffer_are_read_in_place():
+    """Large models keep their buffers past the FlatBuffer (offset and size): the compiled
+    checks leave those to the full read, which maps them in place."""
+    root = _flatbuffer.read(small_model())
+    weights = root.buffers[1].data.tobytes()
+    root.buffers[1].data, root.buffers[1].offset, root.buffers[1].size = None, 1 << 20, len(weights)
+    head = _flatbuffer.write(root)
+    offset = -(-len(head) // 16) * 16
+    root.buffers[1].offset = offset   # a fixed-width field: the FlatBuffer keeps its length
+    head = _flatbuffer.write(root)
+    assert len(head) <= offset
+    data = head + bytes(offset - len(head)) + weights
+    m = model_module.load(data)
+    w = m.subgraphs[0].tensors[1]
+    assert w.name == "w" and w.data.tobytes() == weights
+    assert np.shares_memory(w.data, np.frombuffer(data, np.uint8))

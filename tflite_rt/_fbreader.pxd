@@ -1,3 +1,4 @@
+from cpython.object cimport PyObject
 from libc.stdint cimport int64_t
 
 cdef enum:
@@ -5,8 +6,10 @@ cdef enum:
 
 
 cdef class LeanTable:
-    """A table of a type read lean: scalars and [int] vectors stay in the buffer, by slot."""
+    """A table of a type read lean: scalars and int, long and float vectors stay in the
+    buffer, by slot."""
     cdef readonly object type_name
-    cdef int64_t value[LEAN_MAX_SLOTS]    # a scalar's value (bits, for ulong); an [int]'s offset
-    cdef int64_t length[LEAN_MAX_SLOTS]   # an [int]'s element count; -1 when absent
-    cdef readonly list objects            # any other field, decoded as `read` decodes it
+    cdef int64_t value[LEAN_MAX_SLOTS]    # a scalar's value (bits, for ulong); a vector's offset
+    cdef int64_t length[LEAN_MAX_SLOTS]   # a vector's element count; -1 when absent
+    cdef PyObject *decoded[LEAN_MAX_SLOTS]   # any other field, decoded as `read` decodes it:
+                                             # a reference the table owns, or NULL if absent

@@ -6,21 +6,25 @@ scalar vectors are read-only numpy views into the buffer). Python's per-field st
 and attribute setting cost more than everything else in loading a model; here each table is one
 dict copy plus the fields it actually holds.
 
-Asked to, it reads tables of chosen types lean (`LeanTable`): their scalars and [int] vectors are
-checked exactly as always but left in the buffer, for a caller that reads them in C and would
-only throw the Python objects away."""
+Asked to, it reads tables of chosen types lean (`LeanTable`): their scalars and their int, long
+and float vectors are checked exactly as always but left in the buffer, for a caller that reads
+them in C and would only throw the Python objects away."""
 import numpy as np
 
+cimport cython
 cimport numpy as cnp
 from cpython.dict cimport PyDict_Copy, PyDict_SetItem
 from cpython.object cimport PyObject, PyTypeObject, newfunc
-from cpython.ref cimport Py_INCREF
+from cpython.ref cimport Py_INCREF, Py_XDECREF
 from cpython.unicode cimport PyUnicode_DecodeUTF8
 from libc.stdint cimport int8_t, int16_t, int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t
 from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy, memset
 
 cnp.import_array()
+
+cdef extern from "Python.h":
+    void PyObject_GC_UnTrack(void *op)
 
 cdef extern from "numpy/arrayobject.h":
     object PyArray_NewFromDescr(type subtype, cnp.dtype descr, int nd, cnp.npy_intp *dims,
@@ -60,13 +64,20 @@ _DTYPES = tuple(np.dtype(t).newbyteorder("<") for t in (
     np.float32, np.float64))
 
 
+# Its fields hold no Python objects the collector could follow (the decoded ones are plain
+# references), and what it refers to is a tree: nothing to track.
+@cython.no_gc
 cdef class LeanTable:
-    pass
+    def __dealloc__(self):
+        cdef int slot
+        for slot in range(LEAN_MAX_SLOTS):
+            Py_XDECREF(self.decoded[slot])
 
 
 cdef class _Field:
     cdef object name
     cdef int type_key_slot       # K_UNION in a lean table: the slot of the member's code, or -1
+    cdef bint in_buffer          # K_VEC_SCALAR in a lean table: left in the buffer
     cdef object length_what      # its name in a message about a vector's length
     cdef int kind
     cdef int scalar
@@ -161,9 +172,21 @@ cdef _make_lean(_Type t, fields):
         if f.kind == K_SCALAR and (f.scalar == S_FLOAT or f.scalar == S_DOUBLE):
             raise ValueError("%s.%s is a float: lean tables hold integers" % (t.name, f.name))
         t.lean_defaults[slot] = int(default) if f.kind == K_SCALAR and default is not None else 0
+        # int, long and float vectors (shapes, indices, scales, zero points) are read in C; byte
+        # vectors (custom options) are handed on as they are
+        f.in_buffer = f.kind == K_VEC_SCALAR and f.scalar in (S_INT, S_LONG, S_FLOAT)
         if f.kind == K_UNION:
             f.type_key_slot = names.index(f.type_key) if f.type_key in names else -1
     t.lean = True
+
+
+cdef inline int _keep(LeanTable table, int slot, object value) except -1:
+    """Stores a decoded field (each slot is read once per table)."""
+    if value is not None:
+        Py_INCREF(value)
+        Py_XDECREF(table.decoded[slot])
+        table.decoded[slot] = <PyObject *>value
+    return 0
 
 
 cdef class _Reader:
@@ -340,6 +363,9 @@ cdef class _Reader:
         out = self.schema.new_table(self.schema.table_class, <PyObject *>_NO_ARGS, NULL)
         out._type = t.name
         out.__dict__ = values
+        # A decoded tree has no cycles (no table is referenced twice), so the cyclic collector
+        # need never look at its tables: untracked, the hundreds a model keeps cost it nothing.
+        PyObject_GC_UnTrack(<PyObject *>out)
         return out
 
     cdef LeanTable lean_table(self, _Type t, int64_t pos, int64_t vtable, uint16_t vt_len,
@@ -355,7 +381,6 @@ cdef class _Reader:
         memcpy(out.value, t.lean_defaults, sizeof(out.value))
         for slot in range(LEAN_MAX_SLOTS):
             out.length[slot] = -1
-        out.objects = [None] * nslots
         for slot in range(nslots):
             if 4 + 2 * slot >= vt_len:
                 break
@@ -368,10 +393,10 @@ cdef class _Reader:
             at = pos + field_off
             if f.kind == K_SCALAR:
                 out.value[slot] = self.scalar_bits(f.scalar, at, f.name)
-            elif f.kind == K_VEC_SCALAR and f.scalar == S_INT:
+            elif f.in_buffer:
                 target = self.uoffset(at, f.name)
                 length = self.u32(target, f.length_what)
-                self.check(target + 4, length * 4, f.name)
+                self.check(target + 4, length * SCALAR_SIZE[f.scalar], f.name)
                 self.spend(1)
                 out.value[slot], out.length[slot] = target + 4, length
             elif f.kind == K_UNION:
@@ -379,9 +404,9 @@ cdef class _Reader:
                 code = out.value[f.type_key_slot] if f.type_key_slot >= 0 else 0
                 member = f.members[code] if 0 < code < len(f.members) else None
                 if member is not None:   # an unknown member is ignored, as in `field`
-                    out.objects[slot] = self.table(member, target, depth + 1)
+                    _keep(out, slot, self.table(member, target, depth + 1))
             else:
-                out.objects[slot] = self.field(f, at, None, depth)
+                _keep(out, slot, self.field(f, at, None, depth))
         return out
 
     cdef object field(self, _Field f, int64_t pos, dict values, int depth):

@@ -67,13 +67,14 @@ def scalar_type(type_name):
 
 def read(buf, root=None, lean=False):
     """Decodes a whole FlatBuffer into `Table`s. Raises FlatBufferError on malformed input.
-    With `lean`, tensors and operators come back as `_fbreader.LeanTable`s (for model.load)."""
+    With `lean`, tensors, their quantization, operators and buffers come back as
+    `_fbreader.LeanTable`s (for model.load)."""
     return _fbreader.read(buf, root or _schema.ROOT_TYPE, error=FlatBufferError,
                           max_depth=_MAX_DEPTH, max_tables=_MAX_TABLES, lean=lean)
 
 
 _fbreader.use_schema(_schema.TABLES, _schema.UNIONS, _schema.ENUMS, Table,
-                     lean_types=("Tensor", "Operator"))
+                     lean_types=("Tensor", "QuantizationParameters", "Operator", "Buffer"))
 
 
 def has_identifier(buf, identifier=None):

@@ -1,7 +1,8 @@
 # cython: boundscheck=False, wraparound=False, cdivision=True
 """The spec classes of a loaded model, and the compiled half of `model._Loader`: the tensors and
-operators of a subgraph, read lean (`_fbreader.LeanTable`: shapes and tensor indices still in the
-buffer), checked and turned into specs in typed loops.
+operators of a subgraph, read lean (`_fbreader.LeanTable`: shapes, tensor indices, scales and zero
+points still in the buffer), checked and turned into specs in typed loops. Specs, their index and
+shape tuples and the tables they keep are all untracked by the cyclic collector.
 
 The loops only answer "all well" (the specs) or "not sure" (None). On None the loader reads the
 model again into `Table`s and runs its Python checks, which find the first fault and name it; so
@@ -11,9 +12,10 @@ import numpy as np
 
 cimport cython
 cimport numpy as cnp
-from cpython.dict cimport PyDict_GetItem
 from cpython.list cimport PyList_GET_ITEM, PyList_GET_SIZE
 from cpython.object cimport PyObject
+from cpython.ref cimport Py_INCREF
+from cpython.tuple cimport PyTuple_New, PyTuple_SET_ITEM
 from libc.math cimport isfinite
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t, uint64_t
 from libc.string cimport memcpy
@@ -22,22 +24,24 @@ from tflite_rt._fbreader cimport LeanTable
 
 cnp.import_array()
 
+cdef extern from "Python.h":
+    void PyObject_GC_UnTrack(void *op)
+
 
 # Specs refer only to values, tables and arrays, never back to a spec, so they cannot be part of a
 # reference cycle: untracked, the thousands a model makes cost the cyclic collector nothing.
 @cython.no_gc
 cdef class TensorSpec:
     cdef public object index, name, type, shape, shape_signature, buffer, data, scales, zero_points
-    cdef public object quantized_dimension, is_variable, sparsity, has_rank, quantization
+    cdef public object quantized_dimension, is_variable, sparsity, has_rank
 
     def __init__(self, index=None, name=None, type=None, shape=None, shape_signature=None,
                  buffer=None, data=None, scales=None, zero_points=None, quantized_dimension=None,
-                 is_variable=None, sparsity=None, has_rank=None, quantization=None):
+                 is_variable=None, sparsity=None, has_rank=None):
         self.index, self.name, self.type, self.shape = index, name, type, shape
         self.shape_signature, self.buffer, self.data = shape_signature, buffer, data
         self.scales, self.zero_points, self.quantized_dimension = scales, zero_points, quantized_dimension
         self.is_variable, self.sparsity, self.has_rank = is_variable, sparsity, has_rank
-        self.quantization = quantization
 
 
 @cython.no_gc
@@ -88,25 +92,6 @@ def configure(type_rules, int max_rank, int64_t max_elements, double tiny_scale,
     memcpy(&_tiny_scale_bits, &tiny, 4)
 
 
-cdef inline object _field(dict fields, str name):
-    """A decoded table's field; missing (never, from the reader) reads as not sure."""
-    cdef PyObject *value = PyDict_GetItem(fields, name)
-    if value is NULL:
-        raise KeyError(name)
-    return <object>value
-
-
-cdef inline int _small_int(object value, int64_t *out) except -1:
-    """0 for an int field (None reads as 0, as `int(x or 0)`), 1 for anything else."""
-    if value is None:
-        out[0] = 0
-        return 0
-    if type(value) is not int:
-        return 1
-    out[0] = value
-    return 0
-
-
 cdef inline bint _vector_of(object value, int typenum):
     """Whether `value` is a vector the reader makes: 1-D, contiguous, native order."""
     if not isinstance(value, cnp.ndarray):
@@ -116,10 +101,10 @@ cdef inline bint _vector_of(object value, int typenum):
             and cnp.PyArray_ISCARRAY_RO(arr) and cnp.PyArray_ISNOTSWAPPED(arr))
 
 
-cdef cnp.ndarray _copy_vector(cnp.ndarray source, int typenum, size_t itemsize):
-    cdef cnp.npy_intp n = cnp.PyArray_DIM(source, 0)
+cdef cnp.ndarray _vector_copy(const uint8_t *at, cnp.npy_intp n, int typenum, size_t itemsize):
+    """A new array of the `n` elements at `at` (in the buffer: maybe unaligned)."""
     cdef cnp.ndarray out = cnp.PyArray_EMPTY(1, &n, typenum, 0)
-    memcpy(cnp.PyArray_DATA(out), cnp.PyArray_DATA(source), n * itemsize)
+    memcpy(cnp.PyArray_DATA(out), at, n * itemsize)
     return out
 
 
@@ -160,73 +145,43 @@ cdef bint _all_zero(const int64_t *values, Py_ssize_t n):
     return (a | b | c | d) == 0
 
 
-cdef object _quantized(object q, int type_code, tuple shape, list out):
-    """Appends (scales, zero points, quantized dimension) to `out` when `quantization` in
-    model.py would accept them; returns False when it would not (or might not)."""
-    cdef dict fields = q.__dict__
-    cdef object scale = _field(fields, "scale"), zero_point = _field(fields, "zero_point")
-    cdef cnp.ndarray scales, zero_points
-    cdef cnp.npy_intp n
-    cdef Py_ssize_t k
-    cdef const int64_t *z
-    cdef uint64_t outside
-    cdef int64_t qdim, zp_low = _types[type_code].zp_low, zp_high = _types[type_code].zp_high
-    if not _vector_of(scale, cnp.NPY_FLOAT32):
-        return False
-    n = cnp.PyArray_DIM(<cnp.ndarray>scale, 0)
-    if n == 0:
-        out += [None, None, 0]
-        return True
-    if not _scales_ok(<const uint32_t *>cnp.PyArray_DATA(<cnp.ndarray>scale), n,
-                      _types[type_code].integer):
-        return False
-    if _small_int(_field(fields, "quantized_dimension"), &qdim) or qdim < 0:
-        return False
-    if n > 1 and not (qdim < len(shape) and shape[qdim] == n):
-        return False
-    scales = _copy_vector(<cnp.ndarray>scale, cnp.NPY_FLOAT32, 4)
-    if zero_point is None:
-        zero_points = cnp.PyArray_ZEROS(1, &n, cnp.NPY_INT64, 0)
-    else:
-        if not _vector_of(zero_point, cnp.NPY_INT64) or cnp.PyArray_DIM(<cnp.ndarray>zero_point, 0) != n:
-            return False
-        z = <const int64_t *>cnp.PyArray_DATA(<cnp.ndarray>zero_point)
-        if not _all_zero(z, n):   # the common case, and zero fits every type
-            outside = 0
-            for k in range(n):   # one unsigned compare: below zp_low wraps to a huge value
-                outside |= <uint64_t>z[k] - <uint64_t>zp_low > <uint64_t>zp_high - <uint64_t>zp_low
-            if outside:
-                return False
-        zero_points = _copy_vector(<cnp.ndarray>zero_point, cnp.NPY_INT64, 8)
-    out += [scales, zero_points, qdim]
-    return True
-
-
-# an [int] vector of a lean table, in the buffer (little-endian, maybe unaligned)
-cdef struct _Ints:
+# a vector of a lean table, in the buffer (little-endian, maybe unaligned)
+cdef struct _BufferVector:
     const uint8_t *at
     Py_ssize_t length     # -1: absent
 
 
-cdef inline _Ints _ints(LeanTable table, int slot, const uint8_t *data):
-    cdef _Ints v
+cdef inline _BufferVector _buffer_vector(LeanTable table, int slot, const uint8_t *data):
+    cdef _BufferVector v
     v.length = table.length[slot]
     v.at = data + table.value[slot] if v.length >= 0 else NULL
     return v
 
 
-cdef inline int32_t _int_at(_Ints v, Py_ssize_t k):
+cdef inline object _decoded(LeanTable table, int slot):
+    """A field the reader decoded into an object, or None if absent."""
+    cdef PyObject *value = table.decoded[slot]
+    return <object>value if value != NULL else None
+
+
+cdef inline int32_t _int_at(_BufferVector v, Py_ssize_t k):
     cdef int32_t x
     memcpy(&x, v.at + 4 * k, 4)
     return x
 
 
-cdef tuple _int_tuple(_Ints v):
+cdef tuple _int_tuple(_BufferVector v):
+    """The vector as a tuple of ints, untracked: the collector would untrack it at its next pass
+    anyway (ints cannot form cycles), after looking at it once."""
     cdef Py_ssize_t k
-    out = [None] * v.length
+    cdef object item
+    cdef tuple out = PyTuple_New(v.length)
     for k in range(v.length):
-        out[k] = _int_at(v, k)
-    return tuple(out)
+        item = _int_at(v, k)
+        Py_INCREF(item)   # PyTuple_SET_ITEM steals a reference
+        PyTuple_SET_ITEM(out, k, item)
+    PyObject_GC_UnTrack(<PyObject *>out)
+    return out
 
 
 # field slots of the lean Tensor and Operator tables, from the schema
@@ -234,15 +189,19 @@ cdef int T_SHAPE, T_TYPE, T_BUFFER, T_NAME, T_QUANTIZATION, T_IS_VARIABLE, T_SPA
 cdef int T_SHAPE_SIGNATURE, T_HAS_RANK, T_EXTERNAL_BUFFER
 cdef int O_OPCODE_INDEX, O_INPUTS, O_OUTPUTS, O_OPTIONS, O_CUSTOM_OPTIONS, O_INTERMEDIATES
 cdef int O_OPTIONS_2
+cdef int Q_SCALE, Q_ZERO_POINT, Q_QUANTIZED_DIMENSION
+cdef int B_DATA, B_OFFSET
 
 
-def use_slots(tensor_fields, operator_fields):
-    """Names the slots of the Tensor and Operator tables (field names in schema order)."""
+def use_slots(tensor_fields, operator_fields, quantization_fields, buffer_fields):
+    """Names the slots of the Tensor, Operator, QuantizationParameters and Buffer tables (field
+    names in schema order)."""
     global T_SHAPE, T_TYPE, T_BUFFER, T_NAME, T_QUANTIZATION, T_IS_VARIABLE, T_SPARSITY
     global T_SHAPE_SIGNATURE, T_HAS_RANK, T_EXTERNAL_BUFFER
     global O_OPCODE_INDEX, O_INPUTS, O_OUTPUTS, O_OPTIONS, O_CUSTOM_OPTIONS, O_INTERMEDIATES
-    global O_OPTIONS_2
+    global O_OPTIONS_2, Q_SCALE, Q_ZERO_POINT, Q_QUANTIZED_DIMENSION, B_DATA, B_OFFSET
     t, o = list(tensor_fields).index, list(operator_fields).index
+    q, b = list(quantization_fields).index, list(buffer_fields).index
     T_SHAPE, T_TYPE, T_BUFFER, T_NAME = t("shape"), t("type"), t("buffer"), t("name")
     T_QUANTIZATION, T_IS_VARIABLE, T_SPARSITY = t("quantization"), t("is_variable"), t("sparsity")
     T_SHAPE_SIGNATURE, T_HAS_RANK = t("shape_signature"), t("has_rank")
@@ -250,6 +209,48 @@ def use_slots(tensor_fields, operator_fields):
     O_OPCODE_INDEX, O_INPUTS, O_OUTPUTS = o("opcode_index"), o("inputs"), o("outputs")
     O_OPTIONS, O_CUSTOM_OPTIONS = o("builtin_options"), o("custom_options")
     O_INTERMEDIATES, O_OPTIONS_2 = o("intermediates"), o("builtin_options_2")
+    Q_SCALE, Q_ZERO_POINT = q("scale"), q("zero_point")
+    Q_QUANTIZED_DIMENSION = q("quantized_dimension")
+    B_DATA, B_OFFSET = b("data"), b("offset")
+
+
+cdef bint _quantized(LeanTable q, const uint8_t *data, int type_code, tuple shape, TensorSpec out):
+    """Sets the scales, zero points and quantized dimension of `out` when `quantization` in
+    model.py would accept them; returns False when it would not (or might not)."""
+    cdef _BufferVector scale = _buffer_vector(q, Q_SCALE, data)
+    cdef _BufferVector zero_point = _buffer_vector(q, Q_ZERO_POINT, data)
+    cdef cnp.ndarray scales, zero_points
+    cdef cnp.npy_intp n = scale.length
+    cdef Py_ssize_t k
+    cdef const int64_t *z
+    cdef uint64_t outside
+    cdef int64_t qdim = q.value[Q_QUANTIZED_DIMENSION]
+    cdef int64_t zp_low = _types[type_code].zp_low, zp_high = _types[type_code].zp_high
+    if n <= 0:   # absent or empty: not quantized
+        return True
+    if qdim < 0:
+        return False
+    if n > 1 and not (qdim < len(shape) and shape[qdim] == n):
+        return False
+    # checked on the copies, which are aligned
+    scales = _vector_copy(scale.at, n, cnp.NPY_FLOAT32, 4)
+    if not _scales_ok(<const uint32_t *>cnp.PyArray_DATA(scales), n, _types[type_code].integer):
+        return False
+    if zero_point.length < 0:
+        zero_points = cnp.PyArray_ZEROS(1, &n, cnp.NPY_INT64, 0)
+    else:
+        if zero_point.length != n:
+            return False
+        zero_points = _vector_copy(zero_point.at, n, cnp.NPY_INT64, 8)
+        z = <const int64_t *>cnp.PyArray_DATA(zero_points)
+        if not _all_zero(z, n):   # the common case, and zero fits every type
+            outside = 0
+            for k in range(n):   # one unsigned compare: below zp_low wraps to a huge value
+                outside |= <uint64_t>z[k] - <uint64_t>zp_low > <uint64_t>zp_high - <uint64_t>zp_low
+            if outside:
+                return False
+    out.scales, out.zero_points, out.quantized_dimension = scales, zero_points, qdim
+    return True
 
 
 cdef object _tensor(LeanTable table, Py_ssize_t index, list buffers, const uint8_t *data):
@@ -257,8 +258,8 @@ cdef object _tensor(LeanTable table, Py_ssize_t index, list buffers, const uint8
     cdef int64_t count = 1, d, need, size
     cdef Py_ssize_t k
     cdef bint zero = False
-    cdef list quantization = []
-    cdef _Ints dims = _ints(table, T_SHAPE, data), signature = _ints(table, T_SHAPE_SIGNATURE, data)
+    cdef _BufferVector dims = _buffer_vector(table, T_SHAPE, data)
+    cdef _BufferVector signature = _buffer_vector(table, T_SHAPE_SIGNATURE, data)
     if not 0 <= type_code < TYPE_CODES or _types[type_code].itemsize == 0:
         return None
     if dims.length > _max_rank:
@@ -285,7 +286,7 @@ cdef object _tensor(LeanTable table, Py_ssize_t index, list buffers, const uint8
     if not 0 <= buffer < max(len(buffers), 1) or table.value[T_EXTERNAL_BUFFER]:
         return None
     data_view = buffers[buffer] if buffers else None
-    sparsity = table.objects[T_SPARSITY]
+    sparsity = _decoded(table, T_SPARSITY)
     if data_view is not None:
         if table.value[T_IS_VARIABLE] or type_code == _string_code:
             return None
@@ -296,18 +297,17 @@ cdef object _tensor(LeanTable table, Py_ssize_t index, list buffers, const uint8
                 return None
         elif size != need:
             return None
-    q = table.objects[T_QUANTIZATION]
-    if q is None or q.scale is None:
-        quantization = [None, None, 0]
-    elif not _quantized(q, type_code, shape, quantization):
+    cdef TensorSpec spec = TensorSpec.__new__(TensorSpec)   # fields None
+    spec.quantized_dimension = 0
+    q = _decoded(table, T_QUANTIZATION)
+    if q is not None and not _quantized(<LeanTable>q, data, type_code, shape, spec):
         return None
-    cdef TensorSpec spec = TensorSpec.__new__(TensorSpec)
-    spec.index, spec.name, spec.type, spec.shape = index, table.objects[T_NAME] or "", type_code, shape
+    spec.index, spec.name = index, _decoded(table, T_NAME) or ""
+    spec.type, spec.shape = type_code, shape
     spec.shape_signature = _int_tuple(signature) if signature.length >= 0 else None
     spec.buffer, spec.data = buffer, data_view
-    spec.scales, spec.zero_points, spec.quantized_dimension = quantization
     spec.is_variable, spec.sparsity = table.value[T_IS_VARIABLE] != 0, sparsity
-    spec.has_rank, spec.quantization = table.value[T_HAS_RANK] != 0, q
+    spec.has_rank = table.value[T_HAS_RANK] != 0
     return spec
 
 
@@ -327,19 +327,17 @@ def tensor_specs(list tables, list buffers, buf):
 
 
 cdef object _ids(LeanTable table, int slot, const uint8_t *data, int64_t lowest, int64_t count):
-    """A list of tensor indices in [lowest, count), or None."""
-    cdef _Ints v = _ints(table, slot, data)
+    """A tuple of tensor indices in [lowest, count), or None."""
+    cdef _BufferVector v = _buffer_vector(table, slot, data)
     cdef Py_ssize_t k
     cdef int32_t i
     if v.length < 0:
-        return []
-    out = [None] * v.length
+        return ()
     for k in range(v.length):
         i = _int_at(v, k)
         if i < lowest or i >= count:
             return None
-        out[k] = i
-    return out
+    return _int_tuple(v)
 
 
 cdef bint _all_finite(object value):
@@ -376,12 +374,12 @@ def operator_specs(list tables, buf, list opcodes, Py_ssize_t num_tensors, dict 
         if not 0 <= opcode_index < len(opcodes):
             return None
         code, custom, version = opcodes[opcode_index]
-        options = table.objects[O_OPTIONS]
+        options = _decoded(table, O_OPTIONS)
         if options is None:
-            options = table.objects[O_OPTIONS_2]
+            options = _decoded(table, O_OPTIONS_2)
         options_type = None
         if options is not None:
-            options_type = options.type_name
+            options_type = options._type   # `type_name` without its Python property call
             expected = expected_options(code)
             if expected is not None and expected != options_type:
                 return None
@@ -399,7 +397,7 @@ def operator_specs(list tables, buf, list opcodes, Py_ssize_t num_tensors, dict 
         spec.custom_code, spec.version = custom, version
         spec.inputs, spec.outputs, spec.intermediates = inputs, outputs, intermediates
         spec.options, spec.options_type = options, options_type
-        spec.custom_options = table.objects[O_CUSTOM_OPTIONS]
+        spec.custom_options = _decoded(table, O_CUSTOM_OPTIONS)
         out[i] = spec
     return out
 
@@ -438,17 +436,17 @@ def dataflow_ok(list inputs, list operators, list tensors):
 
 
 def inline_buffers(list tables):
-    """`_Loader.buffer` of every Buffer table, when all hold their bytes inside the FlatBuffer
-    (a vector, or nothing); None when one points past it (offset), for the loader to check."""
+    """`_Loader.buffer` of every Buffer table (LeanTables), when all hold their bytes inside the
+    FlatBuffer (a vector, or nothing); None when one points past it (offset), for the loader to
+    check."""
     cdef Py_ssize_t n = PyList_GET_SIZE(tables), i
-    cdef dict fields
+    cdef LeanTable table
     out = [None] * n
     for i in range(n):
-        fields = (<object>PyList_GET_ITEM(tables, i)).__dict__
-        offset = _field(fields, "offset")
-        if offset is None or type(offset) is not int or offset != 0:
+        table = <LeanTable>PyList_GET_ITEM(tables, i)
+        if table.value[B_OFFSET] != 0:
             return None
-        data = _field(fields, "data")
+        data = _decoded(table, B_DATA)
         if data is not None and len(data):
             out[i] = data
     return out

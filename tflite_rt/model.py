@@ -15,9 +15,9 @@ so that nothing malformed reaches C:
   MAX_CALL_DEPTH deep.
 
 The per-tensor and per-operator checks run compiled (`_loadspecs`, over a lean read that leaves
-shapes and tensor indices in the buffer); when those are unsure of anything, the model is read
-again in full and the Python checks here decide and name the fault, so both paths accept the
-same models and refuse the rest with the same message.
+shapes, tensor indices, scales and zero points in the buffer); when those are unsure of anything,
+the model is read again in full and the Python checks here decide and name the fault, so both
+paths accept the same models and refuse the rest with the same message.
 
 Each refusal is a `ModelError` (a ValueError) naming the subgraph, operator or tensor. Per-op
 checks (axes, strides, counts, dtypes) belong to each op's prepare (tflite_rt/ops/). Weights
@@ -57,7 +57,8 @@ _loadspecs.configure(
     {code: (dt.itemsize, dt.kind in "iu", _ZERO_POINT_RANGE[code])
      for code, dt in NUMPY_TYPES.items()},
     MAX_RANK, _MAX_ELEMENTS, _TINY_F32, _STRING)
-_loadspecs.use_slots([f[0] for f in _schema.TABLES["Tensor"]], [f[0] for f in _schema.TABLES["Operator"]])
+_loadspecs.use_slots(*([f[0] for f in _schema.TABLES[name]]
+                       for name in ("Tensor", "Operator", "QuantizationParameters", "Buffer")))
 
 
 def _quantization_all_valid(tensors):
@@ -133,6 +134,10 @@ def _subgraph_fields(table):
     return tuple(field for field in _SUBGRAPH_FIELDS if field in names)
 
 
+# the options tables that name subgraphs (those of WHILE, IF, CALL_ONCE, ...)
+_CALLING_TABLES = frozenset(name for name in _schema.TABLES if _subgraph_fields(name))
+
+
 class SubgraphSpec:
     def __init__(self, index, name, tensors, inputs, outputs, operators):
         self.index = index
@@ -200,7 +205,7 @@ class _Loader:
     def __init__(self, raw, root, lean=False):
         self.raw = raw
         self.root = root
-        self.lean = lean  # tensors and operators are LeanTables, checked by _loadspecs
+        self.lean = lean  # tensors, operators and buffers are LeanTables, checked by _loadspecs
         self.view = memoryview(raw)
 
     def fail(self, msg, *args):
@@ -210,8 +215,11 @@ class _Loader:
         root = self.root
         if root.version is not None and root.version != 3:
             self.fail("schema version %s is not supported (expected 3)", root.version)
-        buffers = _loadspecs.inline_buffers(root.buffers or []) if self.lean else None
-        if buffers is None:
+        if self.lean:   # buffers past the FlatBuffer (offsets) are checked on the full read
+            buffers = _loadspecs.inline_buffers(root.buffers or [])
+            if buffers is None:
+                raise _Unsure()
+        else:
             buffers = [self.buffer(i, b) for i, b in enumerate(root.buffers or [])]
         opcodes = [self.opcode(i, oc) for i, oc in enumerate(root.operator_codes or [])]
         raw_subgraphs = root.subgraphs or []
@@ -293,9 +301,9 @@ class _Loader:
             operators.append(OperatorSpec(
                 index=i, opcode_index=int(o.opcode_index), code=code, op_name=BUILTIN_NAMES[code],
                 custom_code=custom, version=version,
-                inputs=check_ids(o.inputs, what + " input", allow_absent=True),
-                outputs=check_ids(o.outputs, what + " output"),
-                intermediates=check_ids(o.intermediates, what + " intermediate"),
+                inputs=tuple(check_ids(o.inputs, what + " input", allow_absent=True)),
+                outputs=tuple(check_ids(o.outputs, what + " output")),
+                intermediates=tuple(check_ids(o.intermediates, what + " intermediate")),
                 options=options, options_type=options_type, custom_options=o.custom_options))
         return SubgraphSpec(index, sg.name or "", tensors, inputs, outputs, operators)
 
@@ -350,7 +358,7 @@ class _Loader:
                           shape_signature=signature, buffer=buffer, data=data, scales=scales,
                           zero_points=zero_points, quantized_dimension=qdim,
                           is_variable=bool(t.is_variable), sparsity=t.sparsity,
-                          has_rank=bool(t.has_rank), quantization=q)
+                          has_rank=bool(t.has_rank))
 
     def check_data(self, where, t, type_code, data, shape, count, buffer):
         if t.is_variable:
@@ -504,7 +512,7 @@ class _Loader:
         for sg in subgraphs:
             callees = []
             for o in sg.operators:
-                if o.options is None:
+                if o.options_type not in _CALLING_TABLES:   # most ops: one set lookup
                     continue
                 for field in _subgraph_fields(o.options_type):
                     value = getattr(o.options, field, None)
