@@ -196,13 +196,13 @@ cdef class Node:   # its fields: _node.pxd
         self.subgraph = subgraph
         self.inputs = inputs            # list of TensorInfo, None for an absent optional input
         self.outputs = outputs          # list of TensorInfo
-        self.intermediates = list(intermediates)
+        self.intermediates = tuple(intermediates)
         self.options = options          # the decoded *Options table, or None
         self.planner = planner
         self.ip = []
         self.fp = []
         self.kernel = None              # set by prepare when it picks a kernel variant to report
-        self.extra_inputs = []          # tensors the planner adds for the kernel (e.g. variables)
+        self.extra_inputs = ()          # tensors the planner adds for the kernel (e.g. variables)
 
     # -- reporting -------------------------------------------------------------------------
     def fail(self, msg, *args):
