@@ -37,7 +37,7 @@ static inline int32_t nn_channel_zero_point(const tr_tensor *t, int32_t c) {
 static inline void nn_channel_multipliers(const tr_tensor *input, const tr_tensor *filter,
                                           const tr_tensor *output, int32_t channels, tr_qmul *out) {
   for (int32_t c = 0; c < channels; c++)
-    out[c] = tr_quantize_multiplier(
+    out[c] = tr_quantize_multiplier_inline(
         tr_conv_real_multiplier(input->scale, nn_channel_scale(filter, c), output->scale));
 }
 
