@@ -137,10 +137,11 @@ static void gemm_case(void) {
    * their own where AVX-512 is in */
   const int c4 = rnd() % 3 == 0;
   const size_t nr = c4 ? (size_t)(16 << (rnd() % 2)) : nrs[rnd() % 5], kr = c4 ? 4 : krs[rnd() % 4];
-  /* now and then a float filter of over 1 MiB, which the packer writes with streaming stores */
+  /* now and then a filter of over 1 MiB (int8 too), which the packers write with streaming
+   * stores */
   const int large = rnd() % 40 == 0;
-  const size_t n = (size_t)(large ? rnd_in(260, 300) : rnd_in(1, 3 * (int32_t)nr + 5));
-  const size_t kc = (size_t)(large ? rnd_in(900, 1100) : rnd_in(1, 90));
+  const size_t n = (size_t)(large ? rnd_in(900, 1000) : rnd_in(1, 3 * (int32_t)nr + 5));
+  const size_t kc = (size_t)(large ? rnd_in(1100, 1200) : rnd_in(1, 90));
   const int which = large ? 0 : rnd_in(0, 3);
   const size_t ks = which == 1 || large ? 1 : (size_t)rnd_in(1, 10);
   const source_layout l = pick_layout(n, ks, kc, which);

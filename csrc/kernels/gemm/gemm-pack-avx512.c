@@ -84,7 +84,7 @@ void tr_gemm_pack_qs8_rest_c4__avx512(size_t nr, size_t cols, size_t ks, size_t 
 static inline __attribute__((always_inline)) size_t pack_whole(size_t nr, size_t cols, size_t ks, size_t kc,
                                                                const int8_t *col0, size_t sn, size_t st,
                                                                int8_t *w, uint32_t *sums, uintptr_t ahead,
-                                                               uintptr_t ahead_end) {
+                                                               uintptr_t ahead_end, int stream) {
   const size_t group_stride = nr * 4, tap_stride = (kc + 3) / 4 * group_stride, k_end = kc / 16 * 16;
   const __m128i ones8 = _mm_set1_epi8(1), ones16 = _mm_set1_epi16(1);
   __m128i acc[8];
@@ -108,10 +108,17 @@ static inline __attribute__((always_inline)) size_t pack_whole(size_t nr, size_t
         const __m128i r0 = _mm_unpacklo_epi64(t0, t1), r1 = _mm_unpackhi_epi64(t0, t1);
         const __m128i r2 = _mm_unpacklo_epi64(t2, t3), r3 = _mm_unpackhi_epi64(t2, t3);
         int8_t *dj = d + j * 4;
-        _mm_storeu_si128((__m128i *)dj, r0);
-        _mm_storeu_si128((__m128i *)(dj + group_stride), r1);
-        _mm_storeu_si128((__m128i *)(dj + 2 * group_stride), r2);
-        _mm_storeu_si128((__m128i *)(dj + 3 * group_stride), r3);
+        if (stream) { /* whole lines once the tiles of a row are stored (gemm-pack.c) */
+          _mm_stream_si128((__m128i *)dj, r0);
+          _mm_stream_si128((__m128i *)(dj + group_stride), r1);
+          _mm_stream_si128((__m128i *)(dj + 2 * group_stride), r2);
+          _mm_stream_si128((__m128i *)(dj + 3 * group_stride), r3);
+        } else {
+          _mm_storeu_si128((__m128i *)dj, r0);
+          _mm_storeu_si128((__m128i *)(dj + group_stride), r1);
+          _mm_storeu_si128((__m128i *)(dj + 2 * group_stride), r2);
+          _mm_storeu_si128((__m128i *)(dj + 3 * group_stride), r3);
+        }
         /* each 32-bit lane of a packed row is one column's 4 bytes: byte pairs (at most 256
          * in magnitude), the four rows added (1024), then the 32-bit sum of the column */
         const __m128i pairs = _mm_add_epi16(_mm_add_epi16(_mm_maddubs_epi16(ones8, r0), _mm_maddubs_epi16(ones8, r1)),
@@ -125,7 +132,9 @@ static inline __attribute__((always_inline)) size_t pack_whole(size_t nr, size_t
 
 size_t tr_gemm_pack_qs8_whole_c4__avx512(size_t nr, size_t cols, size_t ks, size_t kc, const int8_t *col0,
                                          size_t sn, size_t st, int8_t *w, uint32_t *sums, uintptr_t ahead,
-                                         uintptr_t ahead_end) {
-  return nr == 32 ? pack_whole(32, cols, ks, kc, col0, sn, st, w, sums, ahead, ahead_end)
-                  : pack_whole(16, cols, ks, kc, col0, sn, st, w, sums, ahead, ahead_end);
+                                         uintptr_t ahead_end, int stream) {
+  /* streaming stores need 16-byte alignment: every row of a block starts on one if w does */
+  stream = stream && (uintptr_t)w % 16 == 0;
+  return nr == 32 ? pack_whole(32, cols, ks, kc, col0, sn, st, w, sums, ahead, ahead_end, stream)
+                  : pack_whole(16, cols, ks, kc, col0, sn, st, w, sums, ahead, ahead_end, stream);
 }

@@ -58,9 +58,10 @@ size_t tr_gemm_packed_size_f32(size_t n, size_t ks, size_t kc, size_t nr) {
 }
 
 #if defined(TR_PACK_SIMD)
-/* Float weights of at least this many bytes are packed with streaming stores (SSE2): written
- * once here and first read at invoke, they would not stay in L2 anyway, and without the
- * read-for-ownership of every destination line a large filter packs ~25% faster from memory. */
+/* Weights of at least this many bytes are packed with streaming stores (float: SSE2; int8: the
+ * AVX-512 packer): written once here and first read at invoke, they would not stay in L2
+ * anyway, and without the read-for-ownership of every destination line a large filter packs
+ * ~25% faster from memory. */
 #define TR_PACK_STREAM_BYTES ((size_t)1 << 20)
 
 /* The next block's columns, nr * sn contiguous elements of an OHWI filter, are read a line at a
@@ -336,6 +337,7 @@ int tr_gemm_pack_qs8(size_t n, size_t ks, size_t kc, size_t nr, size_t kr, tr_ge
   int bounded = 1;
 #if defined(TR_PACK_AVX512)
   const int wide = kr == 4 && (nr == 16 || nr == 32) && sk == 1 && sn != 1 && pack_avx512_allowed();
+  const int stream = n * ks * kc >= TR_PACK_STREAM_BYTES;
 #endif
   for (size_t n0 = 0; n0 < n; n0 += nr) {
     const size_t cols = n - n0 < nr ? n - n0 : nr;
@@ -361,7 +363,7 @@ int tr_gemm_pack_qs8(size_t n, size_t ks, size_t kc, size_t nr, size_t kr, tr_ge
 #if defined(TR_PACK_AVX512)
     if (wide && !need_magnitudes && kc >= 16) {
       kdone = tr_gemm_pack_qs8_whole_c4__avx512(nr, cols, ks, kc, src + n0 * sn, sn, st, w, sums,
-                                                (uintptr_t)src + (n0 + nr) * sn, (uintptr_t)src + n * sn);
+                                                (uintptr_t)src + (n0 + nr) * sn, (uintptr_t)src + n * sn, stream);
       for (size_t j = 0; j < nr; j++) magnitudes[j] = 0;
     } else
 #endif
@@ -435,5 +437,8 @@ int tr_gemm_pack_qs8(size_t n, size_t ks, size_t kc, size_t nr, size_t kr, tr_ge
     }
     out += qs8_block_bytes(ks, kc, nr, kr, rq);
   }
+#if defined(TR_PACK_AVX512)
+  if (wide && stream) _mm_sfence(); /* streaming stores are weakly ordered: done before anyone reads */
+#endif
   return bounded;
 }

@@ -189,10 +189,11 @@ TR_GEMM_QS8_DECL(1, 8, 8, avx2)
  * magnitudes, its sum of magnitudes to magnitude_sums. tr_gemm_pack_qs8 calls it when the ISA
  * level in force allows. */
 /* The same block's k below kc rounded down to 16 (returned), when its columns' magnitudes are
- * not needed: sums (wrapping) set for every column. */
+ * not needed: sums (wrapping) set for every column. stream: with streaming stores (the caller
+ * fences once the whole filter is packed). */
 size_t tr_gemm_pack_qs8_whole_c4__avx512(size_t nr, size_t cols, size_t ks, size_t kc, const int8_t *col0,
                                          size_t sn, size_t st, int8_t *w, uint32_t *sums, uintptr_t ahead,
-                                         uintptr_t ahead_end);
+                                         uintptr_t ahead_end, int stream);
 void tr_gemm_pack_qs8_rest_c4__avx512(size_t nr, size_t cols, size_t ks, size_t kc, size_t k_first,
                                       const int8_t *col0, size_t sn, size_t st, int8_t *w, int magnitudes,
                                       uint32_t *sums, uint64_t *magnitude_sums);
