@@ -28,11 +28,17 @@ void tr_dwconv_pack_f32(size_t channels, int32_t kh, int32_t kw, int32_t ct, con
       packed[j] = (c < channels && bias) ? bias[c] : 0.0f;
     }
     packed += ct;
+    const int whole = c0 + (size_t)ct <= channels;
     for (int32_t kx = 0; kx < kw; kx++)
       for (int32_t ky = 0; ky < kh; ky++) {
-        for (int32_t j = 0; j < ct; j++) {
-          const size_t c = c0 + (size_t)j;
-          packed[j] = c < channels ? weights[((size_t)ky * (size_t)kw + (size_t)kx) * channels + c] : 0.0f;
+        const float *tap = weights + ((size_t)ky * (size_t)kw + (size_t)kx) * channels;
+        if (whole) { /* a whole tile of a tap is ct contiguous weights */
+          memcpy(packed, tap + c0, (size_t)ct * sizeof(float));
+        } else {
+          for (int32_t j = 0; j < ct; j++) {
+            const size_t c = c0 + (size_t)j;
+            packed[j] = c < channels ? tap[c] : 0.0f;
+          }
         }
         packed += ct;
       }
