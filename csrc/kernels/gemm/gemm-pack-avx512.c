@@ -1,8 +1,13 @@
-/* The ends of int8 weight packing for the KR = 4 kernels with NR = 16 or 32 (the VNNI tiles),
- * with AVX-512: the k that the baseline's 16-byte transposes leave (all of them when a column
- * is shorter than 16), in the layout of gemm.h, the same bytes as the portable loops.
+/* int8 weight packing for the KR = 4 kernels with NR = 16 or 32 (the VNNI tiles) with AVX-512,
+ * in the layout of gemm.h: the same bytes as the portable loops of gemm-pack.c.
  *
- * Sixteen columns at a time: the up to 16 remaining k of each column are one masked load (so
+ * The whole 16s of k (tr_gemm_pack_qs8_whole_c4__avx512): the baseline's 4 x 4 transposes of
+ * 4-byte groups, but each column's sum is taken from the transposed rows (pmaddubsw, pmaddwd:
+ * a 32-bit lane per column) rather than with psadbw from every loaded column, about a third
+ * fewer instructions per weight. Only when the magnitudes are not needed (gemm-pack.c).
+ *
+ * The rest of k (tr_gemm_pack_qs8_rest_c4__avx512; all of it when a column is shorter than 16),
+ * sixteen columns at a time: the up to 16 remaining k of each column are one masked load (so
  * nothing past a column is read and the padding reads as zeros), four columns to a 128-bit lane
  * of four registers. The 4 x 4 transpose of 4-byte groups inside every lane then gives whole
  * 64-byte packed rows (one group of k for 16 columns). Each column's sums come from the same
@@ -108,7 +113,7 @@ static inline __attribute__((always_inline)) size_t pack_whole(size_t nr, size_t
         const __m128i r0 = _mm_unpacklo_epi64(t0, t1), r1 = _mm_unpackhi_epi64(t0, t1);
         const __m128i r2 = _mm_unpacklo_epi64(t2, t3), r3 = _mm_unpackhi_epi64(t2, t3);
         int8_t *dj = d + j * 4;
-        if (stream) { /* whole lines once the tiles of a row are stored (gemm-pack.c) */
+        if (stream) { /* a row's lines fill as its tiles are stored, left to right */
           _mm_stream_si128((__m128i *)dj, r0);
           _mm_stream_si128((__m128i *)(dj + group_stride), r1);
           _mm_stream_si128((__m128i *)(dj + 2 * group_stride), r2);

@@ -90,7 +90,7 @@ static size_t f32_transpose_tap(size_t nr, size_t kc, const float *col0, size_t 
       __m128 r0 = _mm_loadu_ps(c), r1 = _mm_loadu_ps(c + sn), r2 = _mm_loadu_ps(c + 2 * sn);
       __m128 r3 = _mm_loadu_ps(c + 3 * sn);
       _MM_TRANSPOSE4_PS(r0, r1, r2, r3);
-      if (stream) { /* whole 64-byte lines once the four tiles of a row are stored */
+      if (stream) { /* a row's lines fill as its tiles are stored, left to right */
         _mm_stream_ps(out + j, r0);
         _mm_stream_ps(out + nr + j, r1);
         _mm_stream_ps(out + 2 * nr + j, r2);
