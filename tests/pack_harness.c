@@ -112,6 +112,17 @@ static int ref_pack_qs8(size_t n, size_t ks, size_t kc, size_t nr, size_t kr, tr
 
 static int failures = 0;
 
+/* Built with gemm-pack-avx512.c (and the ISA detection): the int8 packing runs under a cap that
+ * keeps the baseline transposes, then at the level detected. */
+#if defined(TR_HAVE_AVX512)
+#include "isa/cpu.h"
+#define PACK_LEVELS 2
+static void pack_level(int level) { tr_isa_set_cap(level ? (tr_isa)1000 : TR_ISA_AVX2); }
+#else
+#define PACK_LEVELS 1
+static void pack_level(int level) { (void)level; }
+#endif
+
 static void compare(const char *what, const void *got, const void *want, size_t bytes, const char *detail) {
   if (memcmp(got, want, bytes) == 0) return;
   size_t i = 0;
@@ -122,10 +133,17 @@ static void compare(const char *what, const void *got, const void *want, size_t 
 
 static void gemm_case(void) {
   static const size_t nrs[] = {4, 8, 16, 32, 64}, krs[] = {1, 2, 4, 8};
-  const size_t nr = nrs[rnd() % 5], kr = krs[rnd() % 4];
-  const size_t n = (size_t)rnd_in(1, 3 * (int32_t)nr + 5), kc = (size_t)rnd_in(1, 90);
-  const int which = rnd_in(0, 3);
-  const size_t ks = which == 1 ? 1 : (size_t)rnd_in(1, 10);
+  /* a third of the cases are the KR = 4 tiles of 16 and 32 columns, which have a packer of
+   * their own where AVX-512 is in */
+  const int c4 = rnd() % 3 == 0;
+  const size_t nr = c4 ? (size_t)(16 << (rnd() % 2)) : nrs[rnd() % 5], kr = c4 ? 4 : krs[rnd() % 4];
+  /* now and then a filter of over 1 MiB (int8 too), which the packers write with streaming
+   * stores */
+  const int large = rnd() % 40 == 0;
+  const size_t n = (size_t)(large ? rnd_in(900, 1000) : rnd_in(1, 3 * (int32_t)nr + 5));
+  const size_t kc = (size_t)(large ? rnd_in(1100, 1200) : rnd_in(1, 90));
+  const int which = large ? 0 : rnd_in(0, 3);
+  const size_t ks = which == 1 || large ? 1 : (size_t)rnd_in(1, 10);
   const source_layout l = pick_layout(n, ks, kc, which);
   char detail[160];
   snprintf(detail, sizeof(detail), "n=%zu ks=%zu kc=%zu nr=%zu kr=%zu %s", n, ks, kc, nr, kr, l.name);
@@ -165,16 +183,22 @@ static void gemm_case(void) {
     const size_t qbytes = tr_gemm_packed_size_qs8(n, ks, kc, nr, kr, rq);
     got = (uint8_t *)malloc(qbytes);
     want = (uint8_t *)malloc(qbytes);
-    memset(got, 0xA5, qbytes);
     memset(want, 0x5A, qbytes);
-    const int bounded = tr_gemm_pack_qs8(n, ks, kc, nr, kr, rq, qsrc, l.sn, l.st, l.sk, no_bias ? NULL : qbias,
-                                         a_zero, qmul, scale, got);
     const int expect = ref_pack_qs8(n, ks, kc, nr, kr, rq, qsrc, l, no_bias ? NULL : qbias, a_zero, qmul, scale,
                                     want);
-    compare(r ? "gemm qs8 (double)" : "gemm qs8 (q31)", got, want, qbytes, detail);
-    if ((bounded != 0) != expect) {
-      printf("FAIL gemm qs8 bound (%s): packer says %d, expected %d\n", detail, bounded, expect);
-      failures++;
+    /* with AVX-512 in the build: the baseline transposes (ISA capped) and the AVX-512 packer */
+    for (int level = 0; level < PACK_LEVELS; level++) {
+      pack_level(level);
+      memset(got, 0xA5, qbytes);
+      const int bounded = tr_gemm_pack_qs8(n, ks, kc, nr, kr, rq, qsrc, l.sn, l.st, l.sk,
+                                           no_bias ? NULL : qbias, a_zero, qmul, scale, got);
+      char where[200];
+      snprintf(where, sizeof(where), "%s, %s", detail, tr_gemm_pack_transposes());
+      compare(r ? "gemm qs8 (double)" : "gemm qs8 (q31)", got, want, qbytes, where);
+      if ((bounded != 0) != expect) {
+        printf("FAIL gemm qs8 bound (%s): packer says %d, expected %d\n", where, bounded, expect);
+        failures++;
+      }
     }
     free(got);
     free(want);

@@ -98,13 +98,14 @@ def test_microkernels_match_their_portable_twins():
         for name in ("gemm-pack.c", "gemm-f32-scalar.c", "gemm-qs8-scalar.c"):
             cc(os.path.join(gemm, name), [])
         cc(os.path.join(HERE, "gemm_harness.c"), [])
+        cc(os.path.join(ROOT, "csrc", "isa", "cpu.c"), [])   # the packer asks for the ISA level
         for isa in isas:
-            for dtype in ("f32", "qs8"):
+            for dtype in ("f32", "qs8", "pack"):
                 src = os.path.join(gemm, "gemm-%s-%s.c" % (dtype, isa))
                 if os.path.exists(src):
                     cc(src, ISA_FLAGS[isa])
         exe = os.path.join(tmp, "harness")
-        subprocess.run(["cc"] + objs + ["-o", exe, "-lm"], check=True)
+        subprocess.run(["cc"] + objs + ["-o", exe, "-lm", "-lpthread"], check=True)
         result = subprocess.run([exe, "400"], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "ALL OK" in result.stdout

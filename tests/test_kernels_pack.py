@@ -23,11 +23,22 @@ SOURCES = [os.path.join(HERE, "pack_harness.c"), os.path.join(KERNELS, "gemm", "
 CROSS = os.environ.get("CROSS_CC", "aarch64-linux-gnu-gcc")
 
 
-def _build_and_run(compiler, flags, runner):
+AVX512_FLAGS = ["-mavx512f", "-mavx512bw", "-mavx512dq", "-mavx512vl"]
+
+
+def _build_and_run(compiler, flags, runner, avx512=False):
     with tempfile.TemporaryDirectory() as tmp:
         exe = os.path.join(tmp, "pack_harness")
-        subprocess.run([compiler, "-std=c11", "-O2", "-Wall", "-D_GNU_SOURCE", "-I" + os.path.join(ROOT, "csrc")]
-                       + flags + SOURCES + ["-o", exe], check=True)
+        base = [compiler, "-std=c11", "-O2", "-Wall", "-D_GNU_SOURCE", "-I" + os.path.join(ROOT, "csrc")]
+        extra = []
+        if avx512:
+            # the AVX-512 packer with its ISA's flags only, the rest at the baseline (as setup.py)
+            obj = os.path.join(tmp, "gemm-pack-avx512.o")
+            subprocess.run(base + AVX512_FLAGS + ["-c", os.path.join(KERNELS, "gemm", "gemm-pack-avx512.c"),
+                                                  "-o", obj], check=True)
+            flags = flags + ["-DTR_HAVE_AVX512"]
+            extra = [obj, os.path.join(ROOT, "csrc", "isa", "cpu.c"), "-lpthread"]
+        subprocess.run(base + flags + SOURCES + extra + ["-o", exe], check=True)
         result = subprocess.run(runner + [exe, "1500"], capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "ALL OK" in result.stdout
@@ -44,6 +55,25 @@ def test_packers_match_reference_layouts(variant):
         assert "portable transposes" in out
     elif platform.machine().lower() in ("x86_64", "amd64"):
         assert "sse2 transposes" in out
+
+
+def _cpu_has_avx512():
+    try:
+        with open("/proc/cpuinfo") as f:
+            flags = f.read()
+    except OSError:
+        return False
+    return all(f" {flag}" in flags for flag in ("avx512f", "avx512bw", "avx512dq", "avx512vl"))
+
+
+@pytest.mark.skipif(not shutil.which("cc"), reason="needs a C compiler")
+@pytest.mark.skipif(platform.machine().lower() not in ("x86_64", "amd64"), reason="x86-64 only")
+@pytest.mark.skipif(not _cpu_has_avx512(), reason="this CPU has no AVX-512")
+def test_packers_match_reference_layouts_avx512():
+    """With the AVX-512 packer built in: every int8 case packed under a cap that keeps the
+    baseline transposes and at the detected level (AVX-512 for the KR = 4, NR = 16/32 tiles)."""
+    out = _build_and_run("cc", [], [], avx512=True)
+    assert "avx512+sse2 transposes" in out
 
 
 @pytest.mark.skipif(shutil.which(CROSS) is None, reason=f"{CROSS} not installed (gcc-aarch64-linux-gnu)")

@@ -15,6 +15,8 @@ tr_qmul tr_quantize_multiplier(double real_multiplier) {
 
 tr_qmul tr_quantize_multiplier_any_shift(double real_multiplier) {
   tr_qmul q = {0, 0};
+  if (tr_quantize_positive_multiplier(real_multiplier, &q)) return q;
+  /* negative multipliers: frexp keeps the sign in the fraction, llround rounds it away */
   if (real_multiplier == 0.0 || !isfinite(real_multiplier)) return q;
   int shift;
   const double fraction = frexp(real_multiplier, &shift);
@@ -38,11 +40,6 @@ tr_qmul tr_quantize_multiplier_smaller_than_one(double real_multiplier) {
 
 tr_qmul tr_quantize_multiplier_greater_than_one(double real_multiplier) {
   return tr_quantize_multiplier(real_multiplier);
-}
-
-double tr_conv_real_multiplier(float input_scale, float filter_scale, float output_scale) {
-  const double input_product_scale = (double)input_scale * (double)filter_scale;
-  return input_product_scale / (double)output_scale;
 }
 
 static int32_t quantize_in_range(float scale, int32_t zero_point, float value) {

@@ -18,6 +18,42 @@ typedef struct {
 
 /* TFLite's QuantizeMultiplier, with shifts above 30 saturated. */
 tr_qmul tr_quantize_multiplier(double real_multiplier);
+
+/* QuantizeMultiplier of a finite m > 0 from the bits of the double, without frexp and llround
+ * (prepare computes one per output channel of every convolution). frexp's fraction is the
+ * 53-bit significand over 2^53, so fraction * 2^31 is the significand over 2^22, and rounding
+ * it half away from zero is adding 2^21 and shifting: exact, like the double arithmetic it
+ * replaces. A subnormal m has a frexp exponent below -1021, so it gives 0 either way. The tests
+ * compare it with the frexp computation over every exponent. Returns nonzero when m is a
+ * finite positive double (and *q is set), zero otherwise (*q untouched). */
+static inline int tr_quantize_positive_multiplier(double m, tr_qmul *q) {
+  union {
+    double d;
+    uint64_t u;
+  } bits = {m};
+  const int32_t biased = (int32_t)(bits.u >> 52); /* the sign bit too: negative m is > 2046 */
+  if (biased >= 2047 || bits.u == 0) return 0;
+  if (biased == 0) { /* subnormal */
+    q->multiplier = 0, q->shift = 0;
+    return 1;
+  }
+  const uint64_t significand = (bits.u & ((1ull << 52) - 1)) | (1ull << 52);
+  int64_t fixed = (int64_t)((significand + (1ull << 21)) >> 22);
+  int32_t shift = biased - 1022;
+  if (fixed == (1ll << 31)) fixed /= 2, ++shift;
+  if (shift < -31) shift = 0, fixed = 0;
+  q->multiplier = (int32_t)fixed;
+  q->shift = shift;
+  return 1;
+}
+
+/* tr_quantize_multiplier inline where m is a finite positive double (the per-channel case). */
+static inline tr_qmul tr_quantize_multiplier_inline(double m) {
+  tr_qmul q;
+  if (!tr_quantize_positive_multiplier(m, &q)) return tr_quantize_multiplier(m);
+  if (q.shift > 30) q.shift = 30, q.multiplier = INT32_MAX;
+  return q;
+}
 /* The same without that saturation (TFLite's default build), for quantized DIV. */
 tr_qmul tr_quantize_multiplier_any_shift(double real_multiplier);
 /* QuantizeMultiplierSmallerThanOneExp: requires 0 < m < 1; shift is <= 0. */
@@ -27,7 +63,10 @@ tr_qmul tr_quantize_multiplier_greater_than_one(double real_multiplier);
 
 /* The multiplier (Q31) of a product scale a*b/c, computed in double as TFLite does for
  * convolutions and fully connected layers (operands widened from float one by one). */
-double tr_conv_real_multiplier(float input_scale, float filter_scale, float output_scale);
+static inline double tr_conv_real_multiplier(float input_scale, float filter_scale, float output_scale) {
+  const double input_product_scale = (double)input_scale * (double)filter_scale;
+  return input_product_scale / (double)output_scale;
+}
 
 /* gemmlowp's fixed-point functions (exp, log, reciprocal, inverse square root), the softmax
  * scaling helpers and the lookup-table builders are in model/fixedpoint.h. */

@@ -103,9 +103,13 @@ const char *tr_plan_error(const tr_plan *plan) { return plan->error; }
 /* One released standard region is kept for the next plan: loading a model again, or another
  * allocate_tensors, then packs into memory that is already faulted in instead of paying the
  * faults and the kernel's zeroing again. At most one region (what its last plan touched of
- * TR_PACKED_REGION bytes) stays mapped once every plan is gone, and its pages are given to the
- * kernel to take back (MADV_FREE) whenever it needs memory more than we do. Packers write every
- * byte of what they are given, so old contents, or pages that come back zeroed, do not matter. */
+ * TR_PACKED_REGION bytes) stays mapped once every plan is gone. Its first TR_SPARE_RESIDENT
+ * bytes stay as they are; the pages past them are given to the kernel to take back (MADV_FREE)
+ * whenever it needs memory more than we do. Writing to a page given back that way costs about
+ * as much as the packing of it (~1 us per 4 KiB page, the kernel marking it in use again), so
+ * the pages of a model of usual size are kept. Packers write every byte of what they are given,
+ * so old contents, or pages that come back zeroed, do not matter. */
+#define TR_SPARE_RESIDENT ((size_t)8 << 20)
 static pthread_mutex_t spare_lock = PTHREAD_MUTEX_INITIALIZER;
 static tr_packed_region *spare_region;
 #endif
@@ -114,7 +118,9 @@ static tr_packed_region *spare_region;
 static void region_release(tr_packed_region *r) {
   if (r->size == TR_PACKED_REGION) {
 #if defined(MADV_FREE)
-    if (r->used) madvise(r->base, r->used, MADV_FREE);
+    /* before the region is published as the spare: another plan may take it at once */
+    if (r->used > TR_SPARE_RESIDENT)
+      madvise(r->base + TR_SPARE_RESIDENT, r->used - TR_SPARE_RESIDENT, MADV_FREE);
 #endif
     pthread_mutex_lock(&spare_lock);
     const int keep = spare_region == NULL;

@@ -98,6 +98,7 @@ enum { CONV_DIRECT = 0, CONV_INDIRECT = 1 };
 static void conv_gemm_pack(conv_state *s, const tr_tensor *filter, const tr_tensor *bias) {
   const size_t sn = (size_t)s->KH * s->KW * s->ICg;
   int bounded = 1;
+  nn_prefault(filter->data, (size_t)s->OC * sn * (s->kind == NN_F32 ? sizeof(float) : 1));
   for (int32_t g = 0; g < s->groups; g++) {
     void *dst = (char *)s->pw + (size_t)g * s->pw_group;
     const size_t first = (size_t)g * s->OCg;

@@ -60,6 +60,7 @@ static void fc_release(tr_node *n) {
 /* --- GEMM path ----------------------------------------------------------------------------- */
 
 static void fc_gemm_pack(fc_state *s, const tr_tensor *filter, const tr_tensor *bias) {
+  nn_prefault(filter->data, (size_t)s->N * (size_t)s->K * (s->kind == NN_F32 ? sizeof(float) : 1));
   if (s->kind == NN_F32)
     tr_gemm_pack_f32((size_t)s->N, 1, (size_t)s->K, (size_t)s->nr, (const float *)filter->data, (size_t)s->K, 0, 1,
                      bias ? (const float *)bias->data : NULL, s->pw);

@@ -11,6 +11,11 @@
 #include "model/quant.h"
 #include "runtime/node.h"
 
+#if defined(__linux__)
+#include <sys/mman.h>
+#include <unistd.h>
+#endif
+
 /* Fully unrolls a short fixed-count loop so its accumulators stay in registers (and the
  * compiler's basic-block vectorizer can pack them); a no-op for other compilers. */
 #define NN_PRAGMA(x) _Pragma(#x)
@@ -37,7 +42,7 @@ static inline int32_t nn_channel_zero_point(const tr_tensor *t, int32_t c) {
 static inline void nn_channel_multipliers(const tr_tensor *input, const tr_tensor *filter,
                                           const tr_tensor *output, int32_t channels, tr_qmul *out) {
   for (int32_t c = 0; c < channels; c++)
-    out[c] = tr_quantize_multiplier(
+    out[c] = tr_quantize_multiplier_inline(
         tr_conv_real_multiplier(input->scale, nn_channel_scale(filter, c), output->scale));
 }
 
@@ -109,6 +114,24 @@ static inline void nn_quantize_asymmetric(const float *x, int64_t n, int8_t *q, 
 }
 
 static inline size_t nn_round_up(size_t n, size_t m) { return (n + m - 1) / m * m; }
+
+/* Maps the pages of a large constant filter before it is packed. Read from a model file mapped
+ * a moment ago, they are in the page cache but not yet in the page table: the packer would take
+ * a page fault every few pages (and its prefetches of pages not mapped yet are dropped). One
+ * MADV_POPULATE_READ (Linux 5.14) maps them all at once; elsewhere, or on error, nothing
+ * changes. Pages around the filter in the same mapping may be mapped too, which is harmless. */
+#define NN_PREFAULT_BYTES ((size_t)256 << 10)
+static inline void nn_prefault(const void *p, size_t bytes) {
+#if defined(__linux__) && defined(MADV_POPULATE_READ)
+  if (bytes < NN_PREFAULT_BYTES) return;
+  const long page = sysconf(_SC_PAGESIZE);
+  if (page <= 0) return;
+  const uintptr_t start = (uintptr_t)p / (uintptr_t)page * (uintptr_t)page;
+  (void)madvise((void *)start, (uintptr_t)p + bytes - start, MADV_POPULATE_READ);
+#else
+  (void)p, (void)bytes;
+#endif
+}
 
 /* Tiling of a GEMM's (M x N) output for the micro-kernels of gemm.h: tiles of mr rows by
  * nc columns, nc a multiple of nr. nc grows while the tile's packed weights (col_bytes per
