@@ -344,3 +344,28 @@ def test_no_op_reads_arena_memory_it_has_not_written(monkeypatch, num_threads):
     demo = os.path.join(os.path.dirname(_planner.__file__), "demo", "demo_cnn.tflite")
     with open(demo, "rb") as f:
         assert_matches_reference(f.read(), num_threads=num_threads, rtol=1e-4, atol=1e-4)
+
+
+def test_set_planned_tensors_sets_arena_tensors_and_plain_constants_and_leaves_the_rest():
+    from tflite_rt.ops._base import STRING, TENSOR_TYPES
+    f32, i8 = TENSOR_TYPES["FLOAT32"], TENSOR_TYPES["INT8"]
+
+    def info(tid, type_code=f32, const=None, sparsity=None, quantized=False):
+        scales = np.array([0.5], np.float32) if quantized else None
+        zero_points = np.array([3], np.int64) if quantized else None
+        return TensorInfo(tid, tid, 0, "t%d" % tid, type_code, (2, 2), (2, 2), scales, zero_points, 0,
+                          const, False, sparsity, 0)
+
+    constant = np.arange(4, dtype=np.float32).reshape(2, 2)
+    strided = np.arange(8, dtype=np.float32).reshape(2, 4)[:, ::2]
+    tensors = [info(0), info(1, i8, quantized=True), info(2, const=constant), info(3, const=strided),
+               info(4, STRING, const=np.array([b"a"], object)), info(5, const=constant, sparsity=object()),
+               info(6)]
+    sizes = [16, 4, 16, 16, 9, 16, 16]
+    arena = _planner._aligned_empty(128)
+    made, constants = {}, {}
+    plan = _core.Plan(len(tensors), 1, 1)
+    rest = plan.set_planned_tensors(tensors, sizes, {0: 0, 1: 64}, arena, made, constants, STRING)
+    assert [t.id for t in rest] == [3, 4, 5, 6]
+    assert set(made) == {0, 1} and made[1].nbytes == 4 and np.shares_memory(made[1], arena[64:68])
+    assert set(constants) == {2} and constants[2] is constant

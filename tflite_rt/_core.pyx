@@ -151,6 +151,11 @@ cdef class Plan:
     def set_tensor(self, int tensor_id, int type_code, shape, uintptr_t data, int64_t nbytes,
                    float scale=0.0, int zero_point=0, scales=None, zero_points=None,
                    int quant_axis=0):
+        self._set_tensor(tensor_id, type_code, shape, data, nbytes, scale, zero_point, scales,
+                         zero_points, quant_axis)
+
+    cdef _set_tensor(self, int tensor_id, int type_code, shape, uintptr_t data, int64_t nbytes,
+                     float scale, int zero_point, scales, zero_points, int quant_axis):
         cdef int32_t dims[_MAX_DIMS]
         cdef Py_ssize_t ndim = len(shape), i
         cdef cnp.ndarray sc, zp
@@ -180,6 +185,43 @@ cdef class Plan:
                                     dims if ndim else NULL, <void *>data, nbytes, scale, zero_point,
                                     nquant, quant_axis, scales_ptr, zps_ptr) != _capi.TR_OK:
             self._raise()
+
+    def set_planned_tensors(self, tensors, sizes, offsets, cnp.ndarray arena, dict made,
+                            dict constants, int string_type):
+        """Sets the common tensors in one call, as set_tensor would one by one: those placed in
+        the arena (offsets: id -> byte offset; sizes: bytes by id) and the C-contiguous constants
+        that are neither strings nor sparse. Byte views of the arena tensors go into `made`, the
+        constants themselves into `constants` (id -> array, which the plan keeps). Returns the
+        tensors left for the caller, in order. A tensor is a planner TensorInfo."""
+        cdef uintptr_t base = <uintptr_t>cnp.PyArray_DATA(arena)
+        cdef uintptr_t address
+        cdef list rest = []
+        for t in tensors:
+            tid = t.id
+            size = sizes[tid]
+            offset = offsets.get(tid)
+            if offset is not None and t.type != string_type:
+                made[tid] = arena[offset:offset + size]
+                address = base + <uintptr_t>offset
+            else:
+                value = t.const
+                if (value is None or t.type == string_type or t.sparsity is not None
+                        or not cnp.PyArray_Check(value)
+                        or not cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>value)):
+                    rest.append(t)
+                    continue
+                self._keep.append(value)
+                constants[tid] = value
+                address = <uintptr_t>cnp.PyArray_DATA(<cnp.ndarray>value)
+            if not size:
+                address = base
+            if t.quantized:
+                self._set_tensor(tid, t.type, t.shape, address, size, t.scale, t.zero_point,
+                                 t.scales, t.zero_points, t.quantized_dimension or 0)
+            else:
+                self._set_tensor(tid, t.type, t.shape, address, size, 0.0, t.zero_point, None,
+                                 None, t.quantized_dimension or 0)
+        return rest
 
     def keep(self, obj):
         """Holds a Python object (a buffer the plan points at) for the plan's lifetime."""

@@ -369,7 +369,9 @@ def _allocate(model, input_shapes, num_threads, preserve_all_tensors, variables,
     allocation = Allocation(planner, plan, arena, {}, naive)
     views = allocation.views
     string_roots = allocation.string_roots
-    for t in tensors:
+    # the arena tensors and plain constants in one compiled loop; the rest here
+    rest = plan.set_planned_tensors(tensors, sizes, offsets, arena, views.made, views.constants, STRING)
+    for t in rest:
         tid = t.id
         size = sizes[tid]
         shape = t.shape
