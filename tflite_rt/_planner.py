@@ -470,21 +470,9 @@ class _PackedPages:
         if not isinstance(raw, mmap.mmap) or not hasattr(mmap, "MADV_DONTNEED") or not len(raw):
             return
         base = _core.address(np.frombuffer(raw, np.uint8))
-        last_use = {}     # tensor id -> (subgraph, position) of its last packing use
-        other_uses = set()
-        for sg in planner.subgraphs:
-            for position, node in enumerate(sg.nodes):
-                packs = node.name in _PACKING_OPS
-                for i, t in enumerate(node.inputs):
-                    if t is None or t.const is None:
-                        continue
-                    if packs and i == 1:
-                        last_use[t.id] = (sg.index, position, t)
-                    else:
-                        other_uses.add(t.id)
-        for tid, (sg_index, position, t) in last_use.items():
-            if tid in other_uses:
-                continue
+        last_use = _node.packed_filter_last_uses([(sg.index, sg.nodes) for sg in planner.subgraphs],
+                                                 _PACKING_OPS)
+        for sg_index, position, t in last_use.values():
             start = _core.address(t.const) - base
             end = start + t.const.nbytes
             if start < 0 or end > len(raw):

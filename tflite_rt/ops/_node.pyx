@@ -182,6 +182,36 @@ def lifetimes(nodes, tensors_of_sg, inputs, outputs):
     return life
 
 
+def packed_filter_last_uses(subgraphs, packing_ops):
+    """{tensor id: (subgraph index, node position, TensorInfo)} of the constant filters (input 1)
+    of packing_ops that nothing else reads, at the last node that packs each; subgraphs are
+    (index, nodes) pairs in the order their nodes are prepared."""
+    cdef Node node
+    cdef TensorInfo t
+    cdef Py_ssize_t position, i
+    cdef dict last_use = {}
+    cdef set other_uses = set()
+    for sg_index, nodes in subgraphs:
+        for position in range(len(nodes)):
+            node = <Node?>nodes[position]
+            packs = node.name in packing_ops
+            inputs = node.inputs
+            for i in range(len(inputs)):
+                member = inputs[i]
+                if member is None:
+                    continue
+                t = <TensorInfo?>member
+                if t.constant is None:
+                    continue
+                if packs and i == 1:
+                    last_use[t.id] = (sg_index, position, t)
+                else:
+                    other_uses.add(t.id)
+    for tid in other_uses:
+        last_use.pop(tid, None)
+    return last_use
+
+
 cdef object _NO_TYPE = object()
 
 
