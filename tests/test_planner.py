@@ -139,13 +139,19 @@ def test_set_tensor_takes_quantization_arrays_of_any_form():
         plan.set_tensor(1, 9, (2, 2), address, 4, 0.5, 0, np.ones(2, np.float32), None, 1)
 
 
-def test_add_node_converts_parameters_as_int_and_float():
-    add, leaky_relu = BUILTIN_CODES["ADD"], BUILTIN_CODES["LEAKY_RELU"]
-    plan = _core.Plan(4, 1, 1)
-    buffers = [np.zeros(4, np.float32) for _ in range(4)]
+def _float_plan(num_tensors, num_nodes):
+    """A plan of num_tensors float32 [4] tensors, one subgraph from tensors 0 and 1 to the last."""
+    plan = _core.Plan(num_tensors, 1, 1)
+    buffers = [np.zeros(4, np.float32) for _ in range(num_tensors)]
     for i, b in enumerate(buffers):
         plan.set_tensor(i, 0, (4,), _core.address(b), 16)
-    plan.set_subgraph(0, 2, [0, 1], [3])
+    plan.set_subgraph(0, num_nodes, [0, 1], [num_tensors - 1])
+    return plan, buffers
+
+
+def test_add_node_converts_parameters_as_int_and_float():
+    add, leaky_relu = BUILTIN_CODES["ADD"], BUILTIN_CODES["LEAKY_RELU"]
+    plan, buffers = _float_plan(4, 2)
     # refused before C sees them, as int() and float() refuse them
     with pytest.raises(ValueError):
         plan.add_node(0, add, [0, 1], [2], ["x"], [])
@@ -163,11 +169,7 @@ def test_add_node_converts_parameters_as_int_and_float():
 def test_add_nodes_converts_like_add_node_and_drops_pages_after_their_node():
     from types import SimpleNamespace
     add, leaky_relu = BUILTIN_CODES["ADD"], BUILTIN_CODES["LEAKY_RELU"]
-    plan = _core.Plan(5, 1, 1)
-    buffers = [np.zeros(4, np.float32) for _ in range(5)]
-    for i, b in enumerate(buffers):
-        plan.set_tensor(i, 0, (4,), _core.address(b), 16)
-    plan.set_subgraph(0, 3, [0, 1], [4])
+    plan, buffers = _float_plan(5, 3)
     t = [SimpleNamespace(id=i) for i in range(5)]
 
     def node(code, inputs, outputs, ip=(), fp=(), extra=()):
