@@ -164,10 +164,7 @@ class Planner:
         check_sparse = self.has_sparse
         for spec in sg.spec.operators:
             name = spec.op_name
-            node = Node(name, spec.code, spec.index, sg.index,
-                        [tensors[i] if i >= 0 else None for i in spec.inputs],
-                        [tensors[i] for i in spec.outputs], spec.options, self,
-                        [tensors[i] for i in spec.intermediates] if spec.intermediates else ())
+            node = Node.of_operator(spec, tensors, sg.index, self)
             prepare = _ops.registered(name)
             if prepare is None or not _core.builtin_supported(spec.code):
                 if spec.custom_code is not None and name == "CUSTOM":

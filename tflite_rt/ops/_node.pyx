@@ -234,6 +234,34 @@ cdef class Node:   # its fields: _node.pxd
         self.kernel = None              # set by prepare when it picks a kernel variant to report
         self.extra_inputs = ()          # tensors the planner adds for the kernel (e.g. variables)
 
+    @staticmethod
+    def of_operator(spec, tensors, subgraph, planner):
+        """The node of an operator spec (model.OperatorSpec) of a subgraph whose TensorInfos,
+        by local index, are `tensors` (index -1: an absent optional input)."""
+        cdef Node node = Node.__new__(Node)
+        cdef Py_ssize_t i, n
+        indices = spec.inputs
+        n = len(indices)
+        inputs = [None] * n
+        for i in range(n):
+            index = indices[i]
+            if index >= 0:
+                inputs[i] = tensors[index]
+        node.name = spec.op_name
+        node.code = spec.code
+        node.index = spec.index
+        node.subgraph = subgraph
+        node.inputs = inputs
+        node.outputs = [tensors[index] for index in spec.outputs]
+        node.intermediates = tuple([tensors[index] for index in spec.intermediates]) if spec.intermediates else ()
+        node.options = spec.options
+        node.planner = planner
+        node.ip = []
+        node.fp = []
+        node.kernel = None
+        node.extra_inputs = ()
+        return node
+
     # -- reporting -------------------------------------------------------------------------
     def fail(self, msg, *args):
         raise ModelError("%s (subgraph %d, node %d): %s" % (
