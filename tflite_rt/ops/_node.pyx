@@ -1,10 +1,10 @@
 # cython: boundscheck=False, wraparound=False
-"""The planner's tensors and nodes, compiled.
+"""The planner's tensors and nodes, and its loops over every one of them, compiled.
 
 Every op's prepare reads tensors and calls the node's checks many times (some 70 calls per
 op), and the planner makes a TensorInfo per tensor and a Node per operator at every
-allocate_tensors(): as extension types their construction and their methods cost a fraction of
-what the same Python classes did. The ops themselves stay in Python (tflite_rt/ops/*.py)."""
+allocate_tensors(): as extension types they are made and checked for less than the same
+Python classes cost. The ops stay Python (tflite_rt/ops/*.py), but for the nn family (nn.pyx)."""
 cimport cython
 
 import math

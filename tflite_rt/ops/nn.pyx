@@ -4,8 +4,8 @@ Each prepare checks the node, sets the output shape and fills node.ip / node.fp 
 layout documented at the top of the matching csrc/ops/nn/*.c file.
 
 Compiled, as the other ops are not: most models are mostly convolutions, and typed access to
-the node and its tensors makes their prepare several times cheaper. It reads as the Python it
-is; the helpers are cdef functions and take typed nodes and tensors."""
+the node and its tensors makes their prepare about 1.6 times cheaper. It reads as the Python
+it is; the helpers are cdef functions and take typed nodes and tensors."""
 import math
 
 import numpy as np
