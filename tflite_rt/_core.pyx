@@ -201,6 +201,8 @@ cdef class Plan:
             size = sizes[tid]
             offset = offsets.get(tid)
             if offset is not None and t.type != string_type:
+                # made now: the interpreter counts the arena's views to see whether a caller
+                # holds one, so their number must not change after planning
                 made[tid] = arena[offset:offset + size]
                 address = base + <uintptr_t>offset
             else:

@@ -366,7 +366,8 @@ def _allocate(model, input_shapes, num_threads, preserve_all_tensors, variables,
     allocation = Allocation(planner, plan, arena, {}, naive)
     views = allocation.views
     string_roots = allocation.string_roots
-    # the arena tensors and plain constants in one compiled loop; the rest here
+    # the arena tensors and plain constants in one compiled loop; strings, variables, sparse
+    # and strided constants and unreachable tensors here
     rest = plan.set_planned_tensors(tensors, sizes, offsets, arena, views.made, views.constants, STRING)
     for t in rest:
         tid = t.id
@@ -385,12 +386,6 @@ def _allocate(model, input_shapes, num_threads, preserve_all_tensors, variables,
             address = _core.address(view)
             if t.sparsity is not None and t.const is not None:
                 shape = t.const.shape   # as a numeric sparse constant below
-        elif tid in offsets:
-            offset = offsets[tid]
-            # made now: the interpreter counts the arena's views to see whether a caller
-            # holds one, so their number must not change after planning
-            views[tid] = arena[offset:offset + size]
-            address = arena_address + offset
         elif t.const is not None:
             const = t.const
             if t.type != STRING and const.flags.c_contiguous:
