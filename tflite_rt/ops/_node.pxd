@@ -10,3 +10,18 @@ cdef class TensorInfo:
 cdef class Node:
     cdef public object name, code, index, subgraph, inputs, outputs, intermediates, options
     cdef public object planner, ip, fp, kernel, extra_inputs
+    # the checks compiled ops call most, callable from them without a Python call
+    cpdef opt(self, name, default=*)
+    cpdef activation(self)
+    cpdef check_counts(self, min_inputs, max_inputs=*, outputs=*)
+    cpdef input(self, i)
+    cpdef optional_input(self, i)
+    cpdef check_type(self, t, allowed, what=*)
+    cpdef check_rank(self, t, lo, hi=*, what=*)
+    cpdef axis(self, axis, rank, what=*)
+    cpdef set_output_shape(self, i, shape)
+
+
+cpdef tuple broadcast_shape(node, a, b)
+cpdef tuple same_padding(node, in_size, filter_size, stride, dilation, padding)
+cpdef tuple scale_bounds(node, TensorInfo t)

@@ -268,18 +268,18 @@ cdef class Node:   # its fields: _node.pxd
             self.name, self.subgraph, self.index, msg % args if args else msg))
 
     # -- options ---------------------------------------------------------------------------
-    def opt(self, name, default=None):
+    cpdef opt(self, name, default=None):
         value = getattr(self.options, name, None)   # options None has no such attribute either
         return default if value is None else value
 
-    def activation(self):
+    cpdef activation(self):
         act = int(self.opt("fused_activation_function", 0))
         if act not in (0, 1, 2, 3, 4, 5):
             self.fail("unknown fused activation %d", act)
         return act
 
     # -- inputs ----------------------------------------------------------------------------
-    def check_counts(self, min_inputs, max_inputs=None, outputs=1):
+    cpdef check_counts(self, min_inputs, max_inputs=None, outputs=1):
         max_inputs = min_inputs if max_inputs is None else max_inputs
         if not min_inputs <= len(self.inputs) <= max_inputs:
             want = str(min_inputs) if min_inputs == max_inputs else "%d to %d" % (min_inputs, max_inputs)
@@ -287,16 +287,16 @@ cdef class Node:   # its fields: _node.pxd
         allowed_outputs = (outputs,) if type(outputs) is int else tuple(outputs)
         if len(self.outputs) not in allowed_outputs:
             self.fail("has %d outputs, expected %s", len(self.outputs),
-                      " or ".join(str(n) for n in allowed_outputs))
+                      " or ".join([str(n) for n in allowed_outputs]))
         if None in self.inputs[:min_inputs]:
             self.fail("input %d is required but absent", self.inputs.index(None))
 
-    def input(self, i):
+    cpdef input(self, i):
         if i >= len(self.inputs) or self.inputs[i] is None:
             self.fail("input %d is required but absent", i)
         return self.inputs[i]
 
-    def optional_input(self, i):
+    cpdef optional_input(self, i):
         return self.inputs[i] if i < len(self.inputs) else None
 
     def const(self, i):
@@ -320,13 +320,13 @@ cdef class Node:   # its fields: _node.pxd
                       what, i)
         return value
 
-    def check_type(self, t, allowed, what=None):
+    cpdef check_type(self, t, allowed, what=None):
         if t.type == allowed:
             return
         allowed = (allowed,) if isinstance(allowed, int) else tuple(allowed)
         if t.type not in allowed:
             self.fail("%s has type %s; supported: %s", what or repr(t), t.type_name,
-                      ", ".join(TYPE_NAMES.get(a, str(a)) for a in allowed))
+                      ", ".join([TYPE_NAMES.get(a, str(a)) for a in allowed]))
 
     def check_same_type(self, *tensors):
         first = _NO_TYPE
@@ -338,20 +338,20 @@ cdef class Node:   # its fields: _node.pxd
             elif t.type != first:
                 self.fail("operand types differ: %s", ", ".join(t.type_name for t in tensors if t is not None))
 
-    def check_rank(self, t, lo, hi=None, what=None):
+    cpdef check_rank(self, t, lo, hi=None, what=None):
         hi = lo if hi is None else hi
         if not lo <= t.rank <= hi:
             self.fail("%s must have rank %s, has %d", what or repr(t),
                       lo if lo == hi else "%d..%d" % (lo, hi), t.rank)
 
-    def axis(self, axis, rank, what="axis"):
+    cpdef axis(self, axis, rank, what="axis"):
         axis = int(axis)
         if not -rank <= axis < max(rank, 1):
             self.fail("%s %d is out of range for rank %d", what, axis, rank)
         return axis + rank if axis < 0 else axis
 
     # -- outputs ---------------------------------------------------------------------------
-    def set_output_shape(self, i, shape):
+    cpdef set_output_shape(self, i, shape):
         shape = tuple(map(int, shape))
         if len(shape) > MAX_RANK:
             self.fail("output %d would have rank %d; at most %d is supported", i, len(shape), MAX_RANK)
@@ -371,3 +371,76 @@ cdef class Node:   # its fields: _node.pxd
     def plan_subgraph(self, index, input_shapes):
         """Plans subgraph `index` for these input shapes; returns its output TensorInfos."""
         return self.planner.plan_subgraph_for(self, index, input_shapes)
+
+
+# -- helpers every prepare calls ------------------------------------------------------------
+# (compiled beside the types they read: as Python functions their calls cost more than their work)
+
+_PADDING = _schema.ENUMS["Padding"][1]
+cdef object _SAME = _PADDING["SAME"]
+cdef object _VALID = _PADDING["VALID"]
+cdef tuple _BYTE_TYPES = (TENSOR_TYPES["INT8"], TENSOR_TYPES["UINT8"])
+
+
+cpdef tuple broadcast_shape(node, a, b):
+    """NumPy broadcasting of two shapes, failing through the node."""
+    if type(a) is tuple and a == b:
+        return a
+    cdef Py_ssize_t rank = max(len(a), len(b)), i
+    a = (1,) * (rank - len(a)) + tuple(a)
+    b = (1,) * (rank - len(b)) + tuple(b)
+    cdef list out = [None] * rank
+    for i in range(rank):
+        x, y = (<tuple>a)[i], (<tuple>b)[i]
+        if x != y and x != 1 and y != 1:
+            node.fail("shapes %s and %s cannot be broadcast", list(a), list(b))
+        out[i] = y if x == 1 else x
+    return tuple(out)
+
+
+cpdef tuple same_padding(node, in_size, filter_size, stride, dilation, padding):
+    """(output size, padding before) of one spatial dimension, as TFLite computes them."""
+    if stride <= 0 or dilation <= 0:
+        node.fail("stride and dilation must be positive (got %d, %d)", stride, dilation)
+    effective = (filter_size - 1) * dilation + 1
+    if in_size + stride + effective >= 1 << 31:  # keeps every index the kernel computes in int32
+        node.fail("filter extent %d with stride %d is too large", effective, stride)
+    if padding == _SAME:
+        out = (in_size + stride - 1) // stride
+        total = max((out - 1) * stride + effective - in_size, 0)
+        return out, total // 2
+    if padding == _VALID:
+        out = (in_size - effective + stride) // stride
+        return max(out, 0), 0
+    node.fail("unknown padding %d", padding)
+
+
+cpdef tuple scale_bounds(node, TensorInfo t):
+    """(least, greatest) of a quantized tensor's scales, as numpy's reductions give them (so
+    NaN when any scale is NaN). Those of per-channel quantizations are worked out for the whole
+    model at once, the first time one is asked for: a handful of numpy calls instead of a few
+    per op."""
+    if len(t.scales) == 1:
+        return t.scale, t.scale
+    planner = node.planner
+    table = getattr(planner, "scale_bounds", None)
+    if table is None and planner is not None and hasattr(planner, "tensors"):
+        table = planner.scale_bounds = _per_channel_scale_bounds(planner.tensors)
+    bounds = table.get(t.id) if table else None
+    if bounds is None:
+        bounds = (np.minimum.reduce(t.scales), np.maximum.reduce(t.scales))
+    return bounds
+
+
+cdef dict _per_channel_scale_bounds(tensors):
+    """{tensor id: (least, greatest scale)} of the 8-bit tensors with more than one scale: the
+    filters whose checks ask for them (int32 biases, whose scales follow from the filters',
+    are left to scale_bounds' own reductions)."""
+    many = [t for t in tensors if t.type in _BYTE_TYPES and t.quantized and len(t.scales) > 1]
+    if not many:
+        return {}
+    starts = np.cumsum([0] + [len(t.scales) for t in many[:len(many) - 1]])
+    values = np.concatenate([t.scales for t in many])
+    lows = np.minimum.reduceat(values, starts).tolist()
+    highs = np.maximum.reduceat(values, starts).tolist()
+    return {t.id: bounds for t, bounds in zip(many, zip(lows, highs))}

@@ -10,9 +10,9 @@ import math
 
 import numpy as np
 
-from ._base import F32, I8, I16, I32, I64, PADDING, U8, op, same_padding, scale_bounds
+from ._base import F32, I8, I16, I32, I64, PADDING, U8, op
 
-from ._node cimport Node, TensorInfo
+from ._node cimport Node, TensorInfo, same_padding, scale_bounds
 
 # Kernel variants (NN_* in csrc/ops/nn/nn_common.h).
 K_F32, K_I8, K_U8, K_I16, K_HYBRID = 0, 1, 2, 3, 4
@@ -151,9 +151,9 @@ cdef tuple _conv_operands(Node node):
     inputs = node.inputs
     x, w = inputs[0], inputs[1]
     if len(x.shape) != 4:
-        node.check_rank(x, 4, what="input")
+        node.check_rank(x, 4, 4, "input")
     if len(w.shape) != 4:
-        node.check_rank(w, 4, what="filter")
+        node.check_rank(w, 4, 4, "filter")
     return x, w, node.outputs[0], inputs[2] if len(inputs) > 2 else None
 
 
@@ -172,7 +172,7 @@ cdef tuple _conv_window(Node node, h, w, kh, kw):
 # ip: [kind, activation, stride_h, stride_w, dilation_h, dilation_w, pad_top, pad_left,
 #      filter_is_const, hybrid_per_channel, int16x8_in_32_bits, bias_is_const]   (csrc/ops/nn/conv.c)
 @op("CONV_2D")
-def conv_2d(node):
+def conv_2d(Node node):
     cdef TensorInfo x, w, out, bias
     node.check_counts(2, 3)
     x, w, out, bias = _conv_operands(node)
@@ -196,7 +196,7 @@ def conv_2d(node):
 # ip: [kind, activation, stride_h, stride_w, dilation_h, dilation_w, pad_top, pad_left,
 #      depth_multiplier, filter_and_bias_const]   (csrc/ops/nn/depthwise_conv.c)
 @op("DEPTHWISE_CONV_2D")
-def depthwise_conv_2d(node):
+def depthwise_conv_2d(Node node):
     cdef TensorInfo x, w, out, bias
     node.check_counts(2, 3)
     x, w, out, bias = _conv_operands(node)
@@ -220,12 +220,12 @@ def depthwise_conv_2d(node):
 # ip: [kind, activation, filter_is_const, asymmetric_quantize_inputs, bias_is_const]
 #     (csrc/ops/nn/fully_connected.c)
 @op("FULLY_CONNECTED")
-def fully_connected(node):
+def fully_connected(Node node):
     cdef TensorInfo x, w, out, bias
-    node.check_counts(2, 3, outputs=(1,))
+    node.check_counts(2, 3, (1,))
     x, w, out = node.input(0), node.input(1), node.outputs[0]
     bias = node.optional_input(2)
-    node.check_rank(w, 2, what="weights")
+    node.check_rank(w, 2, 2, "weights")
     if x.rank < 1:
         node.fail("input must have rank >= 1")
     if int(node.opt("weights_format", 0)) != 0:
@@ -254,10 +254,10 @@ def fully_connected(node):
 # ip: [kind, activation, stride_h, stride_w, filter_h, filter_w, pad_top, pad_left]
 #     (csrc/ops/nn/pool.c)
 @op("AVERAGE_POOL_2D", "MAX_POOL_2D", "L2_POOL_2D")
-def pool_2d(node):
+def pool_2d(Node node):
     node.check_counts(1)
     x, out = node.input(0), node.outputs[0]
-    node.check_rank(x, 4, what="input")
+    node.check_rank(x, 4, 4, "input")
     allowed = (F32,) if node.name == "L2_POOL_2D" else (F32, I8, U8, I16)
     node.check_type(x, allowed, "input")
     node.check_type(out, x.type, "output")
@@ -281,7 +281,7 @@ def pool_2d(node):
 # ip: [kind, adj_x, adj_y, M, K, N, out_batch[3], lhs_batch_stride[3], rhs_batch_stride[3],
 #      rhs_is_const]   (csrc/ops/nn/batch_matmul.c)
 @op("BATCH_MATMUL")
-def batch_matmul(node):
+def batch_matmul(Node node):
     node.check_counts(2)
     lhs, rhs, out = node.input(0), node.input(1), node.outputs[0]
     node.check_rank(lhs, 2, 5, "lhs")
@@ -331,14 +331,14 @@ def batch_matmul(node):
 # ip: [kind, activation, stride_h, stride_w, pad_top, pad_left, weights_are_const,
 #      int16x8_in_32_bits, bias_is_const]   (csrc/ops/nn/transpose_conv.c)
 @op("TRANSPOSE_CONV")
-def transpose_conv(node):
+def transpose_conv(Node node):
     node.check_counts(3, 4)
     w, x, out = node.input(1), node.input(2), node.outputs[0]
     bias = node.optional_input(3)
     shape = node.need_const(0, "output_shape")
     node.check_type(node.input(0), I32, "output_shape")
-    node.check_rank(x, 4, what="input")
-    node.check_rank(w, 4, what="weights")
+    node.check_rank(x, 4, 4, "input")
+    node.check_rank(w, 4, 4, "weights")
     shape = [int(v) for v in np.asarray(shape).reshape(-1).tolist()]
     if len(shape) != 4:
         node.fail("output_shape must have 4 elements, has %d", len(shape))
@@ -367,7 +367,7 @@ def transpose_conv(node):
 # ip: [activation, stride_d, stride_h, stride_w, dilation_d, dilation_h, dilation_w,
 #      pad_front, pad_top, pad_left]   (csrc/ops/nn/conv3d.c)
 @op("CONV_3D")
-def conv_3d(node):
+def conv_3d(Node node):
     node.check_counts(2, 3)
     x, w, out = node.input(0), node.input(1), node.outputs[0]
     bias = node.optional_input(2)
@@ -375,8 +375,8 @@ def conv_3d(node):
         node.check_type(t, F32, what)
     if bias is not None:
         node.check_type(bias, F32, "bias")
-    node.check_rank(x, 5, what="input")
-    node.check_rank(w, 5, what="filter")
+    node.check_rank(x, 5, 5, "input")
+    node.check_rank(w, 5, 5, "filter")
     batch, d, h, wd, ic = x.shape
     kd, kh, kw, fic, oc = w.shape
     if fic != ic:
