@@ -25,11 +25,12 @@ QUANT8 = (I8, U8)
 cdef _operands(Node node, Py_ssize_t count):
     """node.inputs, which node.check_counts(count) has passed: `count` inputs, all present,
     and one output."""
+    cdef Py_ssize_t i
     inputs = node.inputs
     if len(inputs) != count or len(node.outputs) != 1:
         node.check_counts(count)
-    for t in inputs:
-        if t is None:
+    for i in range(count):
+        if inputs[i] is None:
             node.check_counts(count)
     return inputs
 

@@ -4,9 +4,9 @@ Reductions, arg-min/max, softmax and normalisations, cumulative sum, top-k and r
 ip/fp layout of each op is documented next to its prepare function and at the top of its C file
 in csrc/ops/reduce/.
 
-Compiled, as nn.pyx is, for MEAN (most models average their last feature map, squeeze-and-excite
-blocks one per block) and SOFTMAX. It reads as the Python it is; the helpers take typed nodes
-and tensors.
+Compiled, as nn.pyx is: image models average their last feature map and every
+squeeze-and-excite block (MEAN), classifiers end in SOFTMAX. It reads as the Python it is; the
+helpers take typed nodes and tensors.
 """
 import numpy as np
 
@@ -75,6 +75,7 @@ cpdef tuple reduce_groups(shape, axes):
 def prepare_reduce(Node node not None):
     """ip: [kind, mode, ngroups, sizes..., reduced flags...] (csrc/ops/reduce/reduce.c)."""
     cdef TensorInfo x, out, axis
+    cdef Py_ssize_t d
     node.check_counts(2)
     inputs = node.inputs
     x, axis, out = inputs[0], inputs[1], node.outputs[0]
@@ -85,7 +86,6 @@ def prepare_reduce(Node node not None):
         node.check_type(out, x.type, "output")
     if axis.type != I32:
         node.check_type(axis, I32, "axis")
-    cdef Py_ssize_t d
     rank = len(x.shape)
     axes = const_axes(node, 1, rank) if rank else []
     keep = bool(node.opt("keep_dims", False))
