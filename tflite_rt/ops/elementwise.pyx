@@ -7,9 +7,10 @@ multipliers are derived in C from the tensors' scales, in float arithmetic exact
 does, so Python only checks that the quantization is there and per-tensor.
 
 Compiled, as nn.pyx is: models with swish or hard-swish activations have one or two of these
-ops per convolution. It reads as the Python it is; the helpers are cdef functions and take typed
-nodes and tensors, and the common checks (counts, types) are made inline, handing over to the
-node's own check, and so its message, only when they fail.
+ops per convolution, and typed access to the node and its tensors halves their prepare. It
+reads as the Python it is; the helpers are cdef functions and take typed nodes and tensors, and
+the common checks (counts, types) are made inline, handing over to the node's own check, and so
+its message, only when they fail.
 """
 from ._base import BOOL, F16, F32, I8, I16, I32, I64, U8, TENSOR_TYPES, TYPE_NAMES, broadcast_shape, op
 

@@ -5,8 +5,9 @@ ip/fp layout of each op is documented next to its prepare function and at the to
 in csrc/ops/reduce/.
 
 Compiled, as nn.pyx is: image models average their last feature map and every
-squeeze-and-excite block (MEAN), classifiers end in SOFTMAX. It reads as the Python it is; the
-helpers take typed nodes and tensors.
+squeeze-and-excite block (MEAN), classifiers end in SOFTMAX, and typed access to the node and
+its tensors halves their prepare. It reads as the Python it is; the helpers take typed nodes and
+tensors.
 """
 import numpy as np
 
