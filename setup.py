@@ -135,10 +135,13 @@ specs = Extension(
 )
 
 # The planner's TensorInfo and Node, which every op's prepare uses many times over, and the
-# prepare of the convolutions and matrix products, the ops most models have most of.
+# prepare of the op families most models are made of: convolutions and matrix products, the
+# elementwise ops and activations between them, and the reductions (pooling means, softmax).
 planning = [Extension(name, sources=[source], extra_compile_args=base_args(), extra_link_args=link_args())
             for name, source in (("tflite_rt.ops._node", "tflite_rt/ops/_node.pyx"),
-                                 ("tflite_rt.ops.nn", "tflite_rt/ops/nn.pyx"))]
+                                 ("tflite_rt.ops.nn", "tflite_rt/ops/nn.pyx"),
+                                 ("tflite_rt.ops.elementwise", "tflite_rt/ops/elementwise.pyx"),
+                                 ("tflite_rt.ops.reduce", "tflite_rt/ops/reduce.pyx"))]
 
 setup(ext_modules=cythonize([core, reader, specs] + planning, language_level=3),
       cmdclass={"build_ext": BuildWithIsaKernels})

@@ -3,10 +3,17 @@
 Reductions, arg-min/max, softmax and normalisations, cumulative sum, top-k and resizing. The
 ip/fp layout of each op is documented next to its prepare function and at the top of its C file
 in csrc/ops/reduce/.
+
+Compiled, as nn.pyx is: image models average their last feature map and every
+squeeze-and-excite block (MEAN), classifiers end in SOFTMAX, and typed access to the node and
+its tensors halves their prepare. It reads as the Python it is; the helpers take typed nodes and
+tensors.
 """
 import numpy as np
 
 from ._base import BOOL, F32, I8, I16, I32, I64, U8, element_count, op
+
+from ._node cimport Node, TensorInfo
 
 QUANT8 = (I8, U8)
 
@@ -26,24 +33,33 @@ _REDUCE_TYPES = {
 MODE_PLAIN, MODE_QUANT = 0, 1
 
 
-def const_axes(node, index, rank, what="axis"):
+cpdef list const_axes(Node node, index, rank, what="axis"):
     """The normalised, de-duplicated axes of constant input `index`, in the given order."""
-    t = node.input(index)
-    node.check_type(t, (I32, I64), what)
-    if t.size == 0:
+    cdef TensorInfo t = node.input(index)
+    if t.type not in (I32, I64):
+        node.check_type(t, (I32, I64), what)
+    if element_count(t.shape) == 0:
         return []  # an empty list has no buffer, so it never looks constant
-    value = node.need_const(index, what)
+    value = t.constant
+    if value is None:
+        node.need_const(index, what)
+    # a constant's value is an array of the tensor's shape, most often a short vector
+    if type(value) is np.ndarray and value.ndim == 1:
+        values = value.tolist()
+    else:
+        values = np.asarray(value).reshape(-1).tolist()
     axes = []
-    for a in np.asarray(value).reshape(-1).tolist():
+    for a in values:
         a = node.axis(a, rank, what)
         if a not in axes:
             axes.append(a)
     return axes
 
 
-def reduce_groups(shape, axes):
+cpdef tuple reduce_groups(shape, axes):
     """The input shape with size-1 dims dropped and runs of kept / reduced dims merged."""
-    sizes, flags = [], []
+    cdef list sizes = [], flags = []
+    cdef Py_ssize_t d
     for d, size in enumerate(shape):
         if size == 1:
             continue
@@ -57,20 +73,27 @@ def reduce_groups(shape, axes):
 
 
 @op("MEAN", "SUM", "REDUCE_PROD", "REDUCE_MAX", "REDUCE_MIN", "REDUCE_ANY", "REDUCE_ALL")
-def prepare_reduce(node):
+def prepare_reduce(Node node not None):
     """ip: [kind, mode, ngroups, sizes..., reduced flags...] (csrc/ops/reduce/reduce.c)."""
+    cdef TensorInfo x, out, axis
+    cdef Py_ssize_t d
     node.check_counts(2)
-    x, out = node.input(0), node.outputs[0]
-    node.check_type(x, _REDUCE_TYPES[node.name], "input")
-    node.check_type(out, x.type, "output")
-    node.check_type(node.input(1), I32, "axis")
-    rank = x.rank
+    inputs = node.inputs
+    x, axis, out = inputs[0], inputs[1], node.outputs[0]
+    types = _REDUCE_TYPES[node.name]
+    if x.type not in types:
+        node.check_type(x, types, "input")
+    if out.type != x.type:
+        node.check_type(out, x.type, "output")
+    if axis.type != I32:
+        node.check_type(axis, I32, "axis")
+    rank = len(x.shape)
     axes = const_axes(node, 1, rank) if rank else []
     keep = bool(node.opt("keep_dims", False))
     if keep:
-        shape = tuple(1 if d in axes else s for d, s in enumerate(x.shape))
+        shape = [1 if d in axes else s for d, s in enumerate(x.shape)]
     else:
-        shape = tuple(s for d, s in enumerate(x.shape) if d not in axes)
+        shape = [s for d, s in enumerate(x.shape) if d not in axes]
     node.set_output_shape(0, shape)
 
     mode = MODE_PLAIN
@@ -93,8 +116,9 @@ def prepare_reduce(node):
                       node.name, x.type_name)
     if mode == MODE_QUANT and x.scale <= 0 or mode == MODE_QUANT and out.scale <= 0:
         node.fail("quantization scales must be positive")
-    if x.size >= 2 ** 31:
-        node.fail("input of %d elements is too large", x.size)
+    size = element_count(x.shape)
+    if size >= 2 ** 31:
+        node.fail("input of %d elements is too large", size)
     sizes, flags = reduce_groups(x.shape, axes)
     node.ip = [_REDUCE_KIND[node.name], mode, len(sizes)] + sizes + flags
 
@@ -135,15 +159,22 @@ def rows(shape):
     return element_count(shape[:-1]), depth
 
 
+# input type -> output types
+_SOFTMAX_OUTPUT_TYPES = {F32: (F32,), I8: (I8, I16), U8: (U8, I16), I16: (I16,)}
+
+
 @op("SOFTMAX")
-def prepare_softmax(node):
+def prepare_softmax(Node node not None):
     """ip: [outer, depth]  fp: [beta] (csrc/ops/reduce/softmax.c)."""
+    cdef TensorInfo x, out
     node.check_counts(1)
-    x, out = node.input(0), node.outputs[0]
-    allowed = {F32: (F32,), I8: (I8, I16), U8: (U8, I16), I16: (I16,)}
-    node.check_type(x, tuple(allowed), "input")
-    node.check_type(out, allowed[x.type], "output")
-    if x.rank < 1:
+    x, out = node.inputs[0], node.outputs[0]
+    if x.type not in _SOFTMAX_OUTPUT_TYPES:
+        node.check_type(x, tuple(_SOFTMAX_OUTPUT_TYPES), "input")
+    allowed = _SOFTMAX_OUTPUT_TYPES[x.type]
+    if out.type not in allowed:
+        node.check_type(out, allowed, "output")
+    if len(x.shape) < 1:
         node.fail("input must have rank >= 1")
     if x.type != F32:
         if not x.quantized or x.scale <= 0:
@@ -155,8 +186,8 @@ def prepare_softmax(node):
                 node.fail("int16 SOFTMAX needs zero points 0")
             if abs(out.scale - 1 / 32768) > 1e-3 / 32768:
                 node.fail("int16 SOFTMAX output must have scale 1/32768")
-            if x.rank > 4:
-                node.fail("int16 SOFTMAX supports rank 1 to 4, got %d", x.rank)
+            if len(x.shape) > 4:
+                node.fail("int16 SOFTMAX supports rank 1 to 4, got %d", len(x.shape))
     beta = float(node.opt("beta", 1.0))
     if x.type != F32 and x.type != I16 and not beta * x.scale * 2 ** 26 >= 1:  # as TFLite's shift >= 0
         node.fail("beta * input scale must be at least 2**-26, got %g", beta * x.scale)

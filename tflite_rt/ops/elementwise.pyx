@@ -5,8 +5,16 @@ SELECT and ADD_N. The C kernels live in csrc/ops/elementwise/; the ip/fp layout 
 written next to its prepare function here and at the top of its C file. Quantization
 multipliers are derived in C from the tensors' scales, in float arithmetic exactly as TFLite
 does, so Python only checks that the quantization is there and per-tensor.
+
+Compiled, as nn.pyx is: models with swish or hard-swish activations have one or two of these
+ops per convolution, and typed access to the node and its tensors halves their prepare. It
+reads as the Python it is; the helpers are cdef functions and take typed nodes and tensors, and
+the common checks (counts, types) are made inline, handing over to the node's own check, and so
+its message, only when they fail.
 """
 from ._base import BOOL, F16, F32, I8, I16, I32, I64, U8, TENSOR_TYPES, TYPE_NAMES, broadcast_shape, op
+
+from ._node cimport Node, TensorInfo
 
 F64 = TENSOR_TYPES["FLOAT64"]
 U16 = TENSOR_TYPES["UINT16"]
@@ -15,7 +23,27 @@ U32 = TENSOR_TYPES["UINT32"]
 QUANT8 = (I8, U8)
 
 
-def _per_tensor(node, t, what, symmetric=False):
+cdef _operands(Node node, Py_ssize_t count):
+    """node.inputs, which node.check_counts(count) has passed: `count` inputs, all present,
+    and one output."""
+    cdef Py_ssize_t i
+    inputs = node.inputs
+    if len(inputs) != count or len(node.outputs) != 1:
+        node.check_counts(count)
+    for i in range(count):
+        if inputs[i] is None:
+            node.check_counts(count)
+    return inputs
+
+
+cdef _broadcast(Node node, a, b):
+    """broadcast_shape(node, a, b), without the call when the shapes are already one."""
+    if type(a) is tuple and a == b:
+        return a
+    return broadcast_shape(node, a, b)
+
+
+cdef _per_tensor(Node node, TensorInfo t, what, bint symmetric=False):
     """t must carry one positive scale (and zero point 0 when symmetric)."""
     if not t.quantized or len(t.scales) != 1:
         node.fail("%s must be quantized per tensor (one scale and zero point)", what)
@@ -25,8 +53,8 @@ def _per_tensor(node, t, what, symmetric=False):
         node.fail("%s must have zero point 0 (int16 is symmetric), has %d", what, t.zero_point)
 
 
-def _check_output_type(node, want):
-    out = node.outputs[0]
+cdef _check_output_type(Node node, want):
+    cdef TensorInfo out = node.outputs[0]
     if out.type != want:
         node.fail("output has type %s; this op produces %s", out.type_name, TYPE_NAMES.get(want, want))
 
@@ -50,22 +78,26 @@ _BINARY_TYPES = {
 _RESCALING = {"ADD", "SUB", "MUL", "DIV", "SQUARED_DIFFERENCE"}
 
 
-def _binary_common(node):
-    node.check_counts(2)
-    a, b = node.input(0), node.input(1)
-    node.check_type(a, _BINARY_TYPES[node.name], "input 0")
-    node.check_same_type(a, b)
+cdef _binary_common(Node node):
+    cdef TensorInfo a, b
+    inputs = _operands(node, 2)
+    a, b = inputs[0], inputs[1]
+    types = _BINARY_TYPES[node.name]
+    if a.type not in types:
+        node.check_type(a, types, "input 0")
+    if a.type != b.type:
+        node.check_same_type(a, b)
     _check_output_type(node, a.type)
-    node.set_output_shape(0, broadcast_shape(node, a.shape, b.shape))
+    node.set_output_shape(0, _broadcast(node, a.shape, b.shape))
     return a, b, node.outputs[0]
 
 
-def _sigmoid_operand(node, a, b):
+cdef int _sigmoid_operand(Node node, TensorInfo a, TensorInfo b) except -1:
     """For 8-bit MUL: 1 when input 1 is LOGISTIC(input 0), 2 when input 0 is LOGISTIC(input 1),
     else 0. x * sigmoid(x) (swish) is then a function of x alone: one table lookup per element."""
     if a.type not in QUANT8 or a.shape != b.shape:
         return 0
-    planner = getattr(node, "planner", None)
+    planner = node.planner
     subgraphs = getattr(planner, "subgraphs", None)
     if not subgraphs or not 0 <= node.subgraph < len(subgraphs):
         return 0
@@ -78,29 +110,32 @@ def _sigmoid_operand(node, a, b):
     return 0
 
 
-def note_logistic(sigmoid_inputs, node):
+def note_logistic(sigmoid_inputs, Node node not None):
     """Records a planned LOGISTIC node, {output id: input}, for _sigmoid_operand."""
+    cdef TensorInfo x, y
     if len(node.outputs) != 1 or not node.inputs:
         return
     x, y = node.inputs[0], node.outputs[0]
-    if x is None or x.const is not None or y.const is not None:
+    if x is None or x.constant is not None or y.constant is not None:
         return
     sigmoid_inputs.setdefault(y.id, x)
 
 
 @op("ADD", "SUB", "MUL", "DIV", "POW", "MAXIMUM", "MINIMUM", "SQUARED_DIFFERENCE", "FLOOR_DIV",
     "FLOOR_MOD")
-def prepare_binary(node):
+def prepare_binary(Node node not None):
     """ip: ADD / SUB [activation, pot_scale_int16]; MUL [activation, sigmoid_operand];
     DIV [activation]; others []."""
+    cdef TensorInfo a, b, out
     a, b, out = _binary_common(node)
     name = node.name
     if name in _RESCALING and a.type in (I8, U8, I16):
         plain16 = a.type == I16 and name in ("ADD", "MUL") and not out.quantized
         if not plain16:
             symmetric = a.type == I16 and name != "DIV"
-            for t, what in ((a, "input 0"), (b, "input 1"), (out, "output")):
-                _per_tensor(node, t, what, symmetric)
+            _per_tensor(node, a, "input 0", symmetric)
+            _per_tensor(node, b, "input 1", symmetric)
+            _per_tensor(node, out, "output", symmetric)
     if name in ("ADD", "SUB"):
         node.ip = [node.activation(), 1 if node.opt("pot_scale_int16", True) else 0]
     elif name == "MUL":
@@ -117,29 +152,35 @@ _COMPARE_TYPES = (F32, I16, I32, I64, U8, I8)
 
 
 @op("EQUAL", "NOT_EQUAL", "LESS", "LESS_EQUAL", "GREATER", "GREATER_EQUAL")
-def prepare_compare(node):
+def prepare_compare(Node node not None):
     """ip: []. int8 / uint8 (and quantized int16) operands are rescaled in C."""
-    node.check_counts(2)
-    a, b = node.input(0), node.input(1)
+    cdef TensorInfo a, b
+    inputs = _operands(node, 2)
+    a, b = inputs[0], inputs[1]
     allowed = _COMPARE_TYPES + ((BOOL,) if node.name in ("EQUAL", "NOT_EQUAL") else ())
-    node.check_type(a, allowed, "input 0")
-    node.check_same_type(a, b)
+    if a.type not in allowed:
+        node.check_type(a, allowed, "input 0")
+    if a.type != b.type:
+        node.check_same_type(a, b)
     if a.type in QUANT8 or (a.type == I16 and a.quantized):
         _per_tensor(node, a, "input 0")
         _per_tensor(node, b, "input 1")
     _check_output_type(node, BOOL)
-    node.set_output_shape(0, broadcast_shape(node, a.shape, b.shape))
+    node.set_output_shape(0, _broadcast(node, a.shape, b.shape))
 
 
 @op("LOGICAL_AND", "LOGICAL_OR")
-def prepare_logical(node):
+def prepare_logical(Node node not None):
     """ip: []"""
-    node.check_counts(2)
-    a, b = node.input(0), node.input(1)
-    node.check_type(a, BOOL, "input 0")
-    node.check_type(b, BOOL, "input 1")
+    cdef TensorInfo a, b
+    inputs = _operands(node, 2)
+    a, b = inputs[0], inputs[1]
+    if a.type != BOOL:
+        node.check_type(a, BOOL, "input 0")
+    if b.type != BOOL:
+        node.check_type(b, BOOL, "input 1")
     _check_output_type(node, BOOL)
-    node.set_output_shape(0, broadcast_shape(node, a.shape, b.shape))
+    node.set_output_shape(0, _broadcast(node, a.shape, b.shape))
 
 
 # -- unary math and activations -------------------------------------------------------------------
@@ -174,20 +215,22 @@ _UNARY = {
 
 
 @op(*_UNARY)
-def prepare_unary(node):
+def prepare_unary(Node node not None):
     """ip: GELU [approximate]; others []. fp: LEAKY_RELU [alpha]; others []."""
-    node.check_counts(1)
-    x = node.input(0)
+    cdef TensorInfo x, out
+    x = _operands(node, 1)[0]
+    out = node.outputs[0]
     types, quantized = _UNARY[node.name]
-    node.check_type(x, types, "input")
+    if x.type not in types:
+        node.check_type(x, types, "input")
     _check_output_type(node, x.type)
     if x.type in quantized:
         symmetric = x.type == I16
         _per_tensor(node, x, "input", symmetric)
-        _per_tensor(node, node.outputs[0], "output", symmetric)
+        _per_tensor(node, out, "output", symmetric)
     if node.name == "LOGISTIC" and x.type in QUANT8:
-        if abs(node.outputs[0].scale - 1.0 / 256) > 0:
-            node.fail("quantized LOGISTIC needs output scale 1/256, has %g", node.outputs[0].scale)
+        if abs(out.scale - 1.0 / 256) > 0:
+            node.fail("quantized LOGISTIC needs output scale 1/256, has %g", out.scale)
     node.set_output_shape(0, x.shape)
     if node.name == "GELU":
         node.ip = [1 if node.opt("approximate", False) else 0]
@@ -196,16 +239,18 @@ def prepare_unary(node):
 
 
 @op("PRELU")
-def prepare_prelu(node):
+def prepare_prelu(Node node not None):
     """ip: []. alpha broadcasts against the input; the output has the input's shape."""
-    node.check_counts(2)
-    x, alpha = node.input(0), node.input(1)
+    cdef TensorInfo x, alpha
+    inputs = _operands(node, 2)
+    x, alpha = inputs[0], inputs[1]
     node.check_type(x, (F32, I8, U8), "input")
     node.check_same_type(x, alpha)
     _check_output_type(node, x.type)
     if x.type in QUANT8:
-        for t, what in ((x, "input"), (alpha, "alpha"), (node.outputs[0], "output")):
-            _per_tensor(node, t, what)
+        _per_tensor(node, x, "input")
+        _per_tensor(node, alpha, "alpha")
+        _per_tensor(node, node.outputs[0], "output")
     shape = broadcast_shape(node, x.shape, alpha.shape)
     if tuple(shape) != tuple(x.shape):
         node.fail("alpha of shape %s would change the input shape %s", list(alpha.shape), list(x.shape))
@@ -218,37 +263,38 @@ _CAST_TYPES = (F32, F16, F64, I8, U8, I16, U16, I32, U32, I64, BOOL)
 
 
 @op("CAST")
-def prepare_cast(node):
+def prepare_cast(Node node not None):
     """ip: []"""
-    node.check_counts(1)
-    x, out = node.input(0), node.outputs[0]
+    cdef TensorInfo x, out
+    x, out = _operands(node, 1)[0], node.outputs[0]
     node.check_type(x, _CAST_TYPES, "input")
     node.check_type(out, _CAST_TYPES, "output")
     node.set_output_shape(0, x.shape)
 
 
 @op("ZEROS_LIKE")
-def prepare_zeros_like(node):
+def prepare_zeros_like(Node node not None):
     """ip: []"""
-    node.check_counts(1)
-    x = node.input(0)
+    cdef TensorInfo x = _operands(node, 1)[0]
     node.check_type(x, (F32, I32, I64), "input")
     _check_output_type(node, x.type)
     node.set_output_shape(0, x.shape)
 
 
 @op("SELECT", "SELECT_V2")
-def prepare_select(node):
+def prepare_select(Node node not None):
     """ip: SELECT [row_select]; SELECT_V2 []."""
-    node.check_counts(3)
-    cond, x, y = node.input(0), node.input(1), node.input(2)
+    cdef TensorInfo cond, x, y, out
+    inputs = _operands(node, 3)
+    cond, x, y = inputs[0], inputs[1], inputs[2]
+    out = node.outputs[0]
     node.check_type(cond, BOOL, "condition")
     node.check_type(x, (F32, I8, U8, I16, I32, I64, BOOL), "input 1")
     node.check_same_type(x, y)
     _check_output_type(node, x.type)
-    if x.type in QUANT8 and x.quantized and y.quantized and node.outputs[0].quantized:
+    if x.type in QUANT8 and x.quantized and y.quantized and out.quantized:
         if (x.scale, x.zero_point) != (y.scale, y.zero_point) or \
-                (x.scale, x.zero_point) != (node.outputs[0].scale, node.outputs[0].zero_point):
+                (x.scale, x.zero_point) != (out.scale, out.zero_point):
             node.fail("quantized inputs and output must share one scale and zero point")
     if node.name == "SELECT_V2":
         shape = broadcast_shape(node, broadcast_shape(node, cond.shape, x.shape), y.shape)
@@ -258,10 +304,10 @@ def prepare_select(node):
     if tuple(x.shape) != tuple(y.shape):
         node.fail("SELECT needs inputs of one shape, got %s and %s", list(x.shape), list(y.shape))
     same = tuple(cond.shape) == tuple(x.shape)
-    scalar_like = cond.size == 1 and x.size == 1 and cond.rank <= x.rank
-    if not same and not scalar_like and cond.rank != 0:
-        if cond.rank == 1 and x.rank >= 1 and cond.shape[0] == x.shape[0]:
-            row_select = 1 if x.rank > 1 else 0
+    scalar_like = cond.size == 1 and x.size == 1 and len(cond.shape) <= len(x.shape)
+    if not same and not scalar_like and len(cond.shape) != 0:
+        if len(cond.shape) == 1 and len(x.shape) >= 1 and cond.shape[0] == x.shape[0]:
+            row_select = 1 if len(x.shape) > 1 else 0
         else:
             node.fail("condition of shape %s does not fit inputs of shape %s", list(cond.shape),
                       list(x.shape))
@@ -270,12 +316,12 @@ def prepare_select(node):
 
 
 @op("ADD_N")
-def prepare_add_n(node):
+def prepare_add_n(Node node not None):
     """ip: []. Every input has the output's shape."""
     if len(node.inputs) < 1:
         node.fail("needs at least one input")
     node.check_counts(len(node.inputs))
-    first = node.input(0)
+    cdef TensorInfo first = node.input(0), t
     node.check_type(first, (F32, I32, I64), "input 0")
     for i, t in enumerate(node.inputs):
         node.check_same_type(first, t)
