@@ -213,6 +213,18 @@ def packed_filter_last_uses(subgraphs, packing_ops):
 
 
 cdef object _NO_TYPE = object()
+cdef long long _MAX_BYTES = 1 << 40   # the largest output set_output_shape lets through
+
+
+cdef tuple _int_tuple(shape):
+    """shape as a tuple of Python ints: itself when it already is one (the common case)."""
+    if type(shape) is tuple:
+        for d in <tuple>shape:
+            if type(d) is not int:
+                break
+        else:
+            return <tuple>shape
+    return tuple([int(d) for d in shape])
 
 
 cdef class Node:   # its fields: _node.pxd
@@ -352,21 +364,24 @@ cdef class Node:   # its fields: _node.pxd
 
     # -- outputs ---------------------------------------------------------------------------
     cpdef set_output_shape(self, i, shape):
-        shape = tuple(map(int, shape))
-        if len(shape) > MAX_RANK:
-            self.fail("output %d would have rank %d; at most %d is supported", i, len(shape), MAX_RANK)
-        count = 1   # math.prod(shape), in the same pass as the checks
-        for d in shape:
-            if not 0 <= d < 1 << 31:
-                self.fail("output %d would have dimension %d (must be in [0, 2**31))", i, d)
-            count *= d
+        cdef tuple dims = _int_tuple(shape)
+        if len(dims) > MAX_RANK:
+            self.fail("output %d would have rank %d; at most %d is supported", i, len(dims), MAX_RANK)
+        # the element count, in the same pass as the checks; past _MAX_BYTES it only needs to
+        # stay past it, so it saturates there rather than grow
+        cdef long long count = 1, d
+        for value in dims:
+            if not 0 <= value < 1 << 31:
+                self.fail("output %d would have dimension %d (must be in [0, 2**31))", i, value)
+            d = value
+            count = _MAX_BYTES + 1 if d and count > _MAX_BYTES // d else count * d
         out = self.outputs[i]
         itemsize = _ITEMSIZE_AT_LEAST_1.get(out.type)
         if itemsize is None:   # no numpy type: fails here as it always has
             itemsize = max(NUMPY_TYPES.get(out.type).itemsize, 1)
-        if count * itemsize > 1 << 40:
-            self.fail("output %d of shape %s is too large", i, list(shape))
-        out.shape = shape
+        if count * <long long>itemsize > _MAX_BYTES:
+            self.fail("output %d of shape %s is too large", i, list(dims))
+        out.shape = dims
 
     def plan_subgraph(self, index, input_shapes):
         """Plans subgraph `index` for these input shapes; returns its output TensorInfos."""
