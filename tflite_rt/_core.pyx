@@ -9,6 +9,7 @@ from libc.stdint cimport int32_t, int64_t, uintptr_t
 from libc.stdlib cimport qsort
 
 from tflite_rt cimport _capi
+from tflite_rt.ops._node cimport TensorInfo
 
 cnp.import_array()
 
@@ -196,7 +197,9 @@ cdef class Plan:
         cdef uintptr_t base = <uintptr_t>cnp.PyArray_DATA(arena)
         cdef uintptr_t address
         cdef list rest = []
-        for t in tensors:
+        cdef TensorInfo t
+        for item in tensors:
+            t = <TensorInfo?>item
             tid = t.id
             size = sizes[tid]
             offset = offsets.get(tid)
@@ -206,7 +209,7 @@ cdef class Plan:
                 made[tid] = arena[offset:offset + size]
                 address = base + <uintptr_t>offset
             else:
-                value = t.const
+                value = t.constant
                 if (value is None or t.type == string_type or t.sparsity is not None
                         or not cnp.PyArray_Check(value)
                         or not cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>value)):
