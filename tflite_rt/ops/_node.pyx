@@ -4,7 +4,8 @@
 Every op's prepare reads tensors and calls the node's checks many times (some 70 calls per
 op), and the planner makes a TensorInfo per tensor and a Node per operator at every
 allocate_tensors(): as extension types they are made and checked for less than the same
-Python classes cost. The ops stay Python (tflite_rt/ops/*.py), but for the nn family (nn.pyx)."""
+Python classes cost. The checks the compiled op families (nn, elementwise, reduce) call most
+are cpdef, so those call them without a Python call; the other ops are Python (ops/*.py)."""
 cimport cython
 
 import math
