@@ -12,9 +12,9 @@ reads as the Python it is; the helpers are cdef functions and take typed nodes a
 the common checks (counts, types) are made inline, handing over to the node's own check, and so
 its message, only when they fail.
 """
-from ._base import BOOL, F16, F32, I8, I16, I32, I64, U8, TENSOR_TYPES, TYPE_NAMES, broadcast_shape, op
+from ._base import BOOL, F16, F32, I8, I16, I32, I64, U8, TENSOR_TYPES, TYPE_NAMES, op
 
-from ._node cimport Node, TensorInfo
+from ._node cimport Node, TensorInfo, broadcast_shape
 
 F64 = TENSOR_TYPES["FLOAT64"]
 U16 = TENSOR_TYPES["UINT16"]
@@ -34,13 +34,6 @@ cdef _operands(Node node, Py_ssize_t count):
         if inputs[i] is None:
             node.check_counts(count)
     return inputs
-
-
-cdef _broadcast(Node node, a, b):
-    """broadcast_shape(node, a, b), without the call when the shapes are already one."""
-    if type(a) is tuple and a == b:
-        return a
-    return broadcast_shape(node, a, b)
 
 
 cdef _per_tensor(Node node, TensorInfo t, what, bint symmetric=False):
@@ -88,7 +81,7 @@ cdef _binary_common(Node node):
     if a.type != b.type:
         node.check_same_type(a, b)
     _check_output_type(node, a.type)
-    node.set_output_shape(0, _broadcast(node, a.shape, b.shape))
+    node.set_output_shape(0, broadcast_shape(node, a.shape, b.shape))
     return a, b, node.outputs[0]
 
 
@@ -166,7 +159,7 @@ def prepare_compare(Node node not None):
         _per_tensor(node, a, "input 0")
         _per_tensor(node, b, "input 1")
     _check_output_type(node, BOOL)
-    node.set_output_shape(0, _broadcast(node, a.shape, b.shape))
+    node.set_output_shape(0, broadcast_shape(node, a.shape, b.shape))
 
 
 @op("LOGICAL_AND", "LOGICAL_OR")
@@ -180,7 +173,7 @@ def prepare_logical(Node node not None):
     if b.type != BOOL:
         node.check_type(b, BOOL, "input 1")
     _check_output_type(node, BOOL)
-    node.set_output_shape(0, _broadcast(node, a.shape, b.shape))
+    node.set_output_shape(0, broadcast_shape(node, a.shape, b.shape))
 
 
 # -- unary math and activations -------------------------------------------------------------------
