@@ -5,7 +5,7 @@ import os
 import numpy as np
 import pytest
 
-from tflite_rt import _core, _planner
+from tflite_rt import _core, _planner, interpreter
 from tflite_rt.ops._base import BUILTIN_CODES, Node, TensorInfo, scale_bounds
 
 
@@ -371,3 +371,64 @@ def test_set_planned_tensors_sets_arena_tensors_and_plain_constants_and_leaves_t
     assert [t.id for t in rest] == [3, 4, 5, 6]
     assert set(made) == {0, 1} and made[1].nbytes == 4 and np.shares_memory(made[1], arena[64:68])
     assert set(constants) == {2} and constants[2] is constant
+
+
+def _reshape_chain():
+    """ADD -> RESHAPE -> SQUEEZE -> EXPAND_DIMS -> MUL, the reshaped tensors read again later, and
+    a RESHAPE of the model's input and one into its output (which keep bytes of their own)."""
+    from tflite_rt.builder import ModelBuilder
+    b = ModelBuilder()
+    x = b.input("x", [2, 6])
+    flat_in = b.tensor("flat_in", [12])
+    b.op("RESHAPE", [x, b.constant("to12", np.array([12], np.int32))], [flat_in])
+    a = b.tensor("a", [2, 6])
+    b.op("ADD", [x, b.constant("c", np.arange(12, dtype=np.float32).reshape(2, 6))], [a])
+    r = b.tensor("r", [1, 3, 4])
+    b.op("RESHAPE", [a, b.constant("to134", np.array([1, 3, 4], np.int32))], [r])
+    s = b.tensor("s", [3, 4])
+    b.op("SQUEEZE", [r], [s], squeeze_dims=[0])
+    e = b.tensor("e", [3, 1, 4])
+    b.op("EXPAND_DIMS", [s, b.constant("axis", np.array(1, np.int32))], [e])
+    m = b.tensor("m", [3, 1, 4])
+    b.op("MUL", [e, e], [m])
+    back = b.tensor("back", [2, 6])
+    b.op("RESHAPE", [m, b.constant("to26", np.array([2, 6], np.int32))], [back])
+    out = b.tensor("out", [2, 6])
+    b.op("SUB", [back, a], [out])   # a, whose bytes r, s and e share, read after them
+    flat_out = b.tensor("flat_out", [12])
+    b.op("RESHAPE", [out, b.constant("to12b", np.array([12], np.int32))], [flat_out])
+    b.output(flat_out, flat_in, out)
+    return b.build()
+
+
+@pytest.mark.parametrize("num_threads", [1, 2])
+def test_shape_only_ops_share_their_input_bytes_inside_the_arena(num_threads):
+    from harness import assert_matches_reference
+    model = _reshape_chain()
+    assert_matches_reference(model, num_threads=num_threads)
+
+    def addresses(it):
+        by_name = {d["name"]: d["index"] for d in it.get_tensor_details()}
+        views = it._alloc.views
+        return {name: _core.address(views.get(index)) for name, index in by_name.items()
+                if views.get(index) is not None}
+
+    it = interpreter.Interpreter(model_content=model, num_threads=num_threads)
+    it.allocate_tensors()
+    at = addresses(it)
+    assert at["a"] == at["r"] == at["s"] == at["e"]   # one run of bytes for the chain
+    assert at["back"] == at["m"]
+    # the subgraph's input and outputs keep bytes of their own
+    assert len({at["x"], at["flat_in"], at["out"], at["flat_out"], at["a"], at["m"]}) == 6
+    # every tensor its own bytes when all are preserved
+    kept = interpreter.Interpreter(model_content=model, num_threads=num_threads,
+                                             experimental_preserve_all_tensors=True)
+    kept.allocate_tensors()
+    at = addresses(kept)
+    assert len({at[name] for name in ("a", "r", "s", "e", "m", "back")}) == 6
+    x = np.linspace(-1, 1, 12, dtype=np.float32).reshape(2, 6)
+    kept.set_tensor(kept.get_input_details()[0]["index"], x)
+    kept.invoke()
+    tensor = {d["name"]: d["index"] for d in kept.get_tensor_details()}
+    a = x + np.arange(12, dtype=np.float32).reshape(2, 6)
+    np.testing.assert_array_equal(kept.get_tensor(tensor["e"]), a.reshape(3, 1, 4))

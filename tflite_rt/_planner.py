@@ -247,6 +247,37 @@ def lifetimes(sg, tensors_of_sg):
     return _node.lifetimes(sg.nodes, tensors_of_sg, sg.spec.inputs, sg.spec.outputs)
 
 
+_SHAPE_ONLY_OPS = ("RESHAPE", "SQUEEZE", "EXPAND_DIMS")
+
+
+def _share_reshaped(sg, tensors_of_sg, life, sizes):
+    """Lets the output of each shape-only op of a planned subgraph share its input's arena bytes,
+    as TFLite's in-place ops do, so its kernel copies nothing (csrc/ops/movement/shape.c).
+    Returns {output id: id of the tensor whose bytes it shares}, and changes `life` (see
+    lifetimes) to match: each output leaves it, its span joining that tensor's.
+
+    Only arena tensors that are neither the subgraph's inputs nor its outputs share: those are
+    buffers a caller or a calling op hands over or reads on its own. Nothing is written into an
+    op's input, and each tensor is written once (the loader checks), so the shared bytes hold
+    the same values for both from the op on."""
+    boundary = {tensors_of_sg[i].id for i in sg.spec.inputs}
+    boundary.update(tensors_of_sg[i].id for i in sg.spec.outputs)
+    roots = {}
+    for node in sg.nodes:
+        if node.name not in _SHAPE_ONLY_OPS or not node.inputs or node.inputs[0] is None:
+            continue
+        x, y = node.inputs[0], node.outputs[0]
+        root = roots.get(x.id, x.id)
+        if (x.type == STRING or root in boundary or y.id in boundary or root not in life
+                or y.id not in life or sizes[root] != sizes[y.id]):
+            continue
+        first, last = life[root]
+        y_first, y_last = life.pop(y.id)
+        life[root] = (min(first, y_first), max(last, y_last))
+        roots[y.id] = root
+    return roots
+
+
 def greedy_offsets(items):
     """items: [(id, nbytes, first, last)] -> ({id: offset}, arena size).
 
@@ -341,14 +372,17 @@ def _allocate(model, input_shapes, num_threads, preserve_all_tensors, variables,
     sizes = _node.tensor_nbytes(tensors)   # by tensor id
     items_by_sg = []
     naive = 0
+    shared = {}   # tensor id -> the id whose arena bytes it shares
     for sg in planner.subgraphs:
         if not sg.planned:
             items_by_sg.append([])
             continue
-        life = lifetimes(sg, planner.by_subgraph[sg.index])
-        items = [(tid, sizes[tid], f, l) for tid, (f, l) in life.items()]
-        naive += sum(size for _t, size, _f, _l in items)
-        items_by_sg.append(items)
+        local = planner.by_subgraph[sg.index]
+        life = lifetimes(sg, local)
+        naive += sum(sizes[tid] for tid in life)
+        if not preserve_all_tensors:
+            shared.update(_share_reshaped(sg, local, life, sizes))
+        items_by_sg.append([(tid, sizes[tid], f, l) for tid, (f, l) in life.items()])
     offsets, total = {}, 0
     for items in items_by_sg:
         offs, size = (linear_offsets if preserve_all_tensors else greedy_offsets)(items)
@@ -356,6 +390,8 @@ def _allocate(model, input_shapes, num_threads, preserve_all_tensors, variables,
             offs = {tid: total + off for tid, off in offs.items()}
         offsets.update(offs)
         total += size
+    for tid, root in shared.items():
+        offsets[tid] = offsets[root]
     # Not zeroed, as TFLite's arena is not: every op writes its outputs before anything reads
     # them, and zeroing a few MB costs more than many of the ops' prepares together.
     arena = _aligned_empty(max(total, ALIGNMENT), zeroed=False)
