@@ -27,6 +27,10 @@ cnp.import_array()
 cdef extern from "Python.h":
     void PyObject_GC_UnTrack(void *op)
 
+cdef extern from "numpy/arrayobject.h":
+    object PyArray_NewFromDescr(type subtype, cnp.dtype descr, int nd, cnp.npy_intp *dims,
+                                cnp.npy_intp *strides, void *data, int flags, object obj)
+
 
 # Specs refer only to values, tables and arrays, never back to a spec, so they cannot be part of a
 # reference cycle: untracked, the thousands a model makes cost the cyclic collector nothing.
@@ -99,13 +103,6 @@ cdef inline bint _vector_of(object value, int typenum):
     cdef cnp.ndarray arr = <cnp.ndarray>value
     return (cnp.PyArray_NDIM(arr) == 1 and cnp.PyArray_TYPE(arr) == typenum
             and cnp.PyArray_ISCARRAY_RO(arr) and cnp.PyArray_ISNOTSWAPPED(arr))
-
-
-cdef cnp.ndarray _vector_copy(const uint8_t *at, cnp.npy_intp n, int typenum, size_t itemsize):
-    """A new array of the `n` elements at `at` (in the buffer: maybe unaligned)."""
-    cdef cnp.ndarray out = cnp.PyArray_EMPTY(1, &n, typenum, 0)
-    memcpy(cnp.PyArray_DATA(out), at, n * itemsize)
-    return out
 
 
 cdef enum:
@@ -214,15 +211,51 @@ def use_slots(tensor_fields, operator_fields, quantization_fields, buffer_fields
     B_DATA, B_OFFSET = b("data"), b("offset")
 
 
-cdef bint _quantized(LeanTable q, const uint8_t *data, int type_code, tuple shape, TensorSpec out):
+cdef class _Pools:
+    """Where the scales and zero points of a subgraph's tensors are copied to: one array of
+    each for all of them, each tensor's a slice. Slicing an array costs less than making one,
+    and the loader makes two per quantized tensor, a few hundred per model."""
+    cdef cnp.ndarray scales, zero_points
+    cdef float *next_scale
+    cdef int64_t *next_zero_point
+
+
+cdef _Pools _pools_for(list tables):
+    """Pools large enough for every scale vector of these Tensor tables (zero points: as many,
+    zeroed, for vectors absent or of another length, which are refused before their use)."""
+    cdef Py_ssize_t i
+    cdef cnp.npy_intp total = 0
+    cdef _Pools pools = _Pools.__new__(_Pools)
+    for i in range(PyList_GET_SIZE(tables)):
+        q = _decoded(<LeanTable>PyList_GET_ITEM(tables, i), T_QUANTIZATION)
+        if q is not None and (<LeanTable>q).length[Q_SCALE] > 0:
+            total += (<LeanTable>q).length[Q_SCALE]
+    pools.scales = cnp.PyArray_EMPTY(1, &total, cnp.NPY_FLOAT32, 0)
+    pools.zero_points = cnp.PyArray_ZEROS(1, &total, cnp.NPY_INT64, 0)
+    pools.next_scale = <float *>cnp.PyArray_DATA(pools.scales)
+    pools.next_zero_point = <int64_t *>cnp.PyArray_DATA(pools.zero_points)
+    return pools
+
+
+cdef cnp.ndarray _slice(cnp.ndarray pool, void *at, cnp.npy_intp n):
+    """pool's n elements from `at` on, as `pool[k:k + n]` makes them."""
+    cdef cnp.dtype dtype = <cnp.dtype>cnp.PyArray_DESCR(pool)
+    Py_INCREF(dtype)   # PyArray_NewFromDescr steals a reference
+    cdef cnp.ndarray out = PyArray_NewFromDescr(cnp.ndarray, dtype, 1, &n, NULL, at,
+                                                cnp.NPY_ARRAY_WRITEABLE, None)
+    cnp.set_array_base(out, pool)
+    return out
+
+
+cdef bint _quantized(LeanTable q, const uint8_t *data, int type_code, tuple shape, TensorSpec out,
+                     _Pools pools):
     """Sets the scales, zero points and quantized dimension of `out` when `quantization` in
     model.py would accept them; returns False when it would not (or might not)."""
     cdef _BufferVector scale = _buffer_vector(q, Q_SCALE, data)
     cdef _BufferVector zero_point = _buffer_vector(q, Q_ZERO_POINT, data)
-    cdef cnp.ndarray scales, zero_points
     cdef cnp.npy_intp n = scale.length
     cdef Py_ssize_t k
-    cdef const int64_t *z
+    cdef int64_t *z
     cdef uint64_t outside
     cdef int64_t qdim = q.value[Q_QUANTIZED_DIMENSION]
     cdef int64_t zp_low = _types[type_code].zp_low, zp_high = _types[type_code].zp_high
@@ -233,27 +266,31 @@ cdef bint _quantized(LeanTable q, const uint8_t *data, int type_code, tuple shap
     if n > 1 and not (qdim < len(shape) and shape[qdim] == n):
         return False
     # checked on the copies, which are aligned
-    scales = _vector_copy(scale.at, n, cnp.NPY_FLOAT32, 4)
-    if not _scales_ok(<const uint32_t *>cnp.PyArray_DATA(scales), n, _types[type_code].integer):
+    cdef float *s = pools.next_scale
+    memcpy(s, scale.at, n * 4)
+    if not _scales_ok(<const uint32_t *>s, n, _types[type_code].integer):
         return False
-    if zero_point.length < 0:
-        zero_points = cnp.PyArray_ZEROS(1, &n, cnp.NPY_INT64, 0)
-    else:
+    z = pools.next_zero_point   # zeroed: the zero points of a vector that has none
+    if zero_point.length >= 0:
         if zero_point.length != n:
             return False
-        zero_points = _vector_copy(zero_point.at, n, cnp.NPY_INT64, 8)
-        z = <const int64_t *>cnp.PyArray_DATA(zero_points)
+        memcpy(z, zero_point.at, n * 8)
         if not _all_zero(z, n):   # the common case, and zero fits every type
             outside = 0
             for k in range(n):   # one unsigned compare: below zp_low wraps to a huge value
                 outside |= <uint64_t>z[k] - <uint64_t>zp_low > <uint64_t>zp_high - <uint64_t>zp_low
             if outside:
                 return False
-    out.scales, out.zero_points, out.quantized_dimension = scales, zero_points, qdim
+    out.scales = _slice(pools.scales, s, n)
+    out.zero_points = _slice(pools.zero_points, z, n)
+    out.quantized_dimension = qdim
+    pools.next_scale += n
+    pools.next_zero_point += n
     return True
 
 
-cdef object _tensor(LeanTable table, Py_ssize_t index, list buffers, const uint8_t *data):
+cdef object _tensor(LeanTable table, Py_ssize_t index, list buffers, const uint8_t *data,
+                    _Pools pools):
     cdef int64_t type_code = table.value[T_TYPE], buffer = table.value[T_BUFFER]
     cdef int64_t count = 1, d, need, size
     cdef Py_ssize_t k
@@ -300,7 +337,7 @@ cdef object _tensor(LeanTable table, Py_ssize_t index, list buffers, const uint8
     cdef TensorSpec spec = TensorSpec.__new__(TensorSpec)   # fields None
     spec.quantized_dimension = 0
     q = _decoded(table, T_QUANTIZATION)
-    if q is not None and not _quantized(<LeanTable>q, data, type_code, shape, spec):
+    if q is not None and not _quantized(<LeanTable>q, data, type_code, shape, spec, pools):
         return None
     spec.index, spec.name = index, _decoded(table, T_NAME) or ""
     spec.type, spec.shape = type_code, shape
@@ -317,9 +354,10 @@ def tensor_specs(list tables, list buffers, buf):
     cdef Py_ssize_t n = PyList_GET_SIZE(tables), i
     cdef const uint8_t[::1] view = memoryview(buf).cast("B")   # `read` checked it holds the tables
     cdef const uint8_t *data = &view[0]
+    cdef _Pools pools = _pools_for(tables)
     out = [None] * n
     for i in range(n):
-        spec = _tensor(<LeanTable>PyList_GET_ITEM(tables, i), i, buffers, data)
+        spec = _tensor(<LeanTable>PyList_GET_ITEM(tables, i), i, buffers, data, pools)
         if spec is None:
             return None
         out[i] = spec
