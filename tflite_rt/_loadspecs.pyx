@@ -17,7 +17,7 @@ from cpython.object cimport PyObject
 from cpython.ref cimport Py_INCREF
 from cpython.tuple cimport PyTuple_New, PyTuple_SET_ITEM
 from libc.math cimport isfinite
-from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t, uint64_t
+from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t, uint64_t, uintptr_t
 from libc.string cimport memcpy
 
 from tflite_rt._fbreader cimport LeanTable
@@ -35,10 +35,7 @@ cdef extern from "numpy/arrayobject.h":
 # Specs refer only to values, tables and arrays, never back to a spec, so they cannot be part of a
 # reference cycle: untracked, the thousands a model makes cost the cyclic collector nothing.
 @cython.no_gc
-cdef class TensorSpec:
-    cdef public object index, name, type, shape, shape_signature, buffer, data, scales, zero_points
-    cdef public object quantized_dimension, is_variable, sparsity, has_rank
-
+cdef class TensorSpec:   # its fields: _loadspecs.pxd
     def __init__(self, index=None, name=None, type=None, shape=None, shape_signature=None,
                  buffer=None, data=None, scales=None, zero_points=None, quantized_dimension=None,
                  is_variable=None, sparsity=None, has_rank=None):
@@ -103,6 +100,37 @@ cdef inline bint _vector_of(object value, int typenum):
     cdef cnp.ndarray arr = <cnp.ndarray>value
     return (cnp.PyArray_NDIM(arr) == 1 and cnp.PyArray_TYPE(arr) == typenum
             and cnp.PyArray_ISCARRAY_RO(arr) and cnp.PyArray_ISNOTSWAPPED(arr))
+
+
+cdef VectorHead vector_head(object values, double *real, int64_t *integer) noexcept:
+    """What `float(values[0])` or `int(values[0])` would read, for the vectors the loader makes;
+    NOT_A_VECTOR for anything else, which the caller reads as Python would."""
+    cdef float single
+    cdef int32_t narrow
+    if type(values) is not cnp.ndarray:
+        return NOT_A_VECTOR
+    cdef cnp.ndarray arr = <cnp.ndarray>values
+    if cnp.PyArray_NDIM(arr) != 1 or not cnp.PyArray_ISNOTSWAPPED(arr):
+        return NOT_A_VECTOR
+    if cnp.PyArray_DIM(arr, 0) == 0:
+        return EMPTY_VECTOR
+    cdef const void *first = cnp.PyArray_DATA(arr)   # element 0, whatever the stride
+    cdef int typenum = cnp.PyArray_TYPE(arr)
+    if typenum == cnp.NPY_FLOAT32:
+        memcpy(&single, first, 4)
+        real[0] = single
+        return REAL_HEAD
+    if typenum == cnp.NPY_FLOAT64:
+        memcpy(real, first, 8)
+        return REAL_HEAD
+    if typenum == cnp.NPY_INT64:
+        memcpy(integer, first, 8)
+        return INTEGER_HEAD
+    if typenum == cnp.NPY_INT32:
+        memcpy(&narrow, first, 4)
+        integer[0] = narrow
+        return INTEGER_HEAD
+    return NOT_A_VECTOR
 
 
 cdef enum:
@@ -488,3 +516,81 @@ def inline_buffers(list tables):
         if data is not None and len(data):
             out[i] = data
     return out
+
+
+cdef enum:
+    MAX_VIEW_RANK = 32   # numpy's own limit is higher; the loader's is MAX_RANK
+
+
+def constant_arrays(specs, dict dtypes, int string_code):
+    """`_planner._const_values` for the constants it can use where they are: (values, rest).
+    values[i] is `data.view(dtype).reshape(shape)` of spec i when its buffer is a 1-D byte array
+    aligned as the planner needs, its bytes fit its shape (a sparse one: 1-D, its stored
+    values) and `dtypes` maps its type; else None, and i is in `rest` when the spec has data.
+    Made in one call each rather than a view and a reshape."""
+    cdef Py_ssize_t n = len(specs), i, k, rank
+    cdef cnp.npy_intp dims[MAX_VIEW_RANK]
+    cdef cnp.npy_intp nbytes, count, itemsize, needed
+    cdef cnp.ndarray data
+    cdef cnp.dtype dtype
+    cdef TensorSpec spec
+    if type(specs) is not list:
+        specs = list(specs)
+        n = PyList_GET_SIZE(specs)
+    values = [None] * n
+    rest = []
+    for i in range(n):
+        item = <object>PyList_GET_ITEM(specs, i)
+        if type(item) is TensorSpec:
+            spec = <TensorSpec>item
+            value, type_code, shape, sparsity = spec.data, spec.type, spec.shape, spec.sparsity
+        else:
+            value = item.data
+            if value is None:
+                continue
+            type_code, shape, sparsity = item.type, item.shape, item.sparsity
+        if value is None:
+            continue
+        found = dtypes.get(type_code) if type_code != string_code else None
+        if (found is None or type(value) is not cnp.ndarray or type(shape) is not tuple
+                or not _vector_of(value, cnp.NPY_UINT8)):
+            rest.append(i)
+            continue
+        data = <cnp.ndarray>value
+        dtype = <cnp.dtype>found
+        nbytes = cnp.PyArray_DIM(data, 0)
+        itemsize = dtype.itemsize
+        needed = itemsize if itemsize > 16 or nbytes < 16 else 16
+        if itemsize <= 0 or (<uintptr_t>cnp.PyArray_DATA(data)) % needed:
+            rest.append(i)
+            continue
+        if sparsity is not None:
+            if nbytes % itemsize:
+                rest.append(i)
+                continue
+            rank, dims[0] = 1, nbytes // itemsize
+        else:
+            rank = len(<tuple>shape)
+            if rank > MAX_VIEW_RANK:
+                rest.append(i)
+                continue
+            count = 1
+            for k in range(rank):
+                dim = (<tuple>shape)[k]
+                if type(dim) is not int or not 0 <= dim <= nbytes:
+                    break
+                dims[k] = dim
+                if dims[k] and count > nbytes // dims[k]:
+                    break
+                count *= dims[k]
+            else:
+                k = rank
+            if k < rank or count * itemsize != nbytes:
+                rest.append(i)
+                continue
+        Py_INCREF(dtype)   # PyArray_NewFromDescr steals a reference
+        view = PyArray_NewFromDescr(cnp.ndarray, dtype, rank, dims, NULL, cnp.PyArray_DATA(data),
+                                    cnp.PyArray_FLAGS(data) & cnp.NPY_ARRAY_WRITEABLE, None)
+        cnp.set_array_base(<cnp.ndarray>view, data)
+        values[i] = view
+    return values, rest

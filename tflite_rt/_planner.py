@@ -14,7 +14,7 @@ import os
 
 import numpy as np
 
-from . import _core, _folding
+from . import _core, _folding, _loadspecs
 from . import ops as _ops
 from .builder import encode_strings
 from .model import paused_gc
@@ -53,12 +53,13 @@ def _const_values(specs):
     """The constants held by these tensors' buffers, as aligned numpy arrays of their shapes
     (None for a tensor without one). A buffer the file does not align enough for its type is
     copied: all such copies share one allocation, each on an ALIGNMENT boundary of its own."""
-    values = [None] * len(specs)
+    # most are made in one compiled loop; here strings, what the file does not align, and
+    # anything unusual
+    values, rest = _loadspecs.constant_arrays(specs, _LITTLE_ENDIAN, STRING)
     misaligned = []   # (position, dtype) of the buffers to copy
-    for position, spec in enumerate(specs):
+    for position in rest:
+        spec = specs[position]
         data = spec.data
-        if data is None:
-            continue
         if spec.type == STRING:
             values[position] = np.asarray(data)
             continue
