@@ -18,7 +18,7 @@ from cpython.ref cimport Py_INCREF
 from cpython.tuple cimport PyTuple_New, PyTuple_SET_ITEM
 from libc.math cimport isfinite
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t, uint64_t, uintptr_t
-from libc.string cimport memcpy
+from libc.string cimport memcpy, memset
 
 from tflite_rt._fbreader cimport LeanTable
 
@@ -249,8 +249,8 @@ cdef class _Pools:
 
 
 cdef _Pools _pools_for(list tables):
-    """Pools large enough for every scale vector of these Tensor tables (zero points: as many,
-    zeroed, for vectors absent or of another length, which are refused before their use)."""
+    """Pools large enough for every scale vector of these Tensor tables (and as many zero
+    points: vectors of another length are refused)."""
     cdef Py_ssize_t i
     cdef cnp.npy_intp total = 0
     cdef _Pools pools = _Pools.__new__(_Pools)
@@ -259,7 +259,7 @@ cdef _Pools _pools_for(list tables):
         if q is not None and (<LeanTable>q).length[Q_SCALE] > 0:
             total += (<LeanTable>q).length[Q_SCALE]
     pools.scales = cnp.PyArray_EMPTY(1, &total, cnp.NPY_FLOAT32, 0)
-    pools.zero_points = cnp.PyArray_ZEROS(1, &total, cnp.NPY_INT64, 0)
+    pools.zero_points = cnp.PyArray_EMPTY(1, &total, cnp.NPY_INT64, 0)
     pools.next_scale = <float *>cnp.PyArray_DATA(pools.scales)
     pools.next_zero_point = <int64_t *>cnp.PyArray_DATA(pools.zero_points)
     return pools
@@ -298,8 +298,10 @@ cdef bint _quantized(LeanTable q, const uint8_t *data, int type_code, tuple shap
     memcpy(s, scale.at, n * 4)
     if not _scales_ok(<const uint32_t *>s, n, _types[type_code].integer):
         return False
-    z = pools.next_zero_point   # zeroed: the zero points of a vector that has none
-    if zero_point.length >= 0:
+    z = pools.next_zero_point
+    if zero_point.length < 0:
+        memset(z, 0, n * 8)
+    else:
         if zero_point.length != n:
             return False
         memcpy(z, zero_point.at, n * 8)
