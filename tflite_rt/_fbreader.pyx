@@ -18,7 +18,7 @@ from cpython.object cimport PyObject, PyTypeObject, newfunc
 from cpython.ref cimport Py_INCREF, Py_XDECREF
 from cpython.unicode cimport PyUnicode_DecodeUTF8
 from libc.stdint cimport int8_t, int16_t, int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t
-from libc.stdlib cimport free, malloc
+from libc.stdlib cimport calloc, free
 from libc.string cimport memcpy, memset
 
 cnp.import_array()
@@ -189,6 +189,19 @@ cdef inline int _keep(LeanTable table, int slot, object value) except -1:
     return 0
 
 
+# The set of table offsets a read has seen outlives the read, for the next one to reuse: a
+# model's few thousand tables need tens of kilobytes of slots, which a fresh set would allocate,
+# clear and grow to on every read. A slot counts only in the epoch that wrote it, so a new read
+# clears nothing: it takes the next epoch.
+cdef int64_t *_spare_seen = NULL
+cdef int _spare_seen_bits = 0
+cdef uint32_t _spare_seen_epoch = 0
+cdef enum:
+    SEEN_MIN_BITS = 10
+    SEEN_SPARE_MAX_BITS = 16       # a larger set (a huge model's) is freed, not kept
+
+
+@cython.final
 cdef class _Reader:
     cdef const uint8_t *data
     cdef int64_t size
@@ -197,36 +210,64 @@ cdef class _Reader:
     cdef int64_t max_tables
     cdef int max_depth
     cdef object view            # the memoryview every numpy vector keeps alive
-    # The offsets of the tables already decoded: an open-addressing set (empty slots hold -1),
-    # at most half full. It grows with the tables, where a bitmap over the file would have to
-    # be cleared in full, megabytes for a large model, on every read.
+    # The offsets of the tables already decoded: an open-addressing set, at most half full. It
+    # grows with the tables, where a bitmap over the file would have to be cleared in full,
+    # megabytes for a large model, on every read. One allocation: the offsets, then the epoch
+    # of each slot (seen_epochs).
     cdef int64_t *seen
+    cdef uint32_t *seen_epochs
     cdef int seen_bits          # the set has 1 << seen_bits slots
     cdef int64_t seen_count
+    cdef uint32_t seen_epoch    # slots of other epochs are empty
     cdef object error
     cdef _Schema schema
     cdef bint lean
 
     def __dealloc__(self):
-        free(self.seen)
+        global _spare_seen, _spare_seen_bits, _spare_seen_epoch
+        if self.seen == NULL:
+            return
+        if _spare_seen == NULL and self.seen_bits <= SEEN_SPARE_MAX_BITS:
+            _spare_seen, _spare_seen_bits, _spare_seen_epoch = self.seen, self.seen_bits, self.seen_epoch
+        else:
+            free(self.seen)
+        self.seen = NULL
+
+    cdef int take_seen(self) except -1:
+        """Starts the set: the spare one in its next epoch, or a new one."""
+        global _spare_seen
+        if _spare_seen == NULL:
+            self.seen_epoch = 1
+            return self.make_seen(SEEN_MIN_BITS)
+        self.seen, self.seen_bits = _spare_seen, _spare_seen_bits
+        self.seen_epochs = <uint32_t *>(self.seen + (<int64_t>1 << self.seen_bits))
+        _spare_seen = NULL
+        self.seen_count = 0
+        self.seen_epoch = _spare_seen_epoch + 1
+        if self.seen_epoch == 0:   # every 2**32 reads: the epochs start again, from cleared slots
+            memset(self.seen_epochs, 0, sizeof(uint32_t) << self.seen_bits)
+            self.seen_epoch = 1
+        return 0
 
     cdef int make_seen(self, int bits) except -1:
         cdef int64_t *old = self.seen
+        cdef uint32_t *old_epochs = self.seen_epochs
         cdef int64_t old_slots = (<int64_t>1 << self.seen_bits) if old != NULL else 0
         cdef int64_t k
-        self.seen = <int64_t *>malloc(sizeof(int64_t) << bits)
+        # epoch 0 is no read's: the new slots are empty
+        self.seen = <int64_t *>calloc(<size_t>1 << bits, sizeof(int64_t) + sizeof(uint32_t))
         if self.seen == NULL:
             self.seen = old
             raise MemoryError()
-        memset(self.seen, 0xFF, sizeof(int64_t) << bits)
+        self.seen_epochs = <uint32_t *>(self.seen + (<int64_t>1 << bits))
         self.seen_bits, self.seen_count = bits, 0
         for k in range(old_slots):
-            if old[k] >= 0:
+            if old_epochs[k] == self.seen_epoch:
                 self.mark_seen(old[k])
         free(old)
         return 0
 
-    cdef bint mark_seen(self, int64_t pos) except -1:
+    cdef inline bint mark_seen(self, int64_t pos) except -1:
         """Adds the offset of a table; whether it was there already."""
         cdef int64_t mask = (<int64_t>1 << self.seen_bits) - 1
         cdef int64_t k
@@ -235,28 +276,33 @@ cdef class _Reader:
             mask = (<int64_t>1 << self.seen_bits) - 1
         # Fibonacci hashing: the top bits of the product mix every bit of the offset
         k = <int64_t>((<uint64_t>pos * <uint64_t>0x9E3779B97F4A7C15) >> (64 - self.seen_bits))
-        while self.seen[k] >= 0:
+        while self.seen_epochs[k] == self.seen_epoch:
             if self.seen[k] == pos:
                 return True
             k = (k + 1) & mask
         self.seen[k] = pos
+        self.seen_epochs[k] = self.seen_epoch
         self.seen_count += 1
         return False
 
     cdef fail(self, msg):
         raise self.error("malformed model: " + msg)
 
-    cdef int spend(self, int64_t units) except -1:
+    cdef inline int spend(self, int64_t units) except -1:
         self.budget -= units
         if self.budget < 0:
             self.fail("its tables reference each other far more than its size allows")
         return 0
 
-    cdef int check(self, int64_t pos, int64_t size, what) except -1:
+    cdef inline int check(self, int64_t pos, int64_t size, what) except -1:
         if pos < 0 or size < 0 or pos + size > self.size:
-            self.fail("%s at offset %d (+%d bytes) lies outside the %d-byte buffer"
-                      % (what, pos, size, self.size))
+            return self.outside(pos, size, what)
         return 0
+
+    cdef int outside(self, int64_t pos, int64_t size, what) except -1:
+        self.fail("%s at offset %d (+%d bytes) lies outside the %d-byte buffer"
+                  % (what, pos, size, self.size))
+        return -1
 
     cdef inline uint32_t u32(self, int64_t pos, what) except? 0xFFFFFFFF:
         cdef uint32_t v
@@ -286,7 +332,7 @@ cdef class _Reader:
             return <uint64_t>bits
         return bits
 
-    cdef int64_t scalar_bits(self, int code, int64_t pos, what) except? -1:
+    cdef inline int64_t scalar_bits(self, int code, int64_t pos, what) except? -1:
         """`scalar` for the integer types, as a C integer (ulong: its bits)."""
         cdef const uint8_t *p
         cdef int16_t s
@@ -489,7 +535,7 @@ def read(buf, root_type, *, error, int max_depth, int64_t max_tables, bint lean=
     r.max_tables = max_tables
     r.lean = lean
     r.budget = 4 * r.size + 4096
-    r.make_seen(10)
+    r.take_seen()
     if r.size:
         mv = view
         r.data = &mv[0]
