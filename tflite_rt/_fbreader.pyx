@@ -30,6 +30,13 @@ cdef extern from "numpy/arrayobject.h":
     object PyArray_NewFromDescr(type subtype, cnp.dtype descr, int nd, cnp.npy_intp *dims,
                                 cnp.npy_intp *strides, void *data, int flags, object obj)
 
+# what a lean table does with a slot
+cdef enum:
+    LEAN_SCALAR = 0       # its value, in `value`
+    LEAN_IN_BUFFER = 1    # an int, long or float vector: its offset and length
+    LEAN_UNION = 2        # a union member, decoded
+    LEAN_DECODED = 3      # anything else, decoded as `field` decodes it
+
 # field kinds
 cdef enum:
     K_SCALAR = 0
@@ -94,6 +101,10 @@ cdef class _Type:
     cdef dict defaults           # every field name -> its default
     cdef bint lean               # read as a LeanTable when the reader is asked to
     cdef int64_t lean_defaults[LEAN_MAX_SLOTS]
+    # per slot of a lean table, for its loop to read without touching the _Field: what it does
+    # with the slot (LEAN_*) and its scalar code
+    cdef int lean_action[LEAN_MAX_SLOTS]
+    cdef int lean_scalar[LEAN_MAX_SLOTS]
 
 
 cdef class _Schema:
@@ -177,6 +188,9 @@ cdef _make_lean(_Type t, fields):
         f.in_buffer = f.kind == K_VEC_SCALAR and f.scalar in (S_INT, S_LONG, S_FLOAT)
         if f.kind == K_UNION:
             f.type_key_slot = names.index(f.type_key) if f.type_key in names else -1
+        t.lean_action[slot] = (LEAN_SCALAR if f.kind == K_SCALAR else LEAN_IN_BUFFER if f.in_buffer
+                               else LEAN_UNION if f.kind == K_UNION else LEAN_DECODED)
+        t.lean_scalar[slot] = f.scalar
     t.lean = True
 
 
@@ -418,41 +432,46 @@ cdef class _Reader:
                               uint16_t obj_len, int depth):
         """The slot loop of `table`, with the same checks in the same order."""
         cdef LeanTable out = LeanTable.__new__(LeanTable)
-        cdef int slot, nslots = len(t.fields)
+        cdef int slot, action, scalar, nslots = len(t.fields)
         cdef uint16_t field_off
         cdef int64_t at, target, length, code
         cdef _Field f
         cdef _Type member
         out.type_name = t.name
         memcpy(out.value, t.lean_defaults, sizeof(out.value))
-        for slot in range(LEAN_MAX_SLOTS):
-            out.length[slot] = -1
+        memset(out.length, 0xFF, sizeof(out.length))   # all -1: absent
         for slot in range(nslots):
             if 4 + 2 * slot >= vt_len:
                 break
             memcpy(&field_off, self.data + vtable + 4 + 2 * slot, 2)
             if field_off == 0:
                 continue
-            f = <_Field>t.fields[slot]
             if field_off >= obj_len:
+                f = <_Field>t.fields[slot]
                 self.fail("%s.%s lies outside its table" % (t.name, f.name))
             at = pos + field_off
-            if f.kind == K_SCALAR:
-                out.value[slot] = self.scalar_bits(f.scalar, at, f.name)
-            elif f.in_buffer:
+            action = t.lean_action[slot]
+            if action == LEAN_SCALAR:
+                scalar = t.lean_scalar[slot]
+                if at + SCALAR_SIZE[scalar] > self.size:   # named only when it fails
+                    self.check(at, SCALAR_SIZE[scalar], (<_Field>t.fields[slot]).name)
+                out.value[slot] = self.scalar_bits(scalar, at, None)
+            elif action == LEAN_IN_BUFFER:
+                f = <_Field>t.fields[slot]
                 target = self.uoffset(at, f.name)
                 length = self.u32(target, f.length_what)
-                self.check(target + 4, length * SCALAR_SIZE[f.scalar], f.name)
+                self.check(target + 4, length * SCALAR_SIZE[t.lean_scalar[slot]], f.name)
                 self.spend(1)
                 out.value[slot], out.length[slot] = target + 4, length
-            elif f.kind == K_UNION:
+            elif action == LEAN_UNION:
+                f = <_Field>t.fields[slot]
                 target = self.uoffset(at, f.name)
                 code = out.value[f.type_key_slot] if f.type_key_slot >= 0 else 0
                 member = f.members[code] if 0 < code < len(f.members) else None
                 if member is not None:   # an unknown member is ignored, as in `field`
                     _keep(out, slot, self.table(member, target, depth + 1))
             else:
-                _keep(out, slot, self.field(f, at, None, depth))
+                _keep(out, slot, self.field(<_Field>t.fields[slot], at, None, depth))
         return out
 
     cdef object field(self, _Field f, int64_t pos, dict values, int depth):
@@ -495,7 +514,7 @@ cdef class _Reader:
             Py_INCREF(dtype)   # PyArray_NewFromDescr steals a reference
             dims[0] = length
             # flags 0: read-only, as np.frombuffer makes views of a read-only buffer
-            arr = PyArray_NewFromDescr(np.ndarray, dtype, 1, dims, NULL,
+            arr = PyArray_NewFromDescr(cnp.ndarray, dtype, 1, dims, NULL,
                                        <void *>(self.data + start), 0, None)
             cnp.set_array_base(arr, self.view)
             return arr
