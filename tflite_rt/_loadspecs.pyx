@@ -435,6 +435,9 @@ def operator_specs(list tables, buf, list opcodes, Py_ssize_t num_tensors, dict 
     cdef OperatorSpec spec
     cdef const uint8_t[::1] view = memoryview(buf).cast("B")   # `read` checked it holds the tables
     cdef const uint8_t *data = &view[0]
+    # what the two callbacks answer, asked once per opcode and options table: a dict lookup
+    # costs a fraction of a call
+    cdef dict expected_by_code = {}, float_names_by_table = {}
     out = [None] * n
     for i in range(n):
         table = <LeanTable>PyList_GET_ITEM(tables, i)
@@ -448,10 +451,16 @@ def operator_specs(list tables, buf, list opcodes, Py_ssize_t num_tensors, dict 
         options_type = None
         if options is not None:
             options_type = options._type   # `type_name` without its Python property call
-            expected = expected_options(code)
+            expected = expected_by_code.get(code, expected_by_code)   # itself: not asked yet
+            if expected is expected_by_code:
+                expected = expected_by_code[code] = expected_options(code)
             if expected is not None and expected != options_type:
                 return None
-            for name, _vector in float_fields(options_type):
+            float_names = float_names_by_table.get(options_type)
+            if float_names is None:
+                float_names = float_names_by_table[options_type] = tuple(
+                    [name for name, _vector in float_fields(options_type)])
+            for name in <tuple>float_names:
                 value = getattr(options, name, None)
                 if value is not None and not _all_finite(value):
                     return None
@@ -483,20 +492,23 @@ def dataflow_ok(list inputs, list operators, list tensors):
     cdef Py_ssize_t n = len(tensors), i
     cdef bytearray flags = bytearray(n + 1)
     cdef unsigned char *state = flags
+    cdef OperatorSpec o
+    cdef TensorSpec t
     for i in inputs:
-        if not 0 <= i < n or state[i] & IS_INPUT or (<object>PyList_GET_ITEM(tensors, i)).data is not None:
+        if not 0 <= i < n or state[i] & IS_INPUT or (<TensorSpec?>PyList_GET_ITEM(tensors, i)).data is not None:
             return False
         state[i] |= IS_INPUT
-    for o in operators:
-        for i in o.inputs:
+    for operator in operators:
+        o = <OperatorSpec?>operator
+        for i in <tuple?>o.inputs:
             if i >= n:
                 return False
             if i >= 0:
                 state[i] |= READ
-        for i in o.outputs:
+        for i in <tuple?>o.outputs:
             if not 0 <= i < n or state[i]:
                 return False
-            t = <object>PyList_GET_ITEM(tensors, i)
+            t = <TensorSpec?>PyList_GET_ITEM(tensors, i)
             if t.data is not None or t.is_variable:
                 return False
             state[i] = WRITTEN
