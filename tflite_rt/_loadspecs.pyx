@@ -537,11 +537,11 @@ cdef enum:
 
 
 def constant_arrays(specs, dict dtypes, int string_code):
-    """`_planner._const_values` for the constants it can use where they are: (values, rest).
-    values[i] is `data.view(dtype).reshape(shape)` of spec i when its buffer is a 1-D byte array
-    aligned as the planner needs, its bytes fit its shape (a sparse one: 1-D, its stored
-    values) and `dtypes` maps its type; else None, and i is in `rest` when the spec has data.
-    Made in one call each rather than a view and a reshape."""
+    """`_planner._const_values` for the constants it can use where they are: (values, rest,
+    whether any spec is sparse). values[i] is `data.view(dtype).reshape(shape)` of spec i when
+    its buffer is a 1-D byte array aligned as the planner needs, its bytes fit its shape (a
+    sparse one: 1-D, its stored values) and `dtypes` maps its type; else None, and i is in
+    `rest` when the spec has data. Made in one call each rather than a view and a reshape."""
     cdef Py_ssize_t n = len(specs), i, k, rank
     cdef cnp.npy_intp dims[MAX_VIEW_RANK]
     cdef cnp.npy_intp nbytes, count, itemsize, needed
@@ -553,16 +553,16 @@ def constant_arrays(specs, dict dtypes, int string_code):
         n = PyList_GET_SIZE(specs)
     values = [None] * n
     rest = []
+    cdef bint any_sparse = False
     for i in range(n):
         item = <object>PyList_GET_ITEM(specs, i)
         if type(item) is TensorSpec:
             spec = <TensorSpec>item
             value, type_code, shape, sparsity = spec.data, spec.type, spec.shape, spec.sparsity
         else:
-            value = item.data
-            if value is None:
-                continue
-            type_code, shape, sparsity = item.type, item.shape, item.sparsity
+            value, type_code, shape, sparsity = item.data, item.type, item.shape, item.sparsity
+        if sparsity is not None:
+            any_sparse = True
         if value is None:
             continue
         found = dtypes.get(type_code) if type_code != string_code else None
@@ -607,4 +607,4 @@ def constant_arrays(specs, dict dtypes, int string_code):
                                     cnp.PyArray_FLAGS(data) & cnp.NPY_ARRAY_WRITEABLE, None)
         cnp.set_array_base(<cnp.ndarray>view, data)
         values[i] = view
-    return values, rest
+    return values, rest, any_sparse
