@@ -25,6 +25,11 @@ cnp.import_array()
 
 cdef extern from "Python.h":
     void PyObject_GC_UnTrack(void *op)
+    int PyObject_GenericSetDict(object o, object value, void *context) except -1
+    PyTypeObject *Py_TYPE(object o)
+    ctypedef int (*descrsetfunc)(PyObject *descr, PyObject *obj, PyObject *value) except -1
+    ctypedef struct _DescrType "PyTypeObject":
+        descrsetfunc tp_descr_set
 
 cdef extern from "numpy/arrayobject.h":
     object PyArray_NewFromDescr(type subtype, cnp.dtype descr, int nd, cnp.npy_intp *dims,
@@ -111,6 +116,10 @@ cdef class _Schema:
     cdef dict types
     cdef type table_class
     cdef newfunc new_table       # table_class's tp_new: no Python call per table
+    # table_class's `_type` slot, set through its descriptor's own setter: no lookup of the
+    # name in the class per table (None: set as an attribute)
+    cdef object type_slot
+    cdef descrsetfunc set_type_slot
 
 
 cdef _Schema _compiled = None
@@ -123,6 +132,11 @@ cdef _Schema _compile(tables, unions, enums, table_class, lean_types):
     schema.types = {}
     schema.table_class = table_class
     schema.new_table = (<PyTypeObject *>table_class).tp_new
+    slot = table_class.__dict__.get("_type")
+    schema.type_slot = None
+    if slot is not None and (<_DescrType *>Py_TYPE(slot)).tp_descr_set != NULL:
+        schema.type_slot = slot
+        schema.set_type_slot = (<_DescrType *>Py_TYPE(slot)).tp_descr_set
     for name in tables:
         t = _Type()
         t.name = name
@@ -421,8 +435,12 @@ cdef class _Reader:
                 self.fail("%s.%s lies outside its table" % (t.name, f.name))
             PyDict_SetItem(values, f.name, self.field(f, pos + field_off, values, depth))
         out = self.schema.new_table(self.schema.table_class, <PyObject *>_NO_ARGS, NULL)
-        out._type = t.name
-        out.__dict__ = values
+        if self.schema.type_slot is not None:
+            self.schema.set_type_slot(<PyObject *>self.schema.type_slot, <PyObject *>out,
+                                      <PyObject *>t.name)
+        else:
+            out._type = t.name
+        PyObject_GenericSetDict(out, values, NULL)
         # A decoded tree has no cycles (no table is referenced twice), so the cyclic collector
         # need never look at its tables: untracked, the hundreds a model keeps cost it nothing.
         PyObject_GC_UnTrack(<PyObject *>out)

@@ -337,6 +337,8 @@ cdef object _tensor(LeanTable table, Py_ssize_t index, list buffers, const uint8
             return None
         if d == 0:
             zero = True
+        elif count < <int64_t>1 << 32:   # times an int32 it fits: no division
+            count *= d
         elif count <= _max_elements:
             count = count * d if count <= _max_elements // d else _max_elements + 1
     if zero:
@@ -513,6 +515,11 @@ def dataflow_ok(list inputs, list operators, list tensors):
                 return False
             state[i] = WRITTEN
     return True
+
+
+def calling_operators(list operators, frozenset calling_tables):
+    """The operators (OperatorSpecs) whose options are of `calling_tables`, in order."""
+    return [o for o in operators if (<OperatorSpec?>o).options_type in calling_tables]
 
 
 def inline_buffers(list tables):
