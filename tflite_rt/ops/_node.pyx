@@ -8,7 +8,7 @@ Python classes cost. The ops stay Python (tflite_rt/ops/*.py), but for the nn fa
 cimport cython
 from libc.stdint cimport int64_t
 
-from tflite_rt._loadspecs cimport (INTEGER_HEAD, NOT_A_VECTOR, REAL_HEAD, TensorSpec, VectorHead,
+from tflite_rt._loadspecs cimport (EMPTY_VECTOR, INTEGER_HEAD, REAL_HEAD, TensorSpec, VectorHead,
                                    vector_head)
 
 import math
@@ -124,14 +124,14 @@ cdef int _set_quantization(TensorInfo info, scales, zero_points) except -1:
     cdef VectorHead head = vector_head(scales, &real, &integer)
     if head == REAL_HEAD:
         info.quantized, info.scale = True, real
-    elif head == NOT_A_VECTOR and scales is not None and len(scales):
+    elif head != EMPTY_VECTOR and scales is not None and len(scales):
         info.quantized, info.scale = True, float(scales[0])
     else:
         info.quantized, info.scale = False, 0.0
     head = vector_head(zero_points, &real, &integer)
     if head == INTEGER_HEAD:
         info.zero_point = integer
-    elif head == NOT_A_VECTOR and zero_points is not None and len(zero_points):
+    elif head != EMPTY_VECTOR and zero_points is not None and len(zero_points):
         info.zero_point = int(zero_points[0])
     else:
         info.zero_point = 0
