@@ -7,7 +7,11 @@ shape tuples and the tables they keep are all untracked by the cyclic collector.
 The loops only answer "all well" (the specs) or "not sure" (None). On None the loader reads the
 model again into `Table`s and runs its Python checks, which find the first fault and name it; so
 a bad model is refused with the same message either way, and these loops must refuse everything
-the Python checks refuse. Anything unusual (a string constant) is "not sure"."""
+the Python checks refuse. Anything unusual (a string constant) is "not sure".
+
+The planner's first loops over the specs are here too: the arrays of their constants
+(`constant_arrays`), and the first scale and zero point of each (`vector_head`, for
+`ops._node.tensor_infos`)."""
 import numpy as np
 
 cimport cython
