@@ -250,22 +250,38 @@ cdef class _Pools:
     cdef cnp.ndarray scales, zero_points
     cdef float *next_scale
     cdef int64_t *next_zero_point
+    cdef cnp.npy_intp room        # elements left in each
 
 
-cdef _Pools _pools_for(list tables):
-    """Pools large enough for every scale vector of these Tensor tables (and as many zero
-    points: vectors of another length are refused)."""
+cdef _Pools _pools_for(list tables, const uint8_t *data):
+    """Pools large enough for the scale vectors of these Tensor tables that `_quantized` may
+    copy (and as many zero points: vectors of another length are refused). A per-channel vector
+    that does not match its dimension is refused before its copy, so takes no room: the pools
+    never outgrow what the accepted tensors need."""
     cdef Py_ssize_t i
-    cdef cnp.npy_intp total = 0
+    cdef cnp.npy_intp total = 0, n
+    cdef int64_t qdim
+    cdef LeanTable table, q
+    cdef _BufferVector dims
     cdef _Pools pools = _Pools.__new__(_Pools)
     for i in range(PyList_GET_SIZE(tables)):
-        q = _decoded(<LeanTable>PyList_GET_ITEM(tables, i), T_QUANTIZATION)
-        if q is not None and (<LeanTable>q).length[Q_SCALE] > 0:
-            total += (<LeanTable>q).length[Q_SCALE]
+        table = <LeanTable>PyList_GET_ITEM(tables, i)
+        if table.decoded[T_QUANTIZATION] == NULL:
+            continue
+        q = <LeanTable>table.decoded[T_QUANTIZATION]
+        n = q.length[Q_SCALE]
+        if n > 1:
+            qdim = q.value[Q_QUANTIZED_DIMENSION]
+            dims = _buffer_vector(table, T_SHAPE, data)
+            if not (0 <= qdim < dims.length and _int_at(dims, qdim) == n):
+                continue
+        if n > 0:
+            total += n
     pools.scales = cnp.PyArray_EMPTY(1, &total, cnp.NPY_FLOAT32, 0)
     pools.zero_points = cnp.PyArray_EMPTY(1, &total, cnp.NPY_INT64, 0)
     pools.next_scale = <float *>cnp.PyArray_DATA(pools.scales)
     pools.next_zero_point = <int64_t *>cnp.PyArray_DATA(pools.zero_points)
+    pools.room = total
     return pools
 
 
@@ -297,6 +313,8 @@ cdef bint _quantized(LeanTable q, const uint8_t *data, int type_code, tuple shap
         return False
     if n > 1 and not (qdim < len(shape) and shape[qdim] == n):
         return False
+    if n > pools.room:   # never, as `_pools_for` counts; if it were, the loader would decide
+        return False
     # checked on the copies, which are aligned
     cdef float *s = pools.next_scale
     memcpy(s, scale.at, n * 4)
@@ -320,6 +338,7 @@ cdef bint _quantized(LeanTable q, const uint8_t *data, int type_code, tuple shap
     out.quantized_dimension = qdim
     pools.next_scale += n
     pools.next_zero_point += n
+    pools.room -= n
     return True
 
 
@@ -390,7 +409,7 @@ def tensor_specs(list tables, list buffers, buf):
     cdef Py_ssize_t n = PyList_GET_SIZE(tables), i
     cdef const uint8_t[::1] view = memoryview(buf).cast("B")   # `read` checked it holds the tables
     cdef const uint8_t *data = &view[0]
-    cdef _Pools pools = _pools_for(tables)
+    cdef _Pools pools = _pools_for(tables, data)
     out = [None] * n
     for i in range(n):
         spec = _tensor(<LeanTable>PyList_GET_ITEM(tables, i), i, buffers, data, pools)
