@@ -447,3 +447,17 @@ def test_buffers_stored_after_the_flatbuffer_are_read_in_place():
     w = m.subgraphs[0].tensors[1]
     assert w.name == "w" and w.data.tobytes() == weights
     assert np.shares_memory(w.data, np.frombuffer(data, np.uint8))
+
+
+def test_each_read_sees_only_its_own_tables():
+    """The reader's record of the tables it has read is kept for the next read: what one read
+    saw is never 'met again' by the next, on the same bytes or others, after a failed read too,
+    and a table met again within one read is still refused."""
+    few, many = small_model(), _many_tensors_model(5000, repeat_first=False)
+    shared = _many_tensors_model(5000, repeat_first=True)
+    for data in (few, many, few, many, many):
+        for lean in (True, False):
+            _flatbuffer.read(data, lean=lean)
+        with pytest.raises(ValueError, match="Tensor at offset .* is referenced more than once"):
+            _flatbuffer.read(shared, lean=True)
+    assert len(model_module.load(many).subgraphs[0].tensors) == 5000

@@ -432,3 +432,26 @@ def test_shape_only_ops_share_their_input_bytes_inside_the_arena(num_threads):
     tensor = {d["name"]: d["index"] for d in kept.get_tensor_details()}
     a = x + np.arange(12, dtype=np.float32).reshape(2, 6)
     np.testing.assert_array_equal(kept.get_tensor(tensor["e"]), a.reshape(3, 1, 4))
+
+
+@pytest.mark.parametrize("scales, zero_points", [
+    (np.array([0.5, 2.0], np.float32), np.array([3, -1], np.int64)),
+    (np.array([0.1], np.float64), np.array([7], np.int32)),
+    (np.array([0.25, 1.0], ">f4"), np.array([5, 6], ">i8")),       # not native: read as Python does
+    (np.arange(6, dtype=np.float32)[::2] + 0.5, np.arange(6)[::-2]),   # strided
+    (np.array([3, 4], np.int64), np.array([1.75, 2.0])),            # integer scales, float zero points
+    ([0.125, 1.0], [9, 1]),
+    (np.zeros(0, np.float32), np.zeros(0, np.int64)),
+    (None, None),
+    (np.array([0.5], np.float16), np.array([200], np.uint8)),
+])
+def test_first_scale_and_zero_point_read_as_python_reads_them(scales, zero_points):
+    """TensorInfo reads the first scale and zero point of the loader's vectors in C; any other
+    value is read as `float(scales[0])` and `int(zero_points[0])` read it."""
+    t = TensorInfo(id=0, index=0, subgraph=0, name="t", type=9, shape=(2,), scales=scales,
+                   zero_points=zero_points)
+    quantized = scales is not None and len(scales) > 0
+    assert t.quantized is quantized
+    assert type(t.scale) is float and t.scale == (float(scales[0]) if quantized else 0.0)
+    has_zero_point = zero_points is not None and len(zero_points) > 0
+    assert type(t.zero_point) is int and t.zero_point == (int(zero_points[0]) if has_zero_point else 0)

@@ -18,17 +18,29 @@ from cpython.object cimport PyObject, PyTypeObject, newfunc
 from cpython.ref cimport Py_INCREF, Py_XDECREF
 from cpython.unicode cimport PyUnicode_DecodeUTF8
 from libc.stdint cimport int8_t, int16_t, int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t
-from libc.stdlib cimport free, malloc
+from libc.stdlib cimport calloc, free
 from libc.string cimport memcpy, memset
 
 cnp.import_array()
 
 cdef extern from "Python.h":
     void PyObject_GC_UnTrack(void *op)
+    int PyObject_GenericSetDict(object o, object value, void *context) except -1
+    PyTypeObject *Py_TYPE(object o)
+    ctypedef int (*descrsetfunc)(PyObject *descr, PyObject *obj, PyObject *value) except -1
+    ctypedef struct _DescrType "PyTypeObject":
+        descrsetfunc tp_descr_set
 
 cdef extern from "numpy/arrayobject.h":
     object PyArray_NewFromDescr(type subtype, cnp.dtype descr, int nd, cnp.npy_intp *dims,
                                 cnp.npy_intp *strides, void *data, int flags, object obj)
+
+# what a lean table does with a slot
+cdef enum:
+    LEAN_SCALAR = 0       # its value, in `value`
+    LEAN_IN_BUFFER = 1    # an int, long or float vector: its offset and length
+    LEAN_UNION = 2        # a union member, decoded
+    LEAN_DECODED = 3      # anything else, decoded as `field` decodes it
 
 # field kinds
 cdef enum:
@@ -94,12 +106,20 @@ cdef class _Type:
     cdef dict defaults           # every field name -> its default
     cdef bint lean               # read as a LeanTable when the reader is asked to
     cdef int64_t lean_defaults[LEAN_MAX_SLOTS]
+    # per slot of a lean table, for its loop to read without touching the _Field: what it does
+    # with the slot (LEAN_*) and its scalar code
+    cdef int lean_action[LEAN_MAX_SLOTS]
+    cdef int lean_scalar[LEAN_MAX_SLOTS]
 
 
 cdef class _Schema:
     cdef dict types
     cdef type table_class
     cdef newfunc new_table       # table_class's tp_new: no Python call per table
+    # table_class's `_type` slot, set through its descriptor's own setter: no lookup of the
+    # name in the class per table (None: set as an attribute)
+    cdef object type_slot
+    cdef descrsetfunc set_type_slot
 
 
 cdef _Schema _compiled = None
@@ -112,6 +132,11 @@ cdef _Schema _compile(tables, unions, enums, table_class, lean_types):
     schema.types = {}
     schema.table_class = table_class
     schema.new_table = (<PyTypeObject *>table_class).tp_new
+    slot = table_class.__dict__.get("_type")
+    schema.type_slot = None
+    if slot is not None and (<_DescrType *>Py_TYPE(slot)).tp_descr_set != NULL:
+        schema.type_slot = slot
+        schema.set_type_slot = (<_DescrType *>Py_TYPE(slot)).tp_descr_set
     for name in tables:
         t = _Type()
         t.name = name
@@ -177,6 +202,9 @@ cdef _make_lean(_Type t, fields):
         f.in_buffer = f.kind == K_VEC_SCALAR and f.scalar in (S_INT, S_LONG, S_FLOAT)
         if f.kind == K_UNION:
             f.type_key_slot = names.index(f.type_key) if f.type_key in names else -1
+        t.lean_action[slot] = (LEAN_SCALAR if f.kind == K_SCALAR else LEAN_IN_BUFFER if f.in_buffer
+                               else LEAN_UNION if f.kind == K_UNION else LEAN_DECODED)
+        t.lean_scalar[slot] = f.scalar
     t.lean = True
 
 
@@ -189,6 +217,19 @@ cdef inline int _keep(LeanTable table, int slot, object value) except -1:
     return 0
 
 
+# The set of table offsets a read has seen outlives the read, for the next one to reuse: a
+# model's few thousand tables need tens of kilobytes of slots, which a fresh set would allocate,
+# clear and grow to on every read. A slot counts only in the epoch that wrote it, so a new read
+# clears nothing: it takes the next epoch.
+cdef int64_t *_spare_seen = NULL
+cdef int _spare_seen_bits = 0
+cdef uint32_t _spare_seen_epoch = 0
+cdef enum:
+    SEEN_MIN_BITS = 10
+    SEEN_SPARE_MAX_BITS = 16       # a larger set (a huge model's) is freed, not kept
+
+
+@cython.final
 cdef class _Reader:
     cdef const uint8_t *data
     cdef int64_t size
@@ -197,36 +238,64 @@ cdef class _Reader:
     cdef int64_t max_tables
     cdef int max_depth
     cdef object view            # the memoryview every numpy vector keeps alive
-    # The offsets of the tables already decoded: an open-addressing set (empty slots hold -1),
-    # at most half full. It grows with the tables, where a bitmap over the file would have to
-    # be cleared in full, megabytes for a large model, on every read.
+    # The offsets of the tables already decoded: an open-addressing set, at most half full. It
+    # grows with the tables, where a bitmap over the file would have to be cleared in full,
+    # megabytes for a large model, on every read. One allocation: the offsets, then the epoch
+    # of each slot (seen_epochs).
     cdef int64_t *seen
+    cdef uint32_t *seen_epochs
     cdef int seen_bits          # the set has 1 << seen_bits slots
     cdef int64_t seen_count
+    cdef uint32_t seen_epoch    # slots of other epochs are empty
     cdef object error
     cdef _Schema schema
     cdef bint lean
 
     def __dealloc__(self):
-        free(self.seen)
+        global _spare_seen, _spare_seen_bits, _spare_seen_epoch
+        if self.seen == NULL:
+            return
+        if _spare_seen == NULL and self.seen_bits <= SEEN_SPARE_MAX_BITS:
+            _spare_seen, _spare_seen_bits, _spare_seen_epoch = self.seen, self.seen_bits, self.seen_epoch
+        else:
+            free(self.seen)
+        self.seen = NULL
+
+    cdef int take_seen(self) except -1:
+        """Starts the set: the spare one in its next epoch, or a new one."""
+        global _spare_seen
+        if _spare_seen == NULL:
+            self.seen_epoch = 1
+            return self.make_seen(SEEN_MIN_BITS)
+        self.seen, self.seen_bits = _spare_seen, _spare_seen_bits
+        self.seen_epochs = <uint32_t *>(self.seen + (<int64_t>1 << self.seen_bits))
+        _spare_seen = NULL
+        self.seen_count = 0
+        self.seen_epoch = _spare_seen_epoch + 1
+        if self.seen_epoch == 0:   # every 2**32 reads: the epochs start again, from cleared slots
+            memset(self.seen_epochs, 0, sizeof(uint32_t) << self.seen_bits)
+            self.seen_epoch = 1
+        return 0
 
     cdef int make_seen(self, int bits) except -1:
         cdef int64_t *old = self.seen
+        cdef uint32_t *old_epochs = self.seen_epochs
         cdef int64_t old_slots = (<int64_t>1 << self.seen_bits) if old != NULL else 0
         cdef int64_t k
-        self.seen = <int64_t *>malloc(sizeof(int64_t) << bits)
+        # epoch 0 is no read's: the new slots are empty
+        self.seen = <int64_t *>calloc(<size_t>1 << bits, sizeof(int64_t) + sizeof(uint32_t))
         if self.seen == NULL:
             self.seen = old
             raise MemoryError()
-        memset(self.seen, 0xFF, sizeof(int64_t) << bits)
+        self.seen_epochs = <uint32_t *>(self.seen + (<int64_t>1 << bits))
         self.seen_bits, self.seen_count = bits, 0
         for k in range(old_slots):
-            if old[k] >= 0:
+            if old_epochs[k] == self.seen_epoch:
                 self.mark_seen(old[k])
         free(old)
         return 0
 
-    cdef bint mark_seen(self, int64_t pos) except -1:
+    cdef inline bint mark_seen(self, int64_t pos) except -1:
         """Adds the offset of a table; whether it was there already."""
         cdef int64_t mask = (<int64_t>1 << self.seen_bits) - 1
         cdef int64_t k
@@ -235,28 +304,33 @@ cdef class _Reader:
             mask = (<int64_t>1 << self.seen_bits) - 1
         # Fibonacci hashing: the top bits of the product mix every bit of the offset
         k = <int64_t>((<uint64_t>pos * <uint64_t>0x9E3779B97F4A7C15) >> (64 - self.seen_bits))
-        while self.seen[k] >= 0:
+        while self.seen_epochs[k] == self.seen_epoch:
             if self.seen[k] == pos:
                 return True
             k = (k + 1) & mask
         self.seen[k] = pos
+        self.seen_epochs[k] = self.seen_epoch
         self.seen_count += 1
         return False
 
     cdef fail(self, msg):
         raise self.error("malformed model: " + msg)
 
-    cdef int spend(self, int64_t units) except -1:
+    cdef inline int spend(self, int64_t units) except -1:
         self.budget -= units
         if self.budget < 0:
             self.fail("its tables reference each other far more than its size allows")
         return 0
 
-    cdef int check(self, int64_t pos, int64_t size, what) except -1:
+    cdef inline int check(self, int64_t pos, int64_t size, what) except -1:
         if pos < 0 or size < 0 or pos + size > self.size:
-            self.fail("%s at offset %d (+%d bytes) lies outside the %d-byte buffer"
-                      % (what, pos, size, self.size))
+            return self.outside(pos, size, what)
         return 0
+
+    cdef int outside(self, int64_t pos, int64_t size, what) except -1:
+        self.fail("%s at offset %d (+%d bytes) lies outside the %d-byte buffer"
+                  % (what, pos, size, self.size))
+        return -1
 
     cdef inline uint32_t u32(self, int64_t pos, what) except? 0xFFFFFFFF:
         cdef uint32_t v
@@ -286,7 +360,7 @@ cdef class _Reader:
             return <uint64_t>bits
         return bits
 
-    cdef int64_t scalar_bits(self, int code, int64_t pos, what) except? -1:
+    cdef inline int64_t scalar_bits(self, int code, int64_t pos, what) except? -1:
         """`scalar` for the integer types, as a C integer (ulong: its bits)."""
         cdef const uint8_t *p
         cdef int16_t s
@@ -361,8 +435,12 @@ cdef class _Reader:
                 self.fail("%s.%s lies outside its table" % (t.name, f.name))
             PyDict_SetItem(values, f.name, self.field(f, pos + field_off, values, depth))
         out = self.schema.new_table(self.schema.table_class, <PyObject *>_NO_ARGS, NULL)
-        out._type = t.name
-        out.__dict__ = values
+        if self.schema.type_slot is not None:
+            self.schema.set_type_slot(<PyObject *>self.schema.type_slot, <PyObject *>out,
+                                      <PyObject *>t.name)
+        else:
+            out._type = t.name
+        PyObject_GenericSetDict(out, values, NULL)
         # A decoded tree has no cycles (no table is referenced twice), so the cyclic collector
         # need never look at its tables: untracked, the hundreds a model keeps cost it nothing.
         PyObject_GC_UnTrack(<PyObject *>out)
@@ -372,41 +450,46 @@ cdef class _Reader:
                               uint16_t obj_len, int depth):
         """The slot loop of `table`, with the same checks in the same order."""
         cdef LeanTable out = LeanTable.__new__(LeanTable)
-        cdef int slot, nslots = len(t.fields)
+        cdef int slot, action, scalar, nslots = len(t.fields)
         cdef uint16_t field_off
         cdef int64_t at, target, length, code
         cdef _Field f
         cdef _Type member
         out.type_name = t.name
         memcpy(out.value, t.lean_defaults, sizeof(out.value))
-        for slot in range(LEAN_MAX_SLOTS):
-            out.length[slot] = -1
+        memset(out.length, 0xFF, sizeof(out.length))   # all -1: absent
         for slot in range(nslots):
             if 4 + 2 * slot >= vt_len:
                 break
             memcpy(&field_off, self.data + vtable + 4 + 2 * slot, 2)
             if field_off == 0:
                 continue
-            f = <_Field>t.fields[slot]
             if field_off >= obj_len:
+                f = <_Field>t.fields[slot]
                 self.fail("%s.%s lies outside its table" % (t.name, f.name))
             at = pos + field_off
-            if f.kind == K_SCALAR:
-                out.value[slot] = self.scalar_bits(f.scalar, at, f.name)
-            elif f.in_buffer:
+            action = t.lean_action[slot]
+            if action == LEAN_SCALAR:
+                scalar = t.lean_scalar[slot]
+                if at + SCALAR_SIZE[scalar] > self.size:   # named only when it fails
+                    self.check(at, SCALAR_SIZE[scalar], (<_Field>t.fields[slot]).name)
+                out.value[slot] = self.scalar_bits(scalar, at, None)
+            elif action == LEAN_IN_BUFFER:
+                f = <_Field>t.fields[slot]
                 target = self.uoffset(at, f.name)
                 length = self.u32(target, f.length_what)
-                self.check(target + 4, length * SCALAR_SIZE[f.scalar], f.name)
+                self.check(target + 4, length * SCALAR_SIZE[t.lean_scalar[slot]], f.name)
                 self.spend(1)
                 out.value[slot], out.length[slot] = target + 4, length
-            elif f.kind == K_UNION:
+            elif action == LEAN_UNION:
+                f = <_Field>t.fields[slot]
                 target = self.uoffset(at, f.name)
                 code = out.value[f.type_key_slot] if f.type_key_slot >= 0 else 0
                 member = f.members[code] if 0 < code < len(f.members) else None
                 if member is not None:   # an unknown member is ignored, as in `field`
                     _keep(out, slot, self.table(member, target, depth + 1))
             else:
-                _keep(out, slot, self.field(f, at, None, depth))
+                _keep(out, slot, self.field(<_Field>t.fields[slot], at, None, depth))
         return out
 
     cdef object field(self, _Field f, int64_t pos, dict values, int depth):
@@ -449,7 +532,7 @@ cdef class _Reader:
             Py_INCREF(dtype)   # PyArray_NewFromDescr steals a reference
             dims[0] = length
             # flags 0: read-only, as np.frombuffer makes views of a read-only buffer
-            arr = PyArray_NewFromDescr(np.ndarray, dtype, 1, dims, NULL,
+            arr = PyArray_NewFromDescr(cnp.ndarray, dtype, 1, dims, NULL,
                                        <void *>(self.data + start), 0, None)
             cnp.set_array_base(arr, self.view)
             return arr
@@ -489,7 +572,7 @@ def read(buf, root_type, *, error, int max_depth, int64_t max_tables, bint lean=
     r.max_tables = max_tables
     r.lean = lean
     r.budget = 4 * r.size + 4096
-    r.make_seen(10)
+    r.take_seen()
     if r.size:
         mv = view
         r.data = &mv[0]

@@ -7,7 +7,11 @@ shape tuples and the tables they keep are all untracked by the cyclic collector.
 The loops only answer "all well" (the specs) or "not sure" (None). On None the loader reads the
 model again into `Table`s and runs its Python checks, which find the first fault and name it; so
 a bad model is refused with the same message either way, and these loops must refuse everything
-the Python checks refuse. Anything unusual (a string constant) is "not sure"."""
+the Python checks refuse. Anything unusual (a string constant) is "not sure".
+
+The planner's first loops over the specs are here too: the arrays of their constants
+(`constant_arrays`), and the first scale and zero point of each (`vector_head`, for
+`ops._node.tensor_infos`)."""
 import numpy as np
 
 cimport cython
@@ -17,8 +21,8 @@ from cpython.object cimport PyObject
 from cpython.ref cimport Py_INCREF
 from cpython.tuple cimport PyTuple_New, PyTuple_SET_ITEM
 from libc.math cimport isfinite
-from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t, uint64_t
-from libc.string cimport memcpy
+from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t, uint64_t, uintptr_t
+from libc.string cimport memcpy, memset
 
 from tflite_rt._fbreader cimport LeanTable
 
@@ -27,14 +31,15 @@ cnp.import_array()
 cdef extern from "Python.h":
     void PyObject_GC_UnTrack(void *op)
 
+cdef extern from "numpy/arrayobject.h":
+    object PyArray_NewFromDescr(type subtype, cnp.dtype descr, int nd, cnp.npy_intp *dims,
+                                cnp.npy_intp *strides, void *data, int flags, object obj)
+
 
 # Specs refer only to values, tables and arrays, never back to a spec, so they cannot be part of a
 # reference cycle: untracked, the thousands a model makes cost the cyclic collector nothing.
 @cython.no_gc
-cdef class TensorSpec:
-    cdef public object index, name, type, shape, shape_signature, buffer, data, scales, zero_points
-    cdef public object quantized_dimension, is_variable, sparsity, has_rank
-
+cdef class TensorSpec:   # its fields: _loadspecs.pxd
     def __init__(self, index=None, name=None, type=None, shape=None, shape_signature=None,
                  buffer=None, data=None, scales=None, zero_points=None, quantized_dimension=None,
                  is_variable=None, sparsity=None, has_rank=None):
@@ -101,11 +106,35 @@ cdef inline bint _vector_of(object value, int typenum):
             and cnp.PyArray_ISCARRAY_RO(arr) and cnp.PyArray_ISNOTSWAPPED(arr))
 
 
-cdef cnp.ndarray _vector_copy(const uint8_t *at, cnp.npy_intp n, int typenum, size_t itemsize):
-    """A new array of the `n` elements at `at` (in the buffer: maybe unaligned)."""
-    cdef cnp.ndarray out = cnp.PyArray_EMPTY(1, &n, typenum, 0)
-    memcpy(cnp.PyArray_DATA(out), at, n * itemsize)
-    return out
+cdef VectorHead vector_head(object values, double *real, int64_t *integer) noexcept:
+    """What `float(values[0])` or `int(values[0])` would read, for the vectors the loader makes;
+    NOT_A_VECTOR for anything else, which the caller reads as Python would."""
+    cdef float single
+    cdef int32_t narrow
+    if type(values) is not cnp.ndarray:
+        return NOT_A_VECTOR
+    cdef cnp.ndarray arr = <cnp.ndarray>values
+    if cnp.PyArray_NDIM(arr) != 1 or not cnp.PyArray_ISNOTSWAPPED(arr):
+        return NOT_A_VECTOR
+    if cnp.PyArray_DIM(arr, 0) == 0:
+        return EMPTY_VECTOR
+    cdef const void *first = cnp.PyArray_DATA(arr)   # element 0, whatever the stride
+    cdef int typenum = cnp.PyArray_TYPE(arr)
+    if typenum == cnp.NPY_FLOAT32:
+        memcpy(&single, first, 4)
+        real[0] = single
+        return REAL_HEAD
+    if typenum == cnp.NPY_FLOAT64:
+        memcpy(real, first, 8)
+        return REAL_HEAD
+    if typenum == cnp.NPY_INT64:
+        memcpy(integer, first, 8)
+        return INTEGER_HEAD
+    if typenum == cnp.NPY_INT32:
+        memcpy(&narrow, first, 4)
+        integer[0] = narrow
+        return INTEGER_HEAD
+    return NOT_A_VECTOR
 
 
 cdef enum:
@@ -214,15 +243,67 @@ def use_slots(tensor_fields, operator_fields, quantization_fields, buffer_fields
     B_DATA, B_OFFSET = b("data"), b("offset")
 
 
-cdef bint _quantized(LeanTable q, const uint8_t *data, int type_code, tuple shape, TensorSpec out):
+cdef class _Pools:
+    """Where the scales and zero points of a subgraph's tensors are copied to: one array of
+    each for all of them, each tensor's a slice. Slicing an array costs less than making one,
+    and the loader makes two per quantized tensor, a few hundred per model."""
+    cdef cnp.ndarray scales, zero_points
+    cdef float *next_scale
+    cdef int64_t *next_zero_point
+    cdef cnp.npy_intp room        # elements left in each
+
+
+cdef _Pools _pools_for(list tables, const uint8_t *data):
+    """Pools large enough for the scale vectors of these Tensor tables that `_quantized` may
+    copy (and as many zero points: vectors of another length are refused). A per-channel vector
+    that does not match its dimension is refused before its copy, so takes no room: the pools
+    never outgrow what the accepted tensors need."""
+    cdef Py_ssize_t i
+    cdef cnp.npy_intp total = 0, n
+    cdef int64_t qdim
+    cdef LeanTable table, q
+    cdef _BufferVector dims
+    cdef _Pools pools = _Pools.__new__(_Pools)
+    for i in range(PyList_GET_SIZE(tables)):
+        table = <LeanTable>PyList_GET_ITEM(tables, i)
+        if table.decoded[T_QUANTIZATION] == NULL:
+            continue
+        q = <LeanTable>table.decoded[T_QUANTIZATION]
+        n = q.length[Q_SCALE]
+        if n > 1:
+            qdim = q.value[Q_QUANTIZED_DIMENSION]
+            dims = _buffer_vector(table, T_SHAPE, data)
+            if not (0 <= qdim < dims.length and _int_at(dims, qdim) == n):
+                continue
+        if n > 0:
+            total += n
+    pools.scales = cnp.PyArray_EMPTY(1, &total, cnp.NPY_FLOAT32, 0)
+    pools.zero_points = cnp.PyArray_EMPTY(1, &total, cnp.NPY_INT64, 0)
+    pools.next_scale = <float *>cnp.PyArray_DATA(pools.scales)
+    pools.next_zero_point = <int64_t *>cnp.PyArray_DATA(pools.zero_points)
+    pools.room = total
+    return pools
+
+
+cdef cnp.ndarray _slice(cnp.ndarray pool, void *at, cnp.npy_intp n):
+    """pool's n elements from `at` on, as `pool[k:k + n]` makes them."""
+    cdef cnp.dtype dtype = <cnp.dtype>cnp.PyArray_DESCR(pool)
+    Py_INCREF(dtype)   # PyArray_NewFromDescr steals a reference
+    cdef cnp.ndarray out = PyArray_NewFromDescr(cnp.ndarray, dtype, 1, &n, NULL, at,
+                                                cnp.NPY_ARRAY_WRITEABLE, None)
+    cnp.set_array_base(out, pool)
+    return out
+
+
+cdef bint _quantized(LeanTable q, const uint8_t *data, int type_code, tuple shape, TensorSpec out,
+                     _Pools pools):
     """Sets the scales, zero points and quantized dimension of `out` when `quantization` in
     model.py would accept them; returns False when it would not (or might not)."""
     cdef _BufferVector scale = _buffer_vector(q, Q_SCALE, data)
     cdef _BufferVector zero_point = _buffer_vector(q, Q_ZERO_POINT, data)
-    cdef cnp.ndarray scales, zero_points
     cdef cnp.npy_intp n = scale.length
     cdef Py_ssize_t k
-    cdef const int64_t *z
+    cdef int64_t *z
     cdef uint64_t outside
     cdef int64_t qdim = q.value[Q_QUANTIZED_DIMENSION]
     cdef int64_t zp_low = _types[type_code].zp_low, zp_high = _types[type_code].zp_high
@@ -232,28 +313,37 @@ cdef bint _quantized(LeanTable q, const uint8_t *data, int type_code, tuple shap
         return False
     if n > 1 and not (qdim < len(shape) and shape[qdim] == n):
         return False
-    # checked on the copies, which are aligned
-    scales = _vector_copy(scale.at, n, cnp.NPY_FLOAT32, 4)
-    if not _scales_ok(<const uint32_t *>cnp.PyArray_DATA(scales), n, _types[type_code].integer):
+    if n > pools.room:   # never, as `_pools_for` counts; if it were, the loader would decide
         return False
+    # checked on the copies, which are aligned
+    cdef float *s = pools.next_scale
+    memcpy(s, scale.at, n * 4)
+    if not _scales_ok(<const uint32_t *>s, n, _types[type_code].integer):
+        return False
+    z = pools.next_zero_point
     if zero_point.length < 0:
-        zero_points = cnp.PyArray_ZEROS(1, &n, cnp.NPY_INT64, 0)
+        memset(z, 0, n * 8)
     else:
         if zero_point.length != n:
             return False
-        zero_points = _vector_copy(zero_point.at, n, cnp.NPY_INT64, 8)
-        z = <const int64_t *>cnp.PyArray_DATA(zero_points)
+        memcpy(z, zero_point.at, n * 8)
         if not _all_zero(z, n):   # the common case, and zero fits every type
             outside = 0
             for k in range(n):   # one unsigned compare: below zp_low wraps to a huge value
                 outside |= <uint64_t>z[k] - <uint64_t>zp_low > <uint64_t>zp_high - <uint64_t>zp_low
             if outside:
                 return False
-    out.scales, out.zero_points, out.quantized_dimension = scales, zero_points, qdim
+    out.scales = _slice(pools.scales, s, n)
+    out.zero_points = _slice(pools.zero_points, z, n)
+    out.quantized_dimension = qdim
+    pools.next_scale += n
+    pools.next_zero_point += n
+    pools.room -= n
     return True
 
 
-cdef object _tensor(LeanTable table, Py_ssize_t index, list buffers, const uint8_t *data):
+cdef object _tensor(LeanTable table, Py_ssize_t index, list buffers, const uint8_t *data,
+                    _Pools pools):
     cdef int64_t type_code = table.value[T_TYPE], buffer = table.value[T_BUFFER]
     cdef int64_t count = 1, d, need, size
     cdef Py_ssize_t k
@@ -270,6 +360,8 @@ cdef object _tensor(LeanTable table, Py_ssize_t index, list buffers, const uint8
             return None
         if d == 0:
             zero = True
+        elif count < <int64_t>1 << 32:   # times an int32 it fits: no division
+            count *= d
         elif count <= _max_elements:
             count = count * d if count <= _max_elements // d else _max_elements + 1
     if zero:
@@ -300,7 +392,7 @@ cdef object _tensor(LeanTable table, Py_ssize_t index, list buffers, const uint8
     cdef TensorSpec spec = TensorSpec.__new__(TensorSpec)   # fields None
     spec.quantized_dimension = 0
     q = _decoded(table, T_QUANTIZATION)
-    if q is not None and not _quantized(<LeanTable>q, data, type_code, shape, spec):
+    if q is not None and not _quantized(<LeanTable>q, data, type_code, shape, spec, pools):
         return None
     spec.index, spec.name = index, _decoded(table, T_NAME) or ""
     spec.type, spec.shape = type_code, shape
@@ -317,9 +409,10 @@ def tensor_specs(list tables, list buffers, buf):
     cdef Py_ssize_t n = PyList_GET_SIZE(tables), i
     cdef const uint8_t[::1] view = memoryview(buf).cast("B")   # `read` checked it holds the tables
     cdef const uint8_t *data = &view[0]
+    cdef _Pools pools = _pools_for(tables, data)
     out = [None] * n
     for i in range(n):
-        spec = _tensor(<LeanTable>PyList_GET_ITEM(tables, i), i, buffers, data)
+        spec = _tensor(<LeanTable>PyList_GET_ITEM(tables, i), i, buffers, data, pools)
         if spec is None:
             return None
         out[i] = spec
@@ -367,6 +460,9 @@ def operator_specs(list tables, buf, list opcodes, Py_ssize_t num_tensors, dict 
     cdef OperatorSpec spec
     cdef const uint8_t[::1] view = memoryview(buf).cast("B")   # `read` checked it holds the tables
     cdef const uint8_t *data = &view[0]
+    # what the two callbacks answer, asked once per opcode and options table: a dict lookup
+    # costs a fraction of a call
+    cdef dict expected_by_code = {}, float_names_by_table = {}
     out = [None] * n
     for i in range(n):
         table = <LeanTable>PyList_GET_ITEM(tables, i)
@@ -380,10 +476,16 @@ def operator_specs(list tables, buf, list opcodes, Py_ssize_t num_tensors, dict 
         options_type = None
         if options is not None:
             options_type = options._type   # `type_name` without its Python property call
-            expected = expected_options(code)
+            expected = expected_by_code.get(code, expected_by_code)   # itself: not asked yet
+            if expected is expected_by_code:
+                expected = expected_by_code[code] = expected_options(code)
             if expected is not None and expected != options_type:
                 return None
-            for name, _vector in float_fields(options_type):
+            float_names = float_names_by_table.get(options_type)
+            if float_names is None:
+                float_names = float_names_by_table[options_type] = tuple(
+                    [name for name, _vector in float_fields(options_type)])
+            for name in <tuple>float_names:
                 value = getattr(options, name, None)
                 if value is not None and not _all_finite(value):
                     return None
@@ -415,24 +517,32 @@ def dataflow_ok(list inputs, list operators, list tensors):
     cdef Py_ssize_t n = len(tensors), i
     cdef bytearray flags = bytearray(n + 1)
     cdef unsigned char *state = flags
+    cdef OperatorSpec o
+    cdef TensorSpec t
     for i in inputs:
-        if not 0 <= i < n or state[i] & IS_INPUT or (<object>PyList_GET_ITEM(tensors, i)).data is not None:
+        if not 0 <= i < n or state[i] & IS_INPUT or (<TensorSpec?>PyList_GET_ITEM(tensors, i)).data is not None:
             return False
         state[i] |= IS_INPUT
-    for o in operators:
-        for i in o.inputs:
+    for operator in operators:
+        o = <OperatorSpec?>operator
+        for i in <tuple?>o.inputs:
             if i >= n:
                 return False
             if i >= 0:
                 state[i] |= READ
-        for i in o.outputs:
+        for i in <tuple?>o.outputs:
             if not 0 <= i < n or state[i]:
                 return False
-            t = <object>PyList_GET_ITEM(tensors, i)
+            t = <TensorSpec?>PyList_GET_ITEM(tensors, i)
             if t.data is not None or t.is_variable:
                 return False
             state[i] = WRITTEN
     return True
+
+
+def calling_operators(list operators, frozenset calling_tables):
+    """The operators (OperatorSpecs) whose options are of `calling_tables`, in order."""
+    return [o for o in operators if (<OperatorSpec?>o).options_type in calling_tables]
 
 
 def inline_buffers(list tables):
@@ -450,3 +560,81 @@ def inline_buffers(list tables):
         if data is not None and len(data):
             out[i] = data
     return out
+
+
+cdef enum:
+    MAX_VIEW_RANK = 32   # numpy's own limit is higher; the loader's is MAX_RANK
+
+
+def constant_arrays(specs, dict dtypes, int string_code):
+    """`_planner._const_values` for the constants it can use where they are: (values, rest,
+    whether any spec is sparse). values[i] is `data.view(dtype).reshape(shape)` of spec i when
+    its buffer is a 1-D byte array aligned as the planner needs, its bytes fit its shape (a
+    sparse one: 1-D, its stored values) and `dtypes` maps its type; else None, and i is in
+    `rest` when the spec has data. Made in one call each rather than a view and a reshape."""
+    cdef Py_ssize_t n = len(specs), i, k, rank
+    cdef cnp.npy_intp dims[MAX_VIEW_RANK]
+    cdef cnp.npy_intp nbytes, count, itemsize, needed
+    cdef cnp.ndarray data
+    cdef cnp.dtype dtype
+    cdef TensorSpec spec
+    if type(specs) is not list:
+        specs = list(specs)
+        n = PyList_GET_SIZE(specs)
+    values = [None] * n
+    rest = []
+    cdef bint any_sparse = False
+    for i in range(n):
+        item = <object>PyList_GET_ITEM(specs, i)
+        if type(item) is TensorSpec:
+            spec = <TensorSpec>item
+            value, type_code, shape, sparsity = spec.data, spec.type, spec.shape, spec.sparsity
+        else:
+            value, type_code, shape, sparsity = item.data, item.type, item.shape, item.sparsity
+        if sparsity is not None:
+            any_sparse = True
+        if value is None:
+            continue
+        found = dtypes.get(type_code) if type_code != string_code else None
+        if (found is None or type(value) is not cnp.ndarray or type(shape) is not tuple
+                or not _vector_of(value, cnp.NPY_UINT8)):
+            rest.append(i)
+            continue
+        data = <cnp.ndarray>value
+        dtype = <cnp.dtype>found
+        nbytes = cnp.PyArray_DIM(data, 0)
+        itemsize = dtype.itemsize
+        needed = itemsize if itemsize > 16 or nbytes < 16 else 16
+        if itemsize <= 0 or (<uintptr_t>cnp.PyArray_DATA(data)) % needed:
+            rest.append(i)
+            continue
+        if sparsity is not None:
+            if nbytes % itemsize:
+                rest.append(i)
+                continue
+            rank, dims[0] = 1, nbytes // itemsize
+        else:
+            rank = len(<tuple>shape)
+            if rank > MAX_VIEW_RANK:
+                rest.append(i)
+                continue
+            count = 1
+            for k in range(rank):
+                dim = (<tuple>shape)[k]
+                if type(dim) is not int or not 0 <= dim <= nbytes:
+                    break
+                dims[k] = dim
+                if dims[k] and count > nbytes // dims[k]:
+                    break
+                count *= dims[k]
+            else:
+                k = rank
+            if k < rank or count * itemsize != nbytes:
+                rest.append(i)
+                continue
+        Py_INCREF(dtype)   # PyArray_NewFromDescr steals a reference
+        view = PyArray_NewFromDescr(cnp.ndarray, dtype, rank, dims, NULL, cnp.PyArray_DATA(data),
+                                    cnp.PyArray_FLAGS(data) & cnp.NPY_ARRAY_WRITEABLE, None)
+        cnp.set_array_base(<cnp.ndarray>view, data)
+        values[i] = view
+    return values, rest, any_sparse

@@ -14,7 +14,7 @@ import os
 
 import numpy as np
 
-from . import _core, _folding
+from . import _core, _folding, _loadspecs
 from . import ops as _ops
 from .builder import encode_strings
 from .model import paused_gc
@@ -53,12 +53,18 @@ def _const_values(specs):
     """The constants held by these tensors' buffers, as aligned numpy arrays of their shapes
     (None for a tensor without one). A buffer the file does not align enough for its type is
     copied: all such copies share one allocation, each on an ALIGNMENT boundary of its own."""
-    values = [None] * len(specs)
+    return _constants(specs)[0]
+
+
+def _constants(specs):
+    """(`_const_values(specs)`, whether any of these tensors is sparse)."""
+    # most are made in one compiled loop; here strings, what the file does not align, and
+    # anything unusual
+    values, rest, any_sparse = _loadspecs.constant_arrays(specs, _LITTLE_ENDIAN, STRING)
     misaligned = []   # (position, dtype) of the buffers to copy
-    for position, spec in enumerate(specs):
+    for position in rest:
+        spec = specs[position]
         data = spec.data
-        if data is None:
-            continue
         if spec.type == STRING:
             values[position] = np.asarray(data)
             continue
@@ -78,7 +84,7 @@ def _const_values(specs):
             copy = copies[start:start + len(data)]
             copy[:] = data
             values[position] = _shaped(specs[position], copy.view(dtype))
-    return values
+    return values, any_sparse
 
 
 def _shaped(spec, values):
@@ -134,11 +140,11 @@ class Planner:
         for sg in model.subgraphs:
             first_id, sg_index = len(tensors), sg.index
             specs = sg.tensors
-            local = _node.tensor_infos(first_id, sg_index, specs, _const_values(specs))
+            values, any_sparse = _constants(specs)
+            local = _node.tensor_infos(first_id, sg_index, specs, values)
             tensors.extend(local)
             self.by_subgraph.append(local)
-            if not self.has_sparse:
-                self.has_sparse = any(t.sparsity is not None for t in local)
+            self.has_sparse = self.has_sparse or any_sparse
         self.subgraphs = [PlannedSubgraph(sg) for sg in model.subgraphs]
         self.extra_tensors = []  # storage the planner adds (resource variables)
         self.resource_of = {}      # resource tensor id -> variable name
@@ -500,13 +506,18 @@ class _PackedPages:
         base = _core.address(np.frombuffer(raw, np.uint8))
         last_use = _node.packed_filter_last_uses([(sg.index, sg.nodes) for sg in planner.subgraphs],
                                                  _PACKING_OPS)
+        page, file_size, address = mmap.PAGESIZE, len(raw), _core.address
         for sg_index, position, t in last_use.values():
-            start = _core.address(t.const) - base
-            end = start + t.const.nbytes
-            if start < 0 or end > len(raw):
+            const = t.const
+            nbytes = const.nbytes
+            if nbytes < _MIN_RELEASE:
+                continue   # whole pages inside it are fewer bytes still
+            start = address(const) - base
+            end = start + nbytes
+            if start < 0 or end > file_size:
                 continue   # an aligned copy, not the file's pages
-            first = -(-start // mmap.PAGESIZE) * mmap.PAGESIZE
-            last = end // mmap.PAGESIZE * mmap.PAGESIZE
+            first = -(-start // page) * page
+            last = end // page * page
             if last - first >= _MIN_RELEASE:
                 self.after[sg_index, position] = (base + first, last - first)
 

@@ -511,9 +511,7 @@ class _Loader:
         calls = {}
         for sg in subgraphs:
             callees = []
-            for o in sg.operators:
-                if o.options_type not in _CALLING_TABLES:   # most ops: one set lookup
-                    continue
+            for o in _loadspecs.calling_operators(sg.operators, _CALLING_TABLES):
                 for field in _subgraph_fields(o.options_type):
                     value = getattr(o.options, field, None)
                     if value is None:

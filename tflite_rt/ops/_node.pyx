@@ -7,6 +7,10 @@ allocate_tensors(): as extension types they are made and checked for less than t
 Python classes cost. The checks the compiled op families (nn, elementwise, reduce) call most
 are cpdef, so those call them without a Python call; the other ops are Python (ops/*.py)."""
 cimport cython
+from libc.stdint cimport int64_t
+
+from tflite_rt._loadspecs cimport (EMPTY_VECTOR, INTEGER_HEAD, REAL_HEAD, TensorSpec, VectorHead,
+                                   vector_head)
 
 import math
 
@@ -81,13 +85,7 @@ cdef class TensorInfo:   # its fields: _node.pxd
         self.sparsity = sparsity
         self.buffer = buffer
         self.folded = folded
-        if scales is not None and len(scales):
-            self.quantized = True
-            self.scale = float(scales[0])
-        else:
-            self.quantized = False
-            self.scale = 0.0
-        self.zero_point = int(zero_points[0]) if zero_points is not None and len(zero_points) else 0
+        _set_quantization(self, scales, zero_points)
 
     @property
     def const(self):
@@ -118,17 +116,50 @@ cdef class TensorInfo:   # its fields: _node.pxd
         return "tensor %d %r (%s%s)" % (self.index, self.name, self.type_name, list(self.shape))
 
 
-def tensor_infos(first_id, subgraph, specs, consts):
+cdef int _set_quantization(TensorInfo info, scales, zero_points) except -1:
+    """`quantized`, `scale` and `zero_point` from the first scale and zero point; the vectors the
+    loader makes are read in C, where indexing an array would cost more than the rest of a
+    TensorInfo."""
+    cdef double real
+    cdef int64_t integer
+    cdef VectorHead head = vector_head(scales, &real, &integer)
+    if head == REAL_HEAD:
+        info.quantized, info.scale = True, real
+    elif head != EMPTY_VECTOR and scales is not None and len(scales):
+        info.quantized, info.scale = True, float(scales[0])
+    else:
+        info.quantized, info.scale = False, 0.0
+    head = vector_head(zero_points, &real, &integer)
+    if head == INTEGER_HEAD:
+        info.zero_point = integer
+    elif head != EMPTY_VECTOR and zero_points is not None and len(zero_points):
+        info.zero_point = int(zero_points[0])
+    else:
+        info.zero_point = 0
+    return 0
+
+
+def tensor_infos(first_id, subgraph, list specs, list consts):
     """TensorInfos of a subgraph's tensor specs (model.TensorSpec), ids from first_id on, with
     their constants' values (None where there is none)."""
     cdef Py_ssize_t i, n = len(specs)
     cdef list out = [None] * n
+    cdef TensorSpec spec
+    cdef TensorInfo info
+    if len(consts) != n:
+        raise ValueError("%d constants for %d tensors" % (len(consts), n))
     for i in range(n):
-        spec = specs[i]
-        out[i] = TensorInfo(first_id + i, spec.index, subgraph, spec.name, spec.type, spec.shape,
-                            spec.shape_signature or spec.shape, spec.scales, spec.zero_points,
-                            spec.quantized_dimension, consts[i], spec.is_variable, spec.sparsity,
-                            spec.buffer)
+        spec = <TensorSpec?>specs[i]
+        info = TensorInfo.__new__(TensorInfo)
+        info.id, info.index, info.subgraph = first_id + i, spec.index, subgraph
+        info.name, info.type, info.shape = spec.name, spec.type, spec.shape
+        info.shape_signature = spec.shape_signature or spec.shape
+        info.scales, info.zero_points = spec.scales, spec.zero_points
+        info.quantized_dimension, info.constant = spec.quantized_dimension, consts[i]
+        info.is_variable, info.sparsity, info.buffer = spec.is_variable, spec.sparsity, spec.buffer
+        info.folded = None
+        _set_quantization(info, spec.scales, spec.zero_points)
+        out[i] = info
     return out
 
 
