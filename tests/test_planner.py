@@ -455,3 +455,25 @@ def test_first_scale_and_zero_point_read_as_python_reads_them(scales, zero_point
     assert type(t.scale) is float and t.scale == (float(scales[0]) if quantized else 0.0)
     has_zero_point = zero_points is not None and len(zero_points) > 0
     assert type(t.zero_point) is int and t.zero_point == (int(zero_points[0]) if has_zero_point else 0)
+
+
+def test_a_planned_model_leaves_nothing_for_the_cyclic_collector():
+    """Once planned, nodes no longer point at the planner and are not tracked: a dropped
+    interpreter is freed by reference counting alone, and collector passes do not walk it."""
+    import gc
+    import weakref
+    demo = os.path.join(os.path.dirname(_planner.__file__), "demo", "demo_cnn.tflite")
+    gc.collect()
+    gc.disable()
+    try:
+        it = interpreter.Interpreter(model_path=demo)
+        it.allocate_tensors()
+        nodes = [node for sg in it._alloc.planner.subgraphs for node in sg.nodes]
+        assert nodes and all(node.planner is None for node in nodes)
+        assert not any(gc.is_tracked(x) for node in nodes
+                       for x in (node, node.inputs, node.outputs, node.ip, node.fp))
+        planner = weakref.ref(it._alloc.planner)
+        del it, nodes
+        assert planner() is None
+    finally:
+        gc.enable()

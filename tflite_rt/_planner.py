@@ -476,11 +476,8 @@ def _allocate(model, input_shapes, num_threads, preserve_all_tensors, variables,
             plan.add_nodes(sg.index, sg.nodes, packed_pages.releases(sg))
         except _core.CoreError as e:
             raise ModelError(str(e)) from None
-    # Nodes point back at the planner only while planning: without that cycle a dropped
-    # interpreter, and the model under it, is freed at once instead of by the cyclic collector.
     for sg in planner.subgraphs:
-        for node in sg.nodes:
-            node.planner = None
+        _node.settle(sg.nodes)
     return allocation
 
 

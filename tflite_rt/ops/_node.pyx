@@ -244,6 +244,27 @@ def packed_filter_last_uses(subgraphs, packing_ops):
     return last_use
 
 
+cdef extern from "Python.h":
+    void PyObject_GC_UnTrack(void *op)
+
+
+def settle(nodes):
+    """Ends planning for these nodes: each lets go of the planner, so that a dropped
+    interpreter, and the model under it, is freed at once rather than by the cyclic collector.
+
+    Nothing a planned node holds (options tables, lists of TensorInfos, ints and floats) can
+    then refer back to it, so the node and its lists leave the collector's care: its passes
+    would otherwise walk them all, at every load and for as long as the interpreter lives."""
+    cdef Node node
+    for member in nodes:
+        node = <Node?>member
+        node.planner = None
+        for values in (node.inputs, node.outputs, node.ip, node.fp):
+            if type(values) is list:
+                PyObject_GC_UnTrack(<void *>values)
+        PyObject_GC_UnTrack(<void *>node)
+
+
 cdef object _NO_TYPE = object()
 cdef long long _MAX_BYTES = 1 << 40   # the largest output set_output_shape lets through
 
