@@ -97,31 +97,37 @@ def test_lifetimes_span_first_to_last_use():
 
 
 def test_scale_bounds_see_nan_and_per_channel_values():
-    class Planner:
-        scale_bounds = None
-
-        def __init__(self, tensors):
-            self.tensors = tensors
-
     def quantized(tid, scales, type_code=9):
         scales = np.asarray(scales, np.float32)
         return TensorInfo(tid, tid, 0, "q", type_code, (len(scales),), (len(scales),), scales,
                           np.zeros(len(scales), np.int64), 0, None, False, None, 0)
 
-    tensors = [quantized(0, [0.5]), quantized(1, [0.25, 2.0, 1.0]), quantized(2, [1.0, np.nan, 3.0]),
-               quantized(3, [4.0, 1.0], type_code=2), quantized(4, [np.nan])]
-    planner = Planner(tensors)
-    node = Node("CONV_2D", 3, 0, 0, [], [], None, planner)
-    assert scale_bounds(node, tensors[0]) == (0.5, 0.5)
-    assert scale_bounds(node, tensors[1]) == (0.25, 2.0)
-    low, high = scale_bounds(node, tensors[2])
-    assert np.isnan(low) and np.isnan(high)
-    assert set(planner.scale_bounds) == {1, 2}   # 8-bit per-channel tensors, worked out together
-    assert scale_bounds(node, tensors[3]) == (1.0, 4.0)   # int32: its own reductions
-    assert all(np.isnan(scale_bounds(node, tensors[4])))
-    # without a planner (a node made by hand) the bounds are still right
-    alone = Node("CONV_2D", 3, 0, 0, [], [], None, None)
-    assert scale_bounds(alone, tensors[1]) == (0.25, 2.0)
+    node = Node("CONV_2D", 3, 0, 0, [], [], None, None)
+    assert scale_bounds(node, quantized(0, [0.5])) == (0.5, 0.5)
+    assert scale_bounds(node, quantized(1, [0.25, 2.0, 1.0])) == (0.25, 2.0)
+    assert scale_bounds(node, quantized(3, [4.0, 1.0], type_code=2)) == (1.0, 4.0)
+    for scales in ([1.0, np.nan, 3.0], [np.nan, 1.0], [2.0, 1.0, np.nan], [np.nan]):
+        assert all(np.isnan(scale_bounds(node, quantized(2, scales))))
+    # float32 values, not their double neighbours
+    assert scale_bounds(node, quantized(4, [0.1, 0.3])) == (float(np.float32(0.1)), float(np.float32(0.3)))
+    # scales of another dtype or layout go through numpy's reductions, with the same results
+    odd = quantized(5, [3.0, 0.5, 2.0])
+    for scales in (np.array([2.0, 0.5, 3.0])[::-1], np.array([3.0, 0.5, 2.0]), [3.0, 0.5, 2.0]):
+        odd.scales = scales
+        assert scale_bounds(node, odd) == (0.5, 3.0)
+    odd.scales = np.array([3.0, np.nan])
+    assert all(np.isnan(scale_bounds(node, odd)))
+
+
+def test_any_nonzero_reads_int64_vectors_in_c_and_anything_else_through_numpy():
+    from tflite_rt.ops._node import any_nonzero
+    assert not any_nonzero(np.zeros(5, np.int64))
+    assert any_nonzero(np.array([0, 0, 0, 7], np.int64))
+    assert any_nonzero(np.array([-1, 0], np.int64))
+    assert not any_nonzero(np.zeros(0, np.int64))
+    assert any_nonzero(np.array([0, 1, 0, 0], np.int64)[::2]) is False
+    assert any_nonzero(np.array([0, 0, 2], np.int32))
+    assert not any_nonzero([0, 0])
 
 
 def test_set_tensor_takes_quantization_arrays_of_any_form():

@@ -150,7 +150,6 @@ class Planner:
         self.resource_of = {}      # resource tensor id -> variable name
         self.resource_ids = {}     # variable name -> the id VAR_HANDLE writes
         self.variable_storage = {} # variable name -> its storage TensorInfo
-        self.scale_bounds = None   # see ops._base.scale_bounds
 
     # -- shapes ----------------------------------------------------------------------------
     def plan_entry(self, index):

@@ -25,3 +25,4 @@ cdef class Node:
 cpdef tuple broadcast_shape(node, a, b)
 cpdef tuple same_padding(node, in_size, filter_size, stride, dilation, padding)
 cpdef tuple scale_bounds(node, TensorInfo t)
+cpdef bint any_nonzero(values) except -1

@@ -7,7 +7,9 @@ allocate_tensors(): as extension types they are made and checked for less than t
 Python classes cost. The checks the compiled op families (nn, elementwise, reduce) call most
 are cpdef, so those call them without a Python call; the other ops are Python (ops/*.py)."""
 cimport cython
+from cpython.buffer cimport PyBUF_FORMAT, PyBUF_STRIDES, PyBuffer_Release, PyObject_GetBuffer
 from libc.stdint cimport int64_t
+from libc.string cimport strcmp
 
 from tflite_rt._loadspecs cimport (EMPTY_VECTOR, INTEGER_HEAD, REAL_HEAD, TensorSpec, VectorHead,
                                    vector_head)
@@ -447,7 +449,6 @@ cdef class Node:   # its fields: _node.pxd
 _PADDING = _schema.ENUMS["Padding"][1]
 cdef object _SAME = _PADDING["SAME"]
 cdef object _VALID = _PADDING["VALID"]
-cdef tuple _BYTE_TYPES = (TENSOR_TYPES["INT8"], TENSOR_TYPES["UINT8"])
 
 
 cpdef tuple broadcast_shape(node, a, b):
@@ -485,30 +486,55 @@ cpdef tuple same_padding(node, in_size, filter_size, stride, dilation, padding):
 
 cpdef tuple scale_bounds(node, TensorInfo t):
     """(least, greatest) of a quantized tensor's scales, as numpy's reductions give them (so
-    NaN when any scale is NaN). Those of per-channel quantizations are worked out for the whole
-    model at once, the first time one is asked for: a handful of numpy calls instead of a few
-    per op."""
-    if len(t.scales) == 1:
+    NaN when any scale is NaN): in C for the loader's float32 vectors, through numpy else."""
+    cdef Py_buffer view
+    cdef const float *scales
+    cdef Py_ssize_t i, n
+    cdef float least, greatest
+    values = t.scales
+    if len(values) == 1:
         return t.scale, t.scale
-    planner = node.planner
-    table = getattr(planner, "scale_bounds", None)
-    if table is None and planner is not None and hasattr(planner, "tensors"):
-        table = planner.scale_bounds = _per_channel_scale_bounds(planner.tensors)
-    bounds = table.get(t.id) if table else None
-    if bounds is None:
-        bounds = (np.minimum.reduce(t.scales), np.maximum.reduce(t.scales))
-    return bounds
+    if not _typed_vector(values, &view, b"f", sizeof(float)):
+        return np.minimum.reduce(values), np.maximum.reduce(values)
+    scales = <const float *>view.buf
+    n = view.shape[0]
+    least = greatest = scales[0]
+    for i in range(n):
+        if scales[i] != scales[i]:   # NaN: it is both bounds, as numpy's reductions make it
+            least = greatest = scales[i]
+            break
+        least = min(least, scales[i])
+        greatest = max(greatest, scales[i])
+    PyBuffer_Release(&view)
+    return <double>least, <double>greatest
 
 
-cdef dict _per_channel_scale_bounds(tensors):
-    """{tensor id: (least, greatest scale)} of the 8-bit tensors with more than one scale: the
-    filters whose checks ask for them (int32 biases, whose scales follow from the filters',
-    are left to scale_bounds' own reductions)."""
-    many = [t for t in tensors if t.type in _BYTE_TYPES and t.quantized and len(t.scales) > 1]
-    if not many:
-        return {}
-    starts = np.cumsum([0] + [len(t.scales) for t in many[:len(many) - 1]])
-    values = np.concatenate([t.scales for t in many])
-    lows = np.minimum.reduceat(values, starts).tolist()
-    highs = np.maximum.reduceat(values, starts).tolist()
-    return {t.id: bounds for t, bounds in zip(many, zip(lows, highs))}
+cpdef bint any_nonzero(values) except -1:
+    """Whether any of a vector's values is not 0: in C for the loader's int64 vectors."""
+    cdef Py_buffer view
+    cdef const int64_t *v
+    cdef Py_ssize_t i
+    if not _typed_vector(values, &view, b"q", sizeof(int64_t)) and \
+            not _typed_vector(values, &view, b"l", sizeof(int64_t)):
+        return bool(np.count_nonzero(values))
+    v = <const int64_t *>view.buf
+    found = False
+    for i in range(view.shape[0]):
+        if v[i]:
+            found = True
+            break
+    PyBuffer_Release(&view)
+    return found
+
+
+cdef bint _typed_vector(values, Py_buffer *view, const char *code, Py_ssize_t itemsize) except -1:
+    """Takes a buffer of values when they are a contiguous 1-D numpy array of this native
+    struct code and item size (the caller releases it); False, taking nothing, else."""
+    if type(values) is not np.ndarray:
+        return False
+    PyObject_GetBuffer(values, view, PyBUF_STRIDES | PyBUF_FORMAT)
+    if view.ndim == 1 and view.itemsize == itemsize and view.strides[0] == itemsize and \
+            view.format != NULL and strcmp(view.format, code) == 0:
+        return True
+    PyBuffer_Release(view)
+    return False

@@ -12,7 +12,7 @@ import numpy as np
 
 from ._base import F32, I8, I16, I32, I64, PADDING, U8, op
 
-from ._node cimport Node, TensorInfo, same_padding, scale_bounds
+from ._node cimport Node, TensorInfo, any_nonzero, same_padding, scale_bounds
 
 # Kernel variants (NN_* in csrc/ops/nn/nn_common.h).
 K_F32, K_I8, K_U8, K_I16, K_HYBRID = 0, 1, 2, 3, 4
@@ -60,7 +60,7 @@ cdef bint _per_channel_differs(Node node, TensorInfo w) except -1:
 cdef bint _nonzero_zero_point(TensorInfo t) except -1:
     """Whether any of t's zero points is not 0 (absent zero points count as not 0)."""
     zps = t.zero_points
-    return zps is None or bool(np.count_nonzero(zps))
+    return zps is None or any_nonzero(zps)
 
 
 cdef _kind(Node node, TensorInfo x, TensorInfo w, TensorInfo bias, TensorInfo out, channels, axis,
