@@ -137,7 +137,8 @@ specs = Extension(
 # The planner's TensorInfo and Node, which every op's prepare uses many times over, and the
 # prepare of the op families most models are made of: convolutions and matrix products, the
 # elementwise ops and activations between them, and the reductions (pooling means, softmax).
-planning = [Extension(name, sources=[source], extra_compile_args=base_args(), extra_link_args=link_args())
+planning = [Extension(name, sources=[source], include_dirs=[np.get_include()], extra_compile_args=base_args(),
+                      extra_link_args=link_args(), define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")])
             for name, source in (("tflite_rt.ops._node", "tflite_rt/ops/_node.pyx"),
                                  ("tflite_rt.ops.nn", "tflite_rt/ops/nn.pyx"),
                                  ("tflite_rt.ops.elementwise", "tflite_rt/ops/elementwise.pyx"),

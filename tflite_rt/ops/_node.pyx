@@ -7,9 +7,8 @@ allocate_tensors(): as extension types they are made and checked for less than t
 Python classes cost. The checks the compiled op families (nn, elementwise, reduce) call most
 are cpdef, so those call them without a Python call; the other ops are Python (ops/*.py)."""
 cimport cython
-from cpython.buffer cimport PyBUF_FORMAT, PyBUF_STRIDES, PyBuffer_Release, PyObject_GetBuffer
+cimport numpy as cnp
 from libc.stdint cimport int64_t
-from libc.string cimport strcmp
 
 from tflite_rt._loadspecs cimport (EMPTY_VECTOR, INTEGER_HEAD, REAL_HEAD, TensorSpec, VectorHead,
                                    vector_head)
@@ -19,6 +18,8 @@ import math
 import numpy as np
 
 from .. import _schema
+
+cnp.import_array()
 
 TENSOR_TYPES = _schema.ENUMS["TensorType"][1]
 TYPE_NAMES = {code: name for name, code in TENSOR_TYPES.items()}
@@ -487,54 +488,40 @@ cpdef tuple same_padding(node, in_size, filter_size, stride, dilation, padding):
 cpdef tuple scale_bounds(node, TensorInfo t):
     """(least, greatest) of a quantized tensor's scales, as numpy's reductions give them (so
     NaN when any scale is NaN): in C for the loader's float32 vectors, through numpy else."""
-    cdef Py_buffer view
     cdef const float *scales
-    cdef Py_ssize_t i, n
+    cdef Py_ssize_t i
     cdef float least, greatest
     values = t.scales
     if len(values) == 1:
         return t.scale, t.scale
-    if not _typed_vector(values, &view, b"f", sizeof(float)):
+    if not _is_vector(values, cnp.NPY_FLOAT32):
         return np.minimum.reduce(values), np.maximum.reduce(values)
-    scales = <const float *>view.buf
-    n = view.shape[0]
+    scales = <const float *>cnp.PyArray_DATA(<cnp.ndarray>values)
     least = greatest = scales[0]
-    for i in range(n):
+    for i in range(cnp.PyArray_DIMS(<cnp.ndarray>values)[0]):
         if scales[i] != scales[i]:   # NaN: it is both bounds, as numpy's reductions make it
-            least = greatest = scales[i]
-            break
+            return <double>scales[i], <double>scales[i]
         least = min(least, scales[i])
         greatest = max(greatest, scales[i])
-    PyBuffer_Release(&view)
     return <double>least, <double>greatest
 
 
 cpdef bint any_nonzero(values) except -1:
     """Whether any of a vector's values is not 0: in C for the loader's int64 vectors."""
-    cdef Py_buffer view
     cdef const int64_t *v
     cdef Py_ssize_t i
-    if not _typed_vector(values, &view, b"q", sizeof(int64_t)) and \
-            not _typed_vector(values, &view, b"l", sizeof(int64_t)):
+    if not _is_vector(values, cnp.NPY_INT64):
         return bool(np.count_nonzero(values))
-    v = <const int64_t *>view.buf
-    found = False
-    for i in range(view.shape[0]):
+    v = <const int64_t *>cnp.PyArray_DATA(<cnp.ndarray>values)
+    for i in range(cnp.PyArray_DIMS(<cnp.ndarray>values)[0]):
         if v[i]:
-            found = True
-            break
-    PyBuffer_Release(&view)
-    return found
-
-
-cdef bint _typed_vector(values, Py_buffer *view, const char *code, Py_ssize_t itemsize) except -1:
-    """Takes a buffer of values when they are a contiguous 1-D numpy array of this native
-    struct code and item size (the caller releases it); False, taking nothing, else."""
-    if type(values) is not np.ndarray:
-        return False
-    PyObject_GetBuffer(values, view, PyBUF_STRIDES | PyBUF_FORMAT)
-    if view.ndim == 1 and view.itemsize == itemsize and view.strides[0] == itemsize and \
-            view.format != NULL and strcmp(view.format, code) == 0:
-        return True
-    PyBuffer_Release(view)
+            return True
     return False
+
+
+cdef inline bint _is_vector(values, int type_num):
+    """Whether values is a contiguous 1-D numpy array of this type, in native byte order."""
+    return (cnp.PyArray_Check(values) and cnp.PyArray_NDIM(<cnp.ndarray>values) == 1
+            and cnp.PyArray_TYPE(<cnp.ndarray>values) == type_num
+            and cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>values)
+            and cnp.PyArray_ISNOTSWAPPED(<cnp.ndarray>values))
