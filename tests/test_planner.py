@@ -274,7 +274,8 @@ def test_constants_the_file_misaligns_are_copied_aligned_and_the_others_are_not(
              spec("INT32", 262, 12, (2, 2), sparsity=object()),   # sparse: its stored values, flat
              spec("INT32", 301, 0, (0,)),
              spec("INT8", 401, 5, (5,))]                 # under 16 bytes: any address will do
-    values = _planner._const_values(specs)
+    values, any_sparse = _planner._const_values(specs)
+    assert any_sparse
     assert values[2] is None
     for s, v in zip(specs, values):
         if s.data is None:

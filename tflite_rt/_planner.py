@@ -50,14 +50,10 @@ def _aligned_empty(nbytes, zeroed=True):
 
 
 def _const_values(specs):
-    """The constants held by these tensors' buffers, as aligned numpy arrays of their shapes
-    (None for a tensor without one). A buffer the file does not align enough for its type is
-    copied: all such copies share one allocation, each on an ALIGNMENT boundary of its own."""
-    return _constants(specs)[0]
-
-
-def _constants(specs):
-    """(`_const_values(specs)`, whether any of these tensors is sparse)."""
+    """(values, whether any of these tensors is sparse). values: the constants held by these
+    tensors' buffers, as aligned numpy arrays of their shapes (None for a tensor without one).
+    A buffer the file does not align enough for its type is copied: all such copies share one
+    allocation, each on an ALIGNMENT boundary of its own."""
     # most are made in one compiled loop; here strings, what the file does not align, and
     # anything unusual
     values, rest, any_sparse = _loadspecs.constant_arrays(specs, _LITTLE_ENDIAN, STRING)
@@ -140,7 +136,7 @@ class Planner:
         for sg in model.subgraphs:
             first_id, sg_index = len(tensors), sg.index
             specs = sg.tensors
-            values, any_sparse = _constants(specs)
+            values, any_sparse = _const_values(specs)
             local = _node.tensor_infos(first_id, sg_index, specs, values)
             tensors.extend(local)
             self.by_subgraph.append(local)
