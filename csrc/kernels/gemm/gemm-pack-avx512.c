@@ -143,3 +143,47 @@ size_t tr_gemm_pack_qs8_whole_c4__avx512(size_t nr, size_t cols, size_t ks, size
   return nr == 32 ? pack_whole(32, cols, ks, kc, col0, sn, st, w, sums, ahead, ahead_end, stream)
                   : pack_whole(16, cols, ks, kc, col0, sn, st, w, sums, ahead, ahead_end, stream);
 }
+
+/* Columns first to first + 15 of a block, those at or past cols masked off. */
+static __mmask16 columns_mask(size_t first, size_t cols) {
+  if (cols <= first) return 0;
+  return cols - first >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (cols - first)) - 1);
+}
+
+uint32_t tr_gemm_qs8_largest_bias__avx512(const int32_t *bias, size_t cols) {
+  __m512i largest = _mm512_setzero_si512();
+  for (size_t first = 0; first < cols; first += 16) /* |INT32_MIN| reads as 2^31 unsigned */
+    largest = _mm512_max_epu32(largest, _mm512_abs_epi32(_mm512_maskz_loadu_epi32(columns_mask(first, cols),
+                                                                                  bias + first)));
+  return _mm512_reduce_max_epu32(largest);
+}
+
+void tr_gemm_pack_qs8_finish_q31__avx512(size_t nr, size_t cols, const int32_t *bias, int32_t a_zero,
+                                         const uint32_t *sums, const tr_gemm_qmul *qmul, void *block,
+                                         void *tail) {
+  /* the even 32-bit halves of 16 (multiplier, shift) pairs from two registers, then the odd */
+  const __m512i evens = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+  const __m512i odds = _mm512_add_epi32(evens, _mm512_set1_epi32(1));
+  const __m512i zero = _mm512_setzero_si512(), one = _mm512_set1_epi32(1), az = _mm512_set1_epi32(a_zero);
+  int32_t *mult = (int32_t *)tail, *left = mult + nr, *right = left + nr, *mask = right + nr;
+  for (size_t first = 0; first < nr; first += 16) {
+    const __mmask16 m = columns_mask(first, cols);
+    const __m512i b = bias ? _mm512_maskz_loadu_epi32(m, bias + first) : zero;
+    const __m512i s = _mm512_maskz_loadu_epi32(m, sums + first);
+    /* bias - a_zero * sum, wrapping; zero past cols */
+    _mm512_storeu_si512((char *)block + first * sizeof(int32_t),
+                        _mm512_maskz_sub_epi32(m, b, _mm512_mullo_epi32(az, s)));
+    /* pair i of the 16 is 64-bit lane i: the low 8 columns' pairs, then the high 8 */
+    const __mmask8 lo = (__mmask8)(m & 0xFF), hi = (__mmask8)(m >> 8);
+    const __m512i q0 = _mm512_maskz_loadu_epi64(lo, qmul + first), q1 = _mm512_maskz_loadu_epi64(hi, qmul + first + 8);
+    const __m512i multiplier = _mm512_permutex2var_epi32(q0, evens, q1);
+    const __m512i shift = _mm512_permutex2var_epi32(q0, odds, q1);
+    const __m512i r = _mm512_max_epi32(_mm512_sub_epi32(zero, shift), zero);
+    _mm512_storeu_si512(mult + first, multiplier);
+    _mm512_storeu_si512(left + first, _mm512_max_epi32(shift, zero));
+    _mm512_storeu_si512(right + first, r);
+    /* (1 << right) - 1 in 32 bits: a shift of 32 or more leaves 0, so -1, as the 64-bit
+     * shift truncated gives */
+    _mm512_storeu_si512(mask + first, _mm512_sub_epi32(_mm512_sllv_epi32(one, r), one));
+  }
+}
