@@ -158,9 +158,9 @@ uint32_t tr_gemm_qs8_largest_bias__avx512(const int32_t *bias, size_t cols) {
   return _mm512_reduce_max_epu32(largest);
 }
 
-void tr_gemm_pack_qs8_finish_q31__avx512(size_t nr, size_t cols, const int32_t *bias, int32_t a_zero,
-                                         const uint32_t *sums, const tr_gemm_qmul *qmul, void *block,
-                                         void *tail) {
+void tr_gemm_pack_qs8_finish__avx512(size_t nr, size_t cols, tr_gemm_qs8_requant rq, const int32_t *bias,
+                                     int32_t a_zero, const uint32_t *sums, const tr_gemm_qmul *qmul,
+                                     const double *scale, void *block, void *tail) {
   /* the even 32-bit halves of 16 (multiplier, shift) pairs from two registers, then the odd */
   const __m512i evens = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
   const __m512i odds = _mm512_add_epi32(evens, _mm512_set1_epi32(1));
@@ -173,8 +173,14 @@ void tr_gemm_pack_qs8_finish_q31__avx512(size_t nr, size_t cols, const int32_t *
     /* bias - a_zero * sum, wrapping; zero past cols */
     _mm512_storeu_si512((char *)block + first * sizeof(int32_t),
                         _mm512_maskz_sub_epi32(m, b, _mm512_mullo_epi32(az, s)));
-    /* pair i of the 16 is 64-bit lane i: the low 8 columns' pairs, then the high 8 */
     const __mmask8 lo = (__mmask8)(m & 0xFF), hi = (__mmask8)(m >> 8);
+    if (rq == TR_GEMM_REQUANT_DOUBLE) { /* the scales as they are, zeros past cols */
+      double *scales = (double *)tail + first;
+      _mm512_storeu_pd(scales, _mm512_maskz_loadu_pd(lo, scale + first));
+      _mm512_storeu_pd(scales + 8, _mm512_maskz_loadu_pd(hi, scale + first + 8));
+      continue;
+    }
+    /* pair i of the 16 is 64-bit lane i: the low 8 columns' pairs, then the high 8 */
     const __m512i q0 = _mm512_maskz_loadu_epi64(lo, qmul + first), q1 = _mm512_maskz_loadu_epi64(hi, qmul + first + 8);
     const __m512i multiplier = _mm512_permutex2var_epi32(q0, evens, q1);
     const __m512i shift = _mm512_permutex2var_epi32(q0, odds, q1);

@@ -397,10 +397,11 @@ int tr_gemm_pack_qs8(size_t n, size_t ks, size_t kc, size_t nr, size_t kr, tr_ge
                                        magnitudes);
       kdone = kcp;
     }
-    if (wide && !need_magnitudes && rq == TR_GEMM_REQUANT_Q31) {
+    if (wide && !need_magnitudes) {
       /* every column within the bound (need_magnitudes), so the block leaves bounded as it is */
-      tr_gemm_pack_qs8_finish_q31__avx512(nr, cols, bias ? bias + n0 : NULL, a_zero, sums, qmul + n0, out,
-                                          w + ks * kcp * nr);
+      tr_gemm_pack_qs8_finish__avx512(nr, cols, rq, bias ? bias + n0 : NULL, a_zero, sums,
+                                      rq == TR_GEMM_REQUANT_DOUBLE ? NULL : qmul + n0,
+                                      rq == TR_GEMM_REQUANT_DOUBLE ? scale + n0 : NULL, out, w + ks * kcp * nr);
       out += qs8_block_bytes(ks, kc, nr, kr, rq);
       continue;
     }

@@ -199,12 +199,13 @@ void tr_gemm_pack_qs8_rest_c4__avx512(size_t nr, size_t cols, size_t ks, size_t 
                                       uint32_t *sums, uint64_t *magnitude_sums);
 /* The largest |bias| (|INT32_MIN| as 2^31) of a block's cols columns (at most 32). */
 uint32_t tr_gemm_qs8_largest_bias__avx512(const int32_t *bias, size_t cols);
-/* The rest of a Q31 block of nr = 16 or 32 columns once its weights are packed: the bias slots
- * (bias - a_zero * sums, wrapping; bias may be NULL) at block and the requantization fields at
- * tail, zeros past cols, as tr_gemm_pack_qs8's portable loops write them. */
-void tr_gemm_pack_qs8_finish_q31__avx512(size_t nr, size_t cols, const int32_t *bias, int32_t a_zero,
-                                         const uint32_t *sums, const tr_gemm_qmul *qmul, void *block,
-                                         void *tail);
+/* The rest of a block of nr = 16 or 32 columns once its weights are packed: the bias slots
+ * (bias - a_zero * sums, wrapping; bias may be NULL) at block and the requantization fields
+ * (from qmul or scale, by rq) at tail, zeros past cols, as tr_gemm_pack_qs8's portable loops
+ * write them. */
+void tr_gemm_pack_qs8_finish__avx512(size_t nr, size_t cols, tr_gemm_qs8_requant rq, const int32_t *bias,
+                                     int32_t a_zero, const uint32_t *sums, const tr_gemm_qmul *qmul,
+                                     const double *scale, void *block, void *tail);
 void tr_gemm_pack_f32_rows16__avx512(size_t n, size_t kc, const float *src, size_t sn, void *packed);
 TR_GEMM_F32_DECL(7, 16, avx512)
 TR_GEMM_F32_DECL(8, 16, avx512)
