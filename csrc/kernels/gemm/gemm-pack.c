@@ -365,9 +365,9 @@ int tr_gemm_pack_qs8(size_t n, size_t ks, size_t kc, size_t nr, size_t kr, tr_ge
 #endif
     if (cols < nr) memset(w, 0, ks * tap_stride);
 #if defined(TR_PACK_AVX512)
-    if (wide && !need_magnitudes && kc >= 16) {
-      kdone = tr_gemm_pack_qs8_whole_c4__avx512(nr, cols, ks, kc, src + n0 * sn, sn, st, w, sums,
-                                                (uintptr_t)src + (n0 + nr) * sn, (uintptr_t)src + n * sn, stream);
+    if (wide && !need_magnitudes) {
+      kdone = tr_gemm_pack_qs8_all_c4__avx512(nr, cols, ks, kc, src + n0 * sn, sn, st, w, sums,
+                                              (uintptr_t)src + (n0 + nr) * sn, (uintptr_t)src + n * sn, stream);
       for (size_t j = 0; j < nr; j++) magnitudes[j] = 0;
     } else
 #endif

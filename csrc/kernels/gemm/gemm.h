@@ -183,17 +183,17 @@ TR_GEMM_QS8_DECL(3, 8, 8, avx2)
 TR_GEMM_QS8_DECL(1, 8, 8, avx2)
 #endif
 #if defined(TR_HAVE_AVX512)
-/* The k from k_first (a multiple of 16) on of tr_gemm_pack_qs8's block of nr = 16 or 32 columns
- * (cols of them real, the rest zeros) for KR = 4, every tap, the source contiguous along k
- * (sk = 1), up to the padded end of k; adds each column's sum (wrapping) to sums and, if
- * magnitudes, its sum of magnitudes to magnitude_sums. tr_gemm_pack_qs8 calls it when the ISA
- * level in force allows. */
-/* The same block's k below kc rounded down to 16 (returned), when its columns' magnitudes are
- * not needed: sums (wrapping) set for every column. stream: with streaming stores (the caller
- * fences once the whole filter is packed). */
-size_t tr_gemm_pack_qs8_whole_c4__avx512(size_t nr, size_t cols, size_t ks, size_t kc, const int8_t *col0,
-                                         size_t sn, size_t st, int8_t *w, uint32_t *sums, uintptr_t ahead,
-                                         uintptr_t ahead_end, int stream);
+/* tr_gemm_pack_qs8's block of nr = 16 or 32 columns (cols of them real, the rest zeros) for
+ * KR = 4, every tap, the source contiguous along k (sk = 1). tr_gemm_pack_qs8 calls these when
+ * the ISA level in force allows.
+ * _all: every k up to the padded end (returned), when the columns' magnitudes are not needed:
+ * sums (wrapping) set for every column. stream: with streaming stores (the caller fences once
+ * the whole filter is packed). ahead .. ahead_end: the next block, prefetched as this one packs.
+ * _rest: the k from k_first (a multiple of 16) on, up to the padded end; adds each column's sum
+ * (wrapping) to sums and, if magnitudes, its sum of magnitudes to magnitude_sums. */
+size_t tr_gemm_pack_qs8_all_c4__avx512(size_t nr, size_t cols, size_t ks, size_t kc, const int8_t *col0, size_t sn,
+                                       size_t st, int8_t *w, uint32_t *sums, uintptr_t ahead, uintptr_t ahead_end,
+                                       int stream);
 void tr_gemm_pack_qs8_rest_c4__avx512(size_t nr, size_t cols, size_t ks, size_t kc, size_t k_first,
                                       const int8_t *col0, size_t sn, size_t st, int8_t *w, int magnitudes,
                                       uint32_t *sums, uint64_t *magnitude_sums);
