@@ -13,14 +13,6 @@
 #define TR_DW_PACK_SSE2 1
 #endif
 
-/* With AVX-512 compiled in (and not TR_PACK_PORTABLE), the bias slots and requantization fields
- * of int8 tiles of 16 or 32 channels go to dwconv-pack-avx512.c whenever the ISA level in force
- * (which the cap lowers) is AVX-512. */
-#if defined(TR_HAVE_AVX512) && defined(TR_DW_PACK_SSE2)
-#include "isa/cpu.h"
-#define TR_DW_PACK_AVX512 1
-#endif
-
 static size_t round_up(size_t n, size_t m) { return (n + m - 1) / m * m; }
 
 size_t tr_dwconv_packed_size_f32(size_t channels, int32_t kh, int32_t kw, int32_t ct) {
@@ -179,10 +171,6 @@ void tr_dwconv_pack_qs8(size_t channels, int32_t kh, int32_t kw, const tr_dwconv
         all_sums[c] += dw_weight(weights, weights_unsigned, weight_zero_point, k * channels + c);
   }
   char *out = (char *)packed;
-#if defined(TR_DW_PACK_AVX512)
-  const tr_isa isa = tr_isa_level();
-  const int vector_ends = (ct == 16 || ct == 32) && isa >= TR_ISA_AVX512 && isa < TR_ISA_NEON;
-#endif
   for (size_t c0 = 0; c0 < channels; c0 += (size_t)ct) {
     const size_t live = channels - c0 < (size_t)ct ? channels - c0 : (size_t)ct;
     int32_t wsum[DW_MAX_CT] = {0};
@@ -192,17 +180,7 @@ void tr_dwconv_pack_qs8(size_t channels, int32_t kh, int32_t kw, const tr_dwconv
       for (size_t k = 0; k < taps; k++)
         for (size_t i = 0; i < live; i++) wsum[i] += dw_weight(weights, weights_unsigned, weight_zero_point, k * channels + c0 + i);
     int32_t *b = (int32_t *)out;
-    /* the tile's requantization fields follow its bias slots and weights */
-    int32_t *q = (int32_t *)(out + (size_t)ct * 4 + ptaps * (size_t)ct * elem_size(group));
-    int ends_done = 0;
-#if defined(TR_DW_PACK_AVX512)
-    if (vector_ends) {
-      tr_dwconv_pack_qs8_ends__avx512(ct, slot_table, live, bias ? bias + c0 : NULL, input_zero_point, wsum, qmul + c0,
-                                      layout->extended, b, q);
-      ends_done = 1;
-    }
-#endif
-    for (int32_t j = 0; j < ct && !ends_done; j++) {
+    for (int32_t j = 0; j < ct; j++) {
       const size_t slot = (size_t)SLOT(j), c = c0 + slot;
       int32_t v = 0;
       if (c < channels) {
@@ -269,7 +247,8 @@ void tr_dwconv_pack_qs8(size_t channels, int32_t kh, int32_t kw, const tr_dwconv
       }
       out += (size_t)ct * (size_t)group * elem_size(group);
     }
-    for (int32_t j = 0; j < ct && !ends_done; j++) {
+    int32_t *q = (int32_t *)out;
+    for (int32_t j = 0; j < ct; j++) {
       const size_t c = c0 + (size_t)SLOT(j);
       const tr_dwconv_qmul m = c < channels ? qmul[c] : (tr_dwconv_qmul){0, 0};
       const int32_t right = m.shift > 0 ? 0 : -m.shift;
@@ -278,7 +257,7 @@ void tr_dwconv_pack_qs8(size_t channels, int32_t kh, int32_t kw, const tr_dwconv
       q[2 * ct + j] = right;
       q[3 * ct + j] = (int32_t)((1ll << right) - 1);
     }
-    if (layout->extended && !ends_done) {
+    if (layout->extended) {
       for (int32_t j = 0; j < ct; j++) {
         q[4 * ct + j] = q[j | 1];
         q[5 * ct + j] = q[3 * ct + j] >> 1;

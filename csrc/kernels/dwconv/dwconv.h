@@ -80,15 +80,6 @@ void tr_dwconv_pack_qs8(size_t channels, int32_t kh, int32_t kw, const tr_dwconv
                         void *packed);
 /* The channel of slot j (0 <= j < ct) of a block. */
 int32_t tr_dwconv_slot_channel(const tr_dwconv_qs8_layout *layout, int32_t j);
-#if defined(TR_HAVE_AVX512)
-/* A tile's bias slots (bias - input_zero_point * sums, wrapping; bias NULL: zeros) and
- * requantization fields (6 with extended, else 4), from the live channels' bias, sums and qmul
- * (all from the tile's first channel), zeros for the rest; ct 16 or 32, slot_table[j] the
- * channel of slot j. As tr_dwconv_pack_qs8's loops write them. */
-void tr_dwconv_pack_qs8_ends__avx512(int32_t ct, const int32_t *slot_table, size_t live, const int32_t *bias,
-                                     int32_t input_zero_point, const int32_t *sums, const tr_dwconv_qmul *qmul,
-                                     int extended, int32_t *bias_slots, int32_t *q);
-#endif
 
 /* --- kernels (name: taps p, channel tile c) --- */
 
