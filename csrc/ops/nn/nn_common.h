@@ -118,11 +118,8 @@ static inline size_t nn_round_up(size_t n, size_t m) { return (n + m - 1) / m * 
  * a moment ago, they are in the page cache but not yet in the page table: the packer would take
  * a page fault every few pages (and its prefetches of pages not mapped yet are dropped). One
  * MADV_POPULATE_READ (Linux 5.14) maps them all at once; elsewhere, or on error, nothing
- * changes. Pages around the filter in the same mapping may be mapped too, which is harmless.
- * The faults map 16 pages each and cost less per page than the populate does, so it pays only
- * where the prefetches it keeps matter: packing a fresh mapping, 9.4 MB took 10% less time with
- * it, 2 MB as long, and 256 KB to 400 KB 15-20% longer. */
-#define NN_PREFAULT_BYTES ((size_t)2 << 20)
+ * changes. Pages around the filter in the same mapping may be mapped too, which is harmless. */
+#define NN_PREFAULT_BYTES ((size_t)256 << 10)
 static inline void nn_prefault(const void *p, size_t bytes) {
 #if defined(__linux__) && defined(MADV_POPULATE_READ)
   if (bytes < NN_PREFAULT_BYTES) return;
