@@ -161,7 +161,9 @@ static void gemm_case(void) {
   }
   for (size_t i = 0; i < n; i++) {
     fbias[i] = (float)rnd_in(-1000, 1000) / 16.0f;
-    qbias[i] = rnd() % 3 == 0 ? rnd_in(-(1 << 30), 1 << 30) : rnd_in(-5000, 5000);
+    /* now and then the extremes, whose magnitudes (2^31 for INT32_MIN) only 64 bits hold */
+    const int32_t extreme_bias = rnd() % 2 ? INT32_MIN : INT32_MAX;
+    qbias[i] = rnd() % 60 == 0 ? extreme_bias : rnd() % 3 == 0 ? rnd_in(-(1 << 30), 1 << 30) : rnd_in(-5000, 5000);
     qmul[i] = (tr_gemm_qmul){rnd_in(1 << 30, 0x7fffffff), rnd_in(-20, 6)};
     scale[i] = (double)rnd_in(1, 1 << 20) / (double)(1 << 26);
   }

@@ -60,6 +60,49 @@ static void check(uint64_t bits) {
   }
 }
 
+/* A float for a scale: mostly the usual magnitudes, now and then any bit pattern (zero,
+ * subnormal, huge, negative, non-finite). */
+static float random_scale(void) {
+  const uint64_t r = next_random();
+  uint32_t bits;
+  if (r % 8 == 0) bits = (uint32_t)(r >> 32);
+  else bits = (uint32_t)((100 + (r >> 8) % 54) << 23 | ((r >> 16) & ((1u << 23) - 1))); /* 2^-27 .. 2^26 */
+  float f;
+  memcpy(&f, &bits, sizeof f);
+  return f;
+}
+
+/* tr_channel_multipliers against the function it batches, channel by channel: every count
+ * from 0 to 9 (the vector pairs and the tail), per-channel scales and one for all. */
+static void check_channels(void) {
+  float scales[9];
+  tr_qmul got[9], want;
+  for (int round = 0; round < 20000; round++) {
+    float in = random_scale(), out = random_scale(), shared = random_scale();
+    for (int32_t c = 0; c < 9; c++) scales[c] = random_scale();
+    if (round < 2 * 90) {
+      /* (1 + 2^-16)(1 - 2^-16) = 1 - 2^-32 rounds up to 2^31 (a carry into the shift), at
+       * every shift from -45 to 44, so at both ends of the vector range and past them */
+      in = ldexpf(1.0f + 0x1p-16f, round % 90 - 45), out = round < 90 ? 1.0f : 0x1p-1f;
+      for (int32_t c = 0; c < 9; c++) scales[c] = c % 2 ? 1.0f - 0x1p-16f : ldexpf(1.0f - 0x1p-16f, -(int)c / 2);
+    }
+    for (int32_t count = 0; count <= 9; count++)
+      for (int per_channel = 0; per_channel < 2; per_channel++) {
+        memset(got, 0x5A, sizeof got);
+        tr_channel_multipliers(in, per_channel ? scales : NULL, shared, out, count, got);
+        for (int32_t c = 0; c < 9; c++) {
+          checked++;
+          if (c < count) want = tr_quantize_multiplier_inline(tr_conv_real_multiplier(in, per_channel ? scales[c] : shared, out));
+          else memset(&want, 0x5A, sizeof want); /* nothing past count is written */
+          if (memcmp(&want, &got[c], sizeof want) && failed++ < 20)
+            printf("FAIL channels %a * %a / %a (count %d, channel %d): want %d,%d got %d,%d\n", (double)in,
+                   (double)(per_channel ? scales[c] : shared), (double)out, count, c, want.multiplier, want.shift,
+                   got[c].multiplier, got[c].shift);
+        }
+      }
+  }
+}
+
 int main(int argc, char **argv) {
   const long random_per_exponent = argc > 1 ? atol(argv[1]) : 2000;
   const uint64_t low22 = (1ull << 22) - 1, mantissa = (1ull << 52) - 1;
@@ -80,6 +123,7 @@ int main(int argc, char **argv) {
         check(top | ((v & ~low22) | (1ull << 21)) - 1);
       }
     }
+  check_channels();
   printf("%ld values, %ld failed\n", checked, failed);
   if (failed) return 1;
   printf("ALL OK\n");

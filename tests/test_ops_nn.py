@@ -132,6 +132,10 @@ CONV_CASES = [
     dict(batch=1, hw=(6, 6), ic=6, oc=9, groups=3),
     dict(hw=(2, 2), k=(5, 5), padding="SAME"),
     dict(hw=(10, 12), k=(9, 9), ic=2, oc=3),  # more taps than one tap list holds
+    # rows of whole tiles inside the image, across output rows and images, and those at its edges
+    dict(hw=(23, 37), ic=3, oc=8, stride=(2, 2), padding="SAME"),
+    dict(hw=(19, 45), ic=4, oc=5, stride=(1, 3), dil=(2, 1), padding="SAME"),
+    dict(hw=(16, 30), ic=2, oc=6, k=(2, 4), padding="VALID"),
 ]
 
 

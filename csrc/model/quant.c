@@ -4,6 +4,10 @@
 
 #include "runtime/node.h"
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 tr_qmul tr_quantize_multiplier(double real_multiplier) {
   tr_qmul q = tr_quantize_multiplier_any_shift(real_multiplier);
   if (q.shift > 30) {
@@ -71,4 +75,50 @@ void tr_activation_range_quantized(int32_t activation, int32_t type, float scale
     *lo = m1 > qmin ? m1 : qmin;
     *hi = p1 < qmax ? p1 : qmax;
   }
+}
+
+void tr_channel_multipliers(float input_scale, const float *filter_scales, float filter_scale,
+                            float output_scale, int32_t count, tr_qmul *out) {
+  int32_t c = 0;
+  if (!filter_scales) { /* one scale for every channel: one multiplier */
+    const tr_qmul q = tr_quantize_multiplier_inline(tr_conv_real_multiplier(input_scale, filter_scale, output_scale));
+    for (; c < count; c++) out[c] = q;
+    return;
+  }
+#if defined(__SSE2__)
+  /* Two channels a vector: the same double product and quotient (exact conversions, one
+   * rounding each), then tr_quantize_positive_multiplier's arithmetic on the bits, for the
+   * exponents that need neither its special cases nor the saturation: shift from -31 to 29,
+   * which the carry into 2^31 can raise by one and no more. A pair with any other exponent
+   * (or sign, zero, subnormal, non-finite) goes through the scalar function. */
+  const __m128d in = _mm_set1_pd((double)input_scale), out_scale = _mm_set1_pd((double)output_scale);
+  const __m128i fraction_bits = _mm_set1_epi64x((int64_t)((1ull << 52) - 1));
+  const __m128i hidden = _mm_set1_epi64x((int64_t)(1ull << 52)), half = _mm_set1_epi64x(1ll << 21);
+  const __m128i low_exponent = _mm_set1_epi32(1022 - 31 - 1), high_exponent = _mm_set1_epi32(1022 + 29 + 1);
+  const __m128i carried = _mm_set1_epi32(INT32_MIN), bias = _mm_set1_epi64x(1022);
+  for (; c + 2 <= count; c += 2) {
+    const __m128d scales = _mm_cvtps_pd(_mm_castsi128_ps(_mm_loadl_epi64((const __m128i *)(filter_scales + c))));
+    const __m128i bits = _mm_castpd_si128(_mm_div_pd(_mm_mul_pd(in, scales), out_scale));
+    /* the biased exponent with the sign bit above it, in the low half of each 64-bit lane */
+    const __m128i biased = _mm_srli_epi64(bits, 52);
+    const __m128i usual = _mm_and_si128(_mm_cmpgt_epi32(biased, low_exponent), _mm_cmpgt_epi32(high_exponent, biased));
+    if ((_mm_movemask_ps(_mm_castsi128_ps(usual)) & 5) != 5) {
+      out[c] = tr_quantize_multiplier_inline(tr_conv_real_multiplier(input_scale, filter_scales[c], output_scale));
+      out[c + 1] =
+          tr_quantize_multiplier_inline(tr_conv_real_multiplier(input_scale, filter_scales[c + 1], output_scale));
+      continue;
+    }
+    __m128i fixed = _mm_srli_epi64(_mm_add_epi64(_mm_or_si128(_mm_and_si128(bits, fraction_bits), hidden), half), 22);
+    __m128i shift = _mm_sub_epi64(biased, bias);
+    /* a carry to 2^31 halves it and adds one to the shift (the low halves; the high are 0) */
+    const __m128i carry = _mm_cmpeq_epi32(fixed, carried);
+    fixed = _mm_sub_epi32(fixed, _mm_and_si128(carry, _mm_set1_epi32(1 << 30)));
+    shift = _mm_sub_epi32(shift, carry);
+    /* tr_qmul is {multiplier, shift}: the low and high halves of a 64-bit lane */
+    const __m128i pairs = _mm_or_si128(_mm_and_si128(fixed, _mm_set1_epi64x(0xFFFFFFFFll)), _mm_slli_epi64(shift, 32));
+    _mm_storeu_si128((__m128i *)(out + c), pairs);
+  }
+#endif
+  for (; c < count; c++)
+    out[c] = tr_quantize_multiplier_inline(tr_conv_real_multiplier(input_scale, filter_scales[c], output_scale));
 }

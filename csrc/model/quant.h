@@ -68,6 +68,12 @@ static inline double tr_conv_real_multiplier(float input_scale, float filter_sca
   return input_product_scale / (double)output_scale;
 }
 
+/* tr_quantize_multiplier_inline(tr_conv_real_multiplier(input_scale, scale of c, output_scale))
+ * for channels c below count: the scale of c is filter_scales[c], or filter_scale for every
+ * channel when filter_scales is NULL. The same results, two channels at a time with SSE2. */
+void tr_channel_multipliers(float input_scale, const float *filter_scales, float filter_scale,
+                            float output_scale, int32_t count, tr_qmul *out);
+
 /* gemmlowp's fixed-point functions (exp, log, reciprocal, inverse square root), the softmax
  * scaling helpers and the lookup-table builders are in model/fixedpoint.h. */
 

@@ -353,6 +353,10 @@ int tr_gemm_pack_qs8(size_t n, size_t ks, size_t kc, size_t nr, size_t kr, tr_ge
     /* the magnitudes only decide the bound below: when even weights of -128 everywhere keep
      * every column of the block within it, they cannot change it and are not summed */
     uint64_t largest_bias = 0;
+#if defined(TR_PACK_AVX512)
+    if (wide && bias) largest_bias = tr_gemm_qs8_largest_bias__avx512(bias + n0, cols);
+    else
+#endif
     for (size_t j = 0; j < cols && bias; j++) {
       const uint64_t b = (uint64_t)(bias[n0 + j] < 0 ? -(int64_t)bias[n0 + j] : bias[n0 + j]);
       largest_bias = b > largest_bias ? b : largest_bias;
@@ -361,9 +365,9 @@ int tr_gemm_pack_qs8(size_t n, size_t ks, size_t kc, size_t nr, size_t kr, tr_ge
 #endif
     if (cols < nr) memset(w, 0, ks * tap_stride);
 #if defined(TR_PACK_AVX512)
-    if (wide && !need_magnitudes && kc >= 16) {
-      kdone = tr_gemm_pack_qs8_whole_c4__avx512(nr, cols, ks, kc, src + n0 * sn, sn, st, w, sums,
-                                                (uintptr_t)src + (n0 + nr) * sn, (uintptr_t)src + n * sn, stream);
+    if (wide && !need_magnitudes) {
+      kdone = tr_gemm_pack_qs8_all_c4__avx512(nr, cols, ks, kc, src + n0 * sn, sn, st, w, sums,
+                                              (uintptr_t)src + (n0 + nr) * sn, (uintptr_t)src + n * sn, stream);
       for (size_t j = 0; j < nr; j++) magnitudes[j] = 0;
     } else
 #endif
@@ -392,6 +396,14 @@ int tr_gemm_pack_qs8(size_t n, size_t ks, size_t kc, size_t nr, size_t kr, tr_ge
       tr_gemm_pack_qs8_rest_c4__avx512(nr, cols, ks, kc, kdone, src + n0 * sn, sn, st, w, need_magnitudes, sums,
                                        magnitudes);
       kdone = kcp;
+    }
+    if (wide && !need_magnitudes) {
+      /* every column within the bound (need_magnitudes), so the block leaves bounded as it is */
+      tr_gemm_pack_qs8_finish__avx512(nr, cols, rq, bias ? bias + n0 : NULL, a_zero, sums,
+                                      rq == TR_GEMM_REQUANT_DOUBLE ? NULL : qmul + n0,
+                                      rq == TR_GEMM_REQUANT_DOUBLE ? scale + n0 : NULL, out, w + ks * kcp * nr);
+      out += qs8_block_bytes(ks, kc, nr, kr, rq);
+      continue;
     }
 #endif
     for (size_t j = 0; j < cols; j++) {

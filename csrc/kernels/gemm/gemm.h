@@ -183,20 +183,29 @@ TR_GEMM_QS8_DECL(3, 8, 8, avx2)
 TR_GEMM_QS8_DECL(1, 8, 8, avx2)
 #endif
 #if defined(TR_HAVE_AVX512)
-/* The k from k_first (a multiple of 16) on of tr_gemm_pack_qs8's block of nr = 16 or 32 columns
- * (cols of them real, the rest zeros) for KR = 4, every tap, the source contiguous along k
- * (sk = 1), up to the padded end of k; adds each column's sum (wrapping) to sums and, if
- * magnitudes, its sum of magnitudes to magnitude_sums. tr_gemm_pack_qs8 calls it when the ISA
- * level in force allows. */
-/* The same block's k below kc rounded down to 16 (returned), when its columns' magnitudes are
- * not needed: sums (wrapping) set for every column. stream: with streaming stores (the caller
- * fences once the whole filter is packed). */
-size_t tr_gemm_pack_qs8_whole_c4__avx512(size_t nr, size_t cols, size_t ks, size_t kc, const int8_t *col0,
-                                         size_t sn, size_t st, int8_t *w, uint32_t *sums, uintptr_t ahead,
-                                         uintptr_t ahead_end, int stream);
+/* tr_gemm_pack_qs8's block of nr = 16 or 32 columns (cols of them real, the rest zeros) for
+ * KR = 4, every tap, the source contiguous along k (sk = 1). tr_gemm_pack_qs8 calls these when
+ * the ISA level in force allows.
+ * _all: every k up to the padded end (returned), when the columns' magnitudes are not needed:
+ * sums (wrapping) set for every column. stream: with streaming stores (the caller fences once
+ * the whole filter is packed). ahead .. ahead_end: the next block, prefetched as this one packs.
+ * _rest: the k from k_first (a multiple of 16) on, up to the padded end; adds each column's sum
+ * (wrapping) to sums and, if magnitudes, its sum of magnitudes to magnitude_sums. */
+size_t tr_gemm_pack_qs8_all_c4__avx512(size_t nr, size_t cols, size_t ks, size_t kc, const int8_t *col0, size_t sn,
+                                       size_t st, int8_t *w, uint32_t *sums, uintptr_t ahead, uintptr_t ahead_end,
+                                       int stream);
 void tr_gemm_pack_qs8_rest_c4__avx512(size_t nr, size_t cols, size_t ks, size_t kc, size_t k_first,
                                       const int8_t *col0, size_t sn, size_t st, int8_t *w, int magnitudes,
                                       uint32_t *sums, uint64_t *magnitude_sums);
+/* The largest |bias| (|INT32_MIN| as 2^31) of a block's cols columns (at most 32). */
+uint32_t tr_gemm_qs8_largest_bias__avx512(const int32_t *bias, size_t cols);
+/* The rest of a block of nr = 16 or 32 columns once its weights are packed: the bias slots
+ * (bias - a_zero * sums, wrapping; bias may be NULL) at block and the requantization fields
+ * (from qmul or scale, by rq) at tail, zeros past cols, as tr_gemm_pack_qs8's portable loops
+ * write them. */
+void tr_gemm_pack_qs8_finish__avx512(size_t nr, size_t cols, tr_gemm_qs8_requant rq, const int32_t *bias,
+                                     int32_t a_zero, const uint32_t *sums, const tr_gemm_qmul *qmul,
+                                     const double *scale, void *block, void *tail);
 void tr_gemm_pack_f32_rows16__avx512(size_t n, size_t kc, const float *src, size_t sn, void *packed);
 TR_GEMM_F32_DECL(7, 16, avx512)
 TR_GEMM_F32_DECL(8, 16, avx512)

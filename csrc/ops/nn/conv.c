@@ -118,6 +118,29 @@ static void conv_gemm_pack(conv_state *s, const tr_tensor *filter, const tr_tens
   s->packed = 1;
 }
 
+/* dst[r] = tap + r * step for the mr rows of a tile, two pointers to a vector (a pointer at a
+ * time was most of the cost of a large convolution's indirection); the usual mr as constants,
+ * so that the loop unrolls */
+typedef uintptr_t ptr_pair __attribute__((vector_size(2 * sizeof(uintptr_t))));
+
+static inline __attribute__((always_inline)) void tap_rows_n(const void **dst, uintptr_t tap, size_t step, int32_t mr) {
+  const ptr_pair first = {tap, tap + step}, twice = {2 * step, 2 * step};
+  ptr_pair p = first;
+  int32_t r = 0;
+  for (; r + 2 <= mr; r += 2, p += twice) memcpy(dst + r, &p, sizeof(p));
+  if (r < mr) dst[r] = (const void *)p[0];
+}
+
+static inline void tap_rows(const void **dst, uintptr_t tap, size_t step, int32_t mr) {
+  switch (mr) {
+    case 4: tap_rows_n(dst, tap, step, 4); break;
+    case 6: tap_rows_n(dst, tap, step, 6); break;
+    case 7: tap_rows_n(dst, tap, step, 7); break;
+    case 8: tap_rows_n(dst, tap, step, 8); break;
+    default: tap_rows_n(dst, tap, step, mr); break;
+  }
+}
+
 /* Row tile mb, tap t, row r -> the input pixel it reads, or the zero row. Rows past M repeat
  * the last one. The output pixel (b, oy, ox) and the tap (fy, fx) advance as counters: a
  * division per (row, tap) dominated prepare. */
@@ -125,28 +148,53 @@ static void conv_gemm_indirection(conv_state *s, const tr_tensor *in, size_t esi
   const char *base = (const char *)in->data;
   const size_t pixel = (size_t)s->IC * esize;
   const size_t tap_row = (size_t)s->dh * s->W * pixel, tap_col = (size_t)s->dw * pixel;
+  const size_t step = (size_t)s->sw * pixel; /* from one output pixel of a row to the next */
   const int64_t last_dy = (int64_t)(s->KH - 1) * s->dh, last_dx = (int64_t)(s->KW - 1) * s->dw;
+  const int32_t mr = s->mr;
   s->ind_base = (uintptr_t)base;
   int32_t b = 0, oy = 0, ox = 0;
   int64_t m = 0;
-  for (int64_t mb = 0; mb < s->mtiles; mb++)
-    for (int32_t r = 0; r < s->mr; r++, m++) {
+  for (int64_t mb = 0; mb < s->mtiles; mb++) {
+    const void **tile = s->ind + (size_t)mb * s->ks * (size_t)mr;
+    const int32_t iy0 = oy * s->sh - s->pt, ix0 = ox * s->sw - s->pl;
+    const int64_t ix_last = (int64_t)(ox + mr - 1) * s->sw - s->pl;
+    if (m + mr <= s->M && ox + mr <= s->OW && iy0 >= 0 && iy0 + last_dy < s->H && ix0 >= 0 &&
+        ix_last + last_dx < s->W) {
+      /* the tile's rows are consecutive pixels of one output row with every tap inside the
+       * image (most tiles): the rows of each tap are step apart */
+      const uintptr_t first = (uintptr_t)(base + (size_t)b * s->H * s->W * pixel +
+                                          ((size_t)iy0 * s->W + (size_t)ix0) * pixel);
+      const void **dst = tile;
+      for (int32_t fy = 0; fy < s->KH; fy++)
+        for (int32_t fx = 0; fx < s->KW; fx++, dst += mr) {
+          const uintptr_t tap = first + (size_t)fy * tap_row + (size_t)fx * tap_col;
+          tap_rows(dst, tap, step, mr);
+        }
+      m += mr;
+      ox += mr;
+      if (ox == s->OW) {
+        ox = 0;
+        if (++oy == s->OH) oy = 0, b++;
+      }
+      continue;
+    }
+    for (int32_t r = 0; r < mr; r++, m++) {
       const char *image = base + (size_t)b * s->H * s->W * pixel;
-      const void **dst = s->ind + (size_t)mb * s->ks * s->mr + (size_t)r;
-      const int32_t ix0 = ox * s->sw - s->pl, iy0 = oy * s->sh - s->pt;
+      const void **dst = tile + (size_t)r;
+      const int32_t iy0 = oy * s->sh - s->pt, ix0 = ox * s->sw - s->pl;
       if (iy0 >= 0 && iy0 + last_dy < s->H && ix0 >= 0 && ix0 + last_dx < s->W) {
-        /* every tap inside the image (most pixels): no tests per tap */
+        /* every tap inside the image: no tests per tap */
         const char *row = image + ((size_t)iy0 * s->W + (size_t)ix0) * pixel;
         for (int32_t fy = 0; fy < s->KH; fy++, row += tap_row) {
           const char *tap = row;
-          for (int32_t fx = 0; fx < s->KW; fx++, dst += s->mr, tap += tap_col) *dst = tap;
+          for (int32_t fx = 0; fx < s->KW; fx++, dst += mr, tap += tap_col) *dst = tap;
         }
       } else {
         for (int32_t fy = 0; fy < s->KH; fy++) {
           const int32_t iy = iy0 + fy * s->dh;
           const int row_inside = iy >= 0 && iy < s->H;
           const char *row = image + (size_t)(row_inside ? iy : 0) * s->W * pixel;
-          for (int32_t fx = 0; fx < s->KW; fx++, dst += s->mr) {
+          for (int32_t fx = 0; fx < s->KW; fx++, dst += mr) {
             const int32_t ix = ix0 + fx * s->dw;
             *dst = (row_inside && ix >= 0 && ix < s->W) ? (const void *)(row + (size_t)ix * pixel) : s->zero;
           }
@@ -158,6 +206,7 @@ static void conv_gemm_indirection(conv_state *s, const tr_tensor *in, size_t esi
         if (++oy == s->OH) oy = 0, b++;
       }
     }
+  }
 }
 
 static tr_status conv_gemm_prepare(tr_node *n, conv_state *s) {

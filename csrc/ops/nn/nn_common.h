@@ -41,9 +41,8 @@ static inline int32_t nn_channel_zero_point(const tr_tensor *t, int32_t c) {
 /* One multiplier/shift per output channel, from the double product TFLite uses. */
 static inline void nn_channel_multipliers(const tr_tensor *input, const tr_tensor *filter,
                                           const tr_tensor *output, int32_t channels, tr_qmul *out) {
-  for (int32_t c = 0; c < channels; c++)
-    out[c] = tr_quantize_multiplier_inline(
-        tr_conv_real_multiplier(input->scale, nn_channel_scale(filter, c), output->scale));
+  tr_channel_multipliers(input->scale, (filter->nquant > 1 && filter->scales) ? filter->scales : NULL, filter->scale,
+                         output->scale, channels, out);
 }
 
 static inline void nn_minmax_f32(const float *x, int64_t n, float *lo, float *hi) {
