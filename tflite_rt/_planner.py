@@ -225,6 +225,10 @@ class Planner:
         return info
 
 
+# Ops whose output holds its input's bytes unchanged: strings alias them, the arena shares them.
+_SHAPE_ONLY_OPS = ("RESHAPE", "SQUEEZE", "EXPAND_DIMS")
+
+
 def _string_roots(planner):
     """Non-constant string tensors -> the tensor whose bytes they share. String bytes vary with
     the data, so they live outside the arena, and reshapes of a string alias their input."""
@@ -235,7 +239,7 @@ def _string_roots(planner):
                 roots[t.id] = t.id
         for node in sg.nodes:
             src = node.inputs[0] if node.inputs else None
-            if node.name in ("RESHAPE", "SQUEEZE", "EXPAND_DIMS") and src is not None and src.id in roots:
+            if node.name in _SHAPE_ONLY_OPS and src is not None and src.id in roots:
                 roots[node.outputs[0].id] = roots[src.id]
     return roots
 
@@ -246,9 +250,6 @@ def lifetimes(sg, tensors_of_sg):
 
     Subgraph inputs and outputs live from before the first step (-1) to after the last (n)."""
     return _node.lifetimes(sg.nodes, tensors_of_sg, sg.spec.inputs, sg.spec.outputs)
-
-
-_SHAPE_ONLY_OPS = ("RESHAPE", "SQUEEZE", "EXPAND_DIMS")
 
 
 def _share_reshaped(sg, tensors_of_sg, life, sizes):
